@@ -1,0 +1,104 @@
+"""Creating an execution row with its node runs and first event: shared by runs, schedules,
+re-runs and sub-workflows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from application.ids import new_id
+from application.ports.unit_of_work import UnitOfWork
+from application.records import Workflow
+from domain.definition import WorkflowDefinition
+from domain.events import DomainEvent, EventType
+from domain.execution import Execution, ParentLink
+from domain.policies import execution_deadline
+from domain.status import ExecutionStatus
+
+WORK_CHANNEL = "treadle_work"
+EVENTS_CHANNEL = "treadle_events"
+
+
+async def insert_execution(
+    uow: UnitOfWork,
+    *,
+    workflow: Workflow,
+    version: int,
+    definition: WorkflowDefinition,
+    input: Any,
+    now: datetime,
+    start_at: datetime | None = None,
+    parent: ParentLink | None = None,
+    schedule: tuple[str, datetime] | None = None,
+    rerun_of: str | None = None,
+) -> Execution:
+    """Insert a pending execution (due at `start_at` or now) and announce it to workers."""
+    begins = start_at if start_at is not None and start_at > now else now
+    execution = Execution(
+        id=new_id("ex"),
+        workspace_id=workflow.workspace_id,
+        workflow_id=workflow.id,
+        version=version,
+        status=ExecutionStatus.PENDING,
+        input=input,
+        created_at=now,
+        deadline_at=execution_deadline(begins, definition.settings.execution_timeout),
+        wake_at=begins if begins > now else None,
+        parent=parent,
+        schedule_id=schedule[0] if schedule else None,
+        scheduled_for=schedule[1] if schedule else None,
+        rerun_of=rerun_of,
+        seq=1,
+    )
+    await uow.executions.add(execution, [node.id for node in definition.nodes])
+    payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}
+    if execution.wake_at is not None:
+        payload["start_at"] = execution.wake_at.isoformat()
+    event = DomainEvent(EventType.EXECUTION_CREATED, payload=payload)
+    await uow.events.append(execution.id, 1, [event], now)
+    announce(uow, execution, EventType.EXECUTION_CREATED)
+    return execution
+
+
+def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:
+    """Tell listeners (workers, live streams) about a committed change to an execution."""
+    uow.notify_after_commit(
+        EVENTS_CHANNEL,
+        {
+            "execution_id": execution.id,
+            "workspace_id": execution.workspace_id,
+            "status": execution.status.value,
+            "seq": execution.seq,
+            "type": event_type,
+        },
+    )
+    if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
+        uow.notify_after_commit(WORK_CHANNEL, {"execution_id": execution.id})
+
+
+async def append_external_event(
+    uow: UnitOfWork, execution: Execution, event: DomainEvent, now: datetime, **changes: Any
+) -> Execution:
+    """Record an event on an execution the caller has locked but does not lease."""
+    updated = replace(execution, seq=execution.seq + 1, **changes)
+    await uow.executions.save(updated, expected_seq=execution.seq, lease=None)
+    await uow.events.append(execution.id, execution.seq + 1, [event], now)
+    announce(uow, updated, event.type)
+    return updated
+
+
+async def wake_parent(uow: UnitOfWork, child: Execution, now: datetime) -> None:
+    """A sub-workflow ended: record it on the parent and make the parent due at once."""
+    if child.parent is None:
+        return
+    parent = await uow.executions.lock(child.parent.execution_id)
+    if parent is None or parent.status.is_terminal:
+        return
+    event = DomainEvent(
+        EventType.CHILD_FINISHED,
+        node_id=child.parent.node_id,
+        payload={"child_execution_id": child.id, "status": child.status.value},
+    )
+    due = {"wake_at": now} if parent.status is ExecutionStatus.WAITING else {}
+    await append_external_event(uow, parent, event, now, **due)

@@ -1,0 +1,1 @@
+"""The execution engine: how a worker advances one leased execution."""

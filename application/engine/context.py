@@ -1,0 +1,101 @@
+"""Preparing a node's call: the template context from persisted state, secrets, rendering."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from application.engine.changes import Changes, Held
+from application.expressions import redact, render, template_secret_names
+from application.ids import node_idempotency_key
+from application.ports.executors import Failed, NodeCall
+from application.ports.secrets import SecretStore
+from domain.definition import Node, NodeKind
+from domain.errors import ExpressionError
+from domain.node_config import DEFAULT_API_KEY_SECRET
+from domain.policies import NodeError, node_deadline
+
+# Condition cases hold bare expressions evaluated by the executor, not templates.
+UNRENDERED_KINDS = frozenset({NodeKind.CONDITION})
+
+
+def template_context(changes: Changes) -> dict[str, Any]:
+    """What templates may read: input, finished nodes' results, and the execution."""
+    execution = changes.execution
+    nodes = {
+        node_id: {
+            "output": run.output,
+            "status": run.status.value,
+            "error": run.error,
+            "label": run.label,
+        }
+        for node_id, run in changes.runs.items()
+        if run.status.is_terminal
+    }
+    return {
+        "input": execution.input,
+        "nodes": nodes,
+        "execution": {
+            "id": execution.id,
+            "workflow_id": execution.workflow_id,
+            "version": execution.version,
+            "created_at": execution.created_at.isoformat(),
+            "scheduled_for": execution.scheduled_for.isoformat()
+            if execution.scheduled_for
+            else None,
+        },
+    }
+
+
+class NodeCallBuilder:
+    """Builds the NodeCall for a node's next attempt and the input to store for it."""
+
+    def __init__(self, secrets: SecretStore) -> None:
+        self._secrets = secrets
+
+    async def prepare(
+        self, held: Held, changes: Changes, node: Node, now: datetime
+    ) -> tuple[NodeCall, Any] | Failed:
+        context = template_context(changes)
+        names = template_secret_names(node.config)
+        if node.kind is NodeKind.AI_PROMPT:
+            names.add(str(node.config.get("api_key_secret") or DEFAULT_API_KEY_SECRET))
+        secrets = await self._load_secrets(held, names)
+        try:
+            config = self._render(node, {**context, "secrets": secrets})
+        except ExpressionError as error:
+            message = redact(error.message, held.secret_values)
+            return Failed(NodeError("expression_error", message, retryable=False))
+        call = NodeCall(
+            execution_id=held.execution.id,
+            workspace_id=held.execution.workspace_id,
+            workflow_id=held.execution.workflow_id,
+            node_id=node.id,
+            kind=node.kind,
+            attempt=changes.runs[node.id].attempt + 1,
+            config=config,
+            context=context if not secrets else {**context, "secrets": secrets},
+            idempotency_key=node_idempotency_key(held.execution.id, node.id),
+            now=now,
+            deadline=node_deadline(now, node.timeout),
+            secrets=secrets,
+        )
+        return call, redact(config, held.secret_values)
+
+    def for_attempt(self, call: NodeCall, attempt: int) -> NodeCall:
+        return replace(call, attempt=attempt)
+
+    async def _load_secrets(self, held: Held, names: set[str]) -> dict[str, str]:
+        if not names:
+            return {}
+        values = await self._secrets.get_many(held.execution.workspace_id, sorted(names))
+        held.secret_values.update(value for value in values.values() if value)
+        return values
+
+    @staticmethod
+    def _render(node: Node, context: dict[str, Any]) -> dict[str, Any]:
+        if node.kind in UNRENDERED_KINDS:
+            return dict(node.config)
+        rendered = render(dict(node.config), context, node_id=node.id)
+        return dict(rendered)

@@ -1,0 +1,284 @@
+"""One step of an execution's progress, computed inside a transaction.
+
+Given the held execution and any node results that just arrived, the step records
+the results, resolves nodes whose wait is over, asks the planner what is ready or
+skipped, records the start of every ready attempt (running inline nodes at once),
+and finishes the execution when the planner says it is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from application.creation import insert_execution, wake_parent
+from application.definitions import DefinitionCache
+from application.engine.changes import Changes, Held
+from application.engine.context import NodeCallBuilder
+from application.expressions import redact
+from application.nodes.builtin import is_inline
+from application.ports.executors import (
+    ExecutorRegistry,
+    Failed,
+    NodeResult,
+    StartChild,
+    Succeeded,
+    Suspend,
+)
+from application.ports.unit_of_work import UnitOfWork
+from domain import execution as ex
+from domain import node_run as nr
+from domain.execution import ParentLink
+from domain.planner import plan
+from domain.policies import GiveUp, NodeError, is_past, node_deadline
+from domain.status import ExecutionStatus, NodeStatus
+
+MAX_INLINE_ROUNDS = 1000
+
+
+class Stepper:
+    """Computes the transitions of one step; the runner commits them."""
+
+    def __init__(
+        self,
+        executors: ExecutorRegistry,
+        calls: NodeCallBuilder,
+        definitions: DefinitionCache,
+        rng: Callable[[], float],
+    ) -> None:
+        self._executors = executors
+        self._calls = calls
+        self._definitions = definitions
+        self._rng = rng
+
+    async def open(self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime) -> None:
+        """Take over the execution: mark it running and recover attempts a dead worker held."""
+        if changes.execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
+            changes.exec(ex.claim(changes.execution, now))
+        for run in list(changes.runs.values()):
+            if run.status is not NodeStatus.RUNNING:
+                continue
+            timeout = held.definition.node(run.node_id).timeout
+            deadline = node_deadline(run.started_at, timeout) if run.started_at else None
+            if is_past(deadline, now):
+                error = NodeError("timeout", "the attempt passed its timeout", retryable=True)
+                self._apply_failure(held, changes, run.node_id, error, now)
+            else:
+                changes.apply(nr.interrupt, run.node_id, "worker_lost")
+
+    async def advance(
+        self,
+        uow: UnitOfWork,
+        held: Held,
+        changes: Changes,
+        now: datetime,
+        results: Mapping[str, NodeResult],
+    ) -> None:
+        """Apply arrived results, then make as much progress as possible without waiting."""
+        for node_id, result in results.items():
+            await self._apply_result(uow, held, changes, node_id, result, now)
+        for _ in range(MAX_INLINE_ROUNDS):
+            await self._resolve_waits(uow, held, changes, now)
+            if changes.execution.status.is_terminal or not await self._plan_and_start(
+                uow, held, changes, now
+            ):
+                return
+
+    async def close(
+        self, uow: UnitOfWork, changes: Changes, now: datetime, *, timed_out: bool
+    ) -> None:
+        """Cancel every unfinished node and end the execution as cancelled or timed out."""
+        for run in list(changes.runs.values()):
+            if not run.status.is_terminal:
+                changes.apply(nr.cancel, run.node_id, now)
+        end = ex.time_out if timed_out else ex.cancel
+        changes.exec(end(changes.execution, now))
+        await wake_parent(uow, changes.execution, now)
+
+    def park(self, changes: Changes) -> datetime | None:
+        """Release the execution until its earliest wake time (or a signal or child)."""
+        wakes = [run.wake_at for run in changes.runs.values() if run.wake_at is not None]
+        if changes.execution.deadline_at is not None:
+            wakes.append(changes.execution.deadline_at)
+        wake_at = min(wakes) if wakes else None
+        changes.exec(ex.park(changes.execution, wake_at))
+        return wake_at
+
+    async def _plan_and_start(
+        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime
+    ) -> bool:
+        """Skip, ready and start nodes; True if inline nodes ran and another round may help."""
+        decided = plan(held.definition, changes.runs)
+        for node_id, reason in decided.skipped:
+            changes.apply(nr.skip, node_id, reason)
+        if decided.outcome is not None:
+            await self._finish(
+                uow,
+                changes,
+                now,
+                decided.outcome.succeeded,
+                decided.outcome.output,
+                decided.outcome.error,
+            )
+            return False
+        progressed = False
+        for node_id in decided.ready:
+            changes.apply(nr.make_ready, node_id)
+        for run in list(changes.runs.values()):
+            if run.status is NodeStatus.READY:
+                progressed |= await self._start(uow, held, changes, run.node_id, now)
+        return progressed or bool(decided.skipped)
+
+    async def _start(
+        self, uow: UnitOfWork, held: Held, changes: Changes, node_id: str, now: datetime
+    ) -> bool:
+        node = held.definition.node(node_id)
+        prepared = await self._calls.prepare(held, changes, node, now)
+        if isinstance(prepared, Failed):
+            changes.apply(nr.start_attempt, node_id, now, None)
+            self._apply_failure(held, changes, node_id, prepared.error, now)
+            return True
+        call, stored_input = prepared
+        changes.apply(nr.start_attempt, node_id, now, stored_input)
+        executor = self._executors.get(node.kind)
+        call = self._calls.for_attempt(call, changes.runs[node_id].attempt)
+        if not is_inline(executor):
+            changes.started.append(call)
+            return False
+        result = await executor.run(call)
+        await self._apply_result(uow, held, changes, node_id, result, now)
+        return True
+
+    async def _apply_result(
+        self,
+        uow: UnitOfWork,
+        held: Held,
+        changes: Changes,
+        node_id: str,
+        result: NodeResult,
+        now: datetime,
+    ) -> None:
+        if changes.runs[node_id].status is not NodeStatus.RUNNING:
+            return
+        if isinstance(result, Succeeded):
+            output = redact(result.output, held.secret_values)
+            changes.apply(nr.succeed, node_id, now, output, result.label)
+        elif isinstance(result, Failed):
+            self._apply_failure(held, changes, node_id, result.error, now)
+        elif isinstance(result, Suspend):
+            changes.apply(nr.wait, node_id, result.wake_at, result.waiting_for)
+        else:
+            await self._start_child(uow, held, changes, node_id, result, now)
+
+    def _apply_failure(
+        self, held: Held, changes: Changes, node_id: str, error: NodeError, now: datetime
+    ) -> None:
+        error = NodeError(
+            error.kind,
+            redact(error.message, held.secret_values),
+            error.retryable,
+            redact(error.details, held.secret_values),
+        )
+        run = changes.runs[node_id]
+        decision = held.definition.retry_policy(node_id).decide(run.attempt, error, self._rng())
+        if isinstance(decision, GiveUp):
+            changes.apply(nr.fail, node_id, now, error)
+        else:
+            changes.apply(nr.schedule_retry, node_id, now, error, now + decision.delay)
+
+    async def _start_child(
+        self,
+        uow: UnitOfWork,
+        held: Held,
+        changes: Changes,
+        node_id: str,
+        request: StartChild,
+        now: datetime,
+    ) -> None:
+        workflow = await uow.workflows.get(held.execution.workspace_id, request.workflow_id)
+        if workflow is None or workflow.archived:
+            message = f"workflow {request.workflow_id!r} does not exist in this workspace"
+            error = NodeError("workflow_not_found", message, retryable=False)
+            self._apply_failure(held, changes, node_id, error, now)
+            return
+        version = request.version or workflow.latest_version
+        definition = await self._definitions.load(uow, workflow.id, version)
+        child = await insert_execution(
+            uow,
+            workflow=workflow,
+            version=version,
+            definition=definition,
+            input=request.input,
+            now=now,
+            parent=ParentLink(held.execution.id, node_id),
+        )
+        changes.apply(nr.wait, node_id, None, {"child": child.id})
+
+    async def _resolve_waits(
+        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime
+    ) -> None:
+        for run in list(changes.runs.values()):
+            if run.status is NodeStatus.RETRYING and is_past(run.wake_at, now):
+                changes.apply(nr.make_ready, run.node_id)
+            elif run.status is NodeStatus.WAITING:
+                await self._resolve_wait(uow, held, changes, run.node_id, now)
+
+    async def _resolve_wait(
+        self, uow: UnitOfWork, held: Held, changes: Changes, node_id: str, now: datetime
+    ) -> None:
+        run = changes.runs[node_id]
+        waiting_for: dict[str, Any] = run.waiting_for or {}
+        if "signal" in waiting_for:
+            taken = await uow.signals.take_oldest(
+                held.execution.id, str(waiting_for["signal"]), node_id, now
+            )
+            if taken is not None:
+                output = {"signal": taken.name, "payload": taken.payload}
+                changes.apply(nr.succeed, node_id, now, output, None)
+            elif is_past(run.wake_at, now):
+                message = f"no signal {waiting_for['signal']!r} arrived before the timeout"
+                changes.apply(nr.fail, node_id, now, NodeError("signal_timeout", message, False))
+        elif "child" in waiting_for:
+            await self._resolve_child(uow, changes, node_id, str(waiting_for["child"]), now)
+        elif is_past(run.wake_at, now):
+            changes.apply(nr.succeed, node_id, now, {"waited_until": waiting_for.get("timer")})
+
+    async def _resolve_child(
+        self, uow: UnitOfWork, changes: Changes, node_id: str, child_id: str, now: datetime
+    ) -> None:
+        child = await uow.executions.get(child_id)
+        if child is None or not child.status.is_terminal:
+            return
+        if child.status is ExecutionStatus.COMPLETED:
+            changes.apply(nr.succeed, node_id, now, child.output, None)
+            return
+        message = f"sub-workflow execution {child_id} ended {child.status.value}"
+        details: dict[str, object] = {"child_execution_id": child_id, "error": child.error}
+        error = NodeError(f"child_{child.status.value}", message, False, details)
+        changes.apply(nr.fail, node_id, now, error)
+
+    async def _finish(
+        self,
+        uow: UnitOfWork,
+        changes: Changes,
+        now: datetime,
+        succeeded: bool,
+        output: Any,
+        error: dict[str, Any] | None,
+    ) -> None:
+        if succeeded:
+            changes.exec(ex.complete(changes.execution, now, output))
+        else:
+            changes.exec(ex.fail(changes.execution, now, error or {}))
+        await wake_parent(uow, changes.execution, now)
+
+
+def wake_in(changes: Changes, now: datetime) -> float | None:
+    """Seconds until the earliest node wake time of a running execution, if any."""
+    wakes = [run.wake_at for run in changes.runs.values() if run.wake_at is not None]
+    if changes.execution.deadline_at is not None:
+        wakes.append(changes.execution.deadline_at)
+    if not wakes:
+        return None
+    return max((min(wakes) - now) / timedelta(seconds=1), 0.0)

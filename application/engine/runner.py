@@ -1,0 +1,228 @@
+"""The runner: advances one leased execution until it finishes, parks or loses its lease.
+
+Every commit is a fenced compare-and-set on the execution row. When another writer
+moved the row first (a cancel request, a signal, a child finishing), the step is
+recomputed from the fresh row; when the lease is gone, the runner stops writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from application.creation import announce
+from application.definitions import DefinitionCache
+from application.engine.changes import Changes, Held
+from application.engine.context import NodeCallBuilder
+from application.engine.progress import Stepper, wake_in
+from application.errors import LeaseLost, StaleExecution
+from application.ports.clock import Clock
+from application.ports.executors import ExecutorRegistry, Failed, NodeCall, NodeResult
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.records import Lease
+from domain.policies import NodeError, is_past
+
+MAX_STALE_RETRIES = 20
+Step = Callable[[UnitOfWork, Changes, datetime], Awaitable[None]]
+
+
+class Ending(StrEnum):
+    FINISHED = "finished"
+    PARKED = "parked"
+    LEASE_LOST = "lease_lost"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class Advanced:
+    execution_id: str
+    ending: Ending
+    status: str | None = None
+
+
+class ExecutionRunner:
+    """Runs the ready nodes of leased executions and commits every transition."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        executors: ExecutorRegistry,
+        calls: NodeCallBuilder,
+        definitions: DefinitionCache,
+        rng: Callable[[], float],
+    ) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+        self._executors = executors
+        self._calls = calls
+        self._definitions = definitions
+        self._stepper = Stepper(executors, calls, definitions, rng)
+
+    async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
+        held = await self._load(lease)
+        if held is None:
+            return Advanced(lease.execution_id, Ending.GONE)
+        tasks: dict[str, asyncio.Task[NodeResult]] = {}
+        try:
+            return await self._drive(held, tasks, cancelled or asyncio.Event())
+        except LeaseLost:
+            return Advanced(lease.execution_id, Ending.LEASE_LOST)
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    async def _drive(
+        self, held: Held, tasks: dict[str, asyncio.Task[NodeResult]], cancelled: asyncio.Event
+    ) -> Advanced:
+        await self._commit(held, lambda uow, ch, now: self._stepper.open(uow, held, ch, now))
+        results: dict[str, NodeResult] = {}
+        while True:
+            if held.execution.status.is_terminal:
+                return self._ended(held, Ending.FINISHED)
+            if held.execution.cancel_requested or cancelled.is_set() or self._overdue(held):
+                await self._close(held, tasks)
+                continue
+            started = await self._commit(held, self._advance_step(held, results))
+            results = {}
+            self._spawn(held, tasks, started)
+            if held.execution.status.is_terminal:
+                continue
+            if not tasks:
+                parked, started = await self._park(held)
+                if parked:
+                    return self._ended(held, Ending.PARKED)
+                self._spawn(held, tasks, started)
+                continue
+            results = await self._next_results(held, tasks, cancelled)
+
+    def _advance_step(self, held: Held, results: Mapping[str, NodeResult]) -> Step:
+        async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
+            await self._stepper.advance(uow, held, changes, now, results)
+
+        return step
+
+    async def _park(self, held: Held) -> tuple[bool, list[NodeCall]]:
+        """Park unless something became due meanwhile (then return what it started)."""
+        parked = False
+
+        async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
+            nonlocal parked
+            await self._stepper.advance(uow, held, changes, now, {})
+            if changes.empty and not changes.execution.status.is_terminal:
+                self._stepper.park(changes)
+                parked = True
+
+        started = await self._commit(held, step)
+        return parked, started
+
+    async def _close(self, held: Held, tasks: dict[str, asyncio.Task[NodeResult]]) -> None:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        tasks.clear()
+        timed_out = not held.execution.cancel_requested and self._overdue(held)
+
+        async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
+            await self._stepper.close(uow, changes, now, timed_out=timed_out)
+
+        await self._commit(held, step)
+
+    def _overdue(self, held: Held) -> bool:
+        return is_past(held.execution.deadline_at, self._clock.now())
+
+    def _spawn(
+        self, held: Held, tasks: dict[str, asyncio.Task[NodeResult]], started: list[NodeCall]
+    ) -> None:
+        for call in started:
+            tasks[call.node_id] = asyncio.create_task(self._run_body(held, call))
+
+    async def _run_body(self, held: Held, call: NodeCall) -> NodeResult:
+        node = held.definition.node(call.node_id)
+        executor = self._executors.get(node.kind)
+        try:
+            if node.timeout is None:
+                return await executor.run(call)
+            return await asyncio.wait_for(executor.run(call), node.timeout.total_seconds())
+        except TimeoutError:
+            return Failed(NodeError("timeout", f"the attempt passed its {node.timeout} timeout"))
+        except Exception as error:  # a bug in an executor must not kill the worker
+            return Failed(NodeError("internal_error", f"{type(error).__name__}: {error}"))
+
+    async def _next_results(
+        self,
+        held: Held,
+        tasks: dict[str, asyncio.Task[NodeResult]],
+        cancelled: asyncio.Event,
+    ) -> dict[str, NodeResult]:
+        """Wait for a body to finish, a wake time to pass, or a cancel."""
+        timeout = wake_in(Changes.on(held, self._clock.now()), self._clock.now())
+        waiter = asyncio.create_task(cancelled.wait())
+        try:
+            await asyncio.wait(
+                [*tasks.values(), waiter], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        done = {node_id: task for node_id, task in tasks.items() if task.done()}
+        for node_id in done:
+            del tasks[node_id]
+        return {node_id: task.result() for node_id, task in done.items()}
+
+    async def _commit(self, held: Held, step: Step) -> list[NodeCall]:
+        """Compute `step` inside a transaction and commit it fenced; retry on stale reads."""
+        for _ in range(MAX_STALE_RETRIES):
+            try:
+                return await self._commit_once(held, step)
+            except StaleExecution:
+                await self._refresh(held)
+        raise LeaseLost("the execution kept changing under this worker")
+
+    async def _commit_once(self, held: Held, step: Step) -> list[NodeCall]:
+        async with self._uow() as uow:
+            now = self._clock.now()
+            changes = Changes.on(held, now)
+            await step(uow, changes, now)
+            if changes.empty:
+                return []
+            first_seq = held.execution.seq + 1
+            execution = replace(changes.execution, seq=held.execution.seq + len(changes.events))
+            await uow.executions.save(execution, expected_seq=held.execution.seq, lease=held.lease)
+            await uow.node_runs.save_many(execution.id, list(changes.changed.values()))
+            await uow.events.append(execution.id, first_seq, changes.events, now)
+            announce(uow, execution, changes.events[-1].type)
+            await uow.commit()
+        held.execution = execution
+        held.runs.update(changes.changed)
+        return changes.started
+
+    async def _refresh(self, held: Held) -> None:
+        async with self._uow() as uow:
+            fresh = await uow.executions.get(held.execution.id)
+        if fresh is None or (fresh.status.is_terminal and not held.execution.status.is_terminal):
+            raise LeaseLost("the execution was closed by another writer")
+        held.execution = replace(
+            held.execution,
+            seq=fresh.seq,
+            cancel_requested=fresh.cancel_requested,
+            wake_at=fresh.wake_at,
+        )
+
+    async def _load(self, lease: Lease) -> Held | None:
+        async with self._uow() as uow:
+            execution = await uow.executions.get(lease.execution_id)
+            if execution is None or execution.status.is_terminal:
+                return None
+            runs = await uow.node_runs.get_all(execution.id)
+            definition = await self._definitions.load(uow, execution.workflow_id, execution.version)
+        return Held(lease=lease, execution=execution, runs=runs, definition=definition)
+
+    @staticmethod
+    def _ended(held: Held, ending: Ending) -> Advanced:
+        return Advanced(held.execution.id, ending, held.execution.status.value)

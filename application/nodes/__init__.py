@@ -1,0 +1,1 @@
+"""Node executors that need no network: they run inside the worker process."""

@@ -1,0 +1,156 @@
+"""The built-in executors: transform, condition, delay, wait_for_signal, sub_workflow, noop."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from application.expressions import evaluate
+from application.ports.executors import (
+    Failed,
+    NodeCall,
+    NodeExecutor,
+    NodeResult,
+    StartChild,
+    Succeeded,
+    Suspend,
+)
+from domain.definition import NodeKind
+from domain.errors import ExpressionError
+from domain.node_config import (
+    ConditionConfig,
+    DelayConfig,
+    SubWorkflowConfig,
+    WaitForSignalConfig,
+    parse_node_config,
+)
+from domain.policies import NodeError
+
+
+def invalid_config(call: NodeCall) -> Failed | None:
+    """Re-validate the rendered config: templates may have produced wrong types."""
+    _, problems = parse_node_config(call.kind, call.config, "config")
+    if not problems:
+        return None
+    message = "; ".join(f"{p.path}: {p.message}" for p in problems)
+    return Failed(NodeError("invalid_config", message, retryable=False))
+
+
+class NoopExecutor:
+    """Does nothing and outputs nothing: a join point or a placeholder."""
+
+    inline = True
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        return Succeeded(output=None)
+
+
+class TransformExecutor:
+    """Outputs its rendered `output` config: reshape data between nodes."""
+
+    inline = True
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        return Succeeded(output=call.config.get("output"))
+
+
+class ConditionExecutor:
+    """Yields the label of the first case whose `if` expression is true, else the default."""
+
+    inline = True
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        config, _ = parse_node_config(call.kind, call.config, "config")
+        if not isinstance(config, ConditionConfig):
+            return invalid_config(call) or Failed(NodeError("invalid_config", "bad condition"))
+        try:
+            for case in config.cases:
+                if evaluate(case.expression, call.context, node_id=call.node_id):
+                    return Succeeded(output={"label": case.when}, label=case.when)
+        except ExpressionError as error:
+            return Failed(NodeError("expression_error", error.message, retryable=False))
+        if config.default is None:
+            message = "no case matched and the condition has no default label"
+            return Failed(NodeError("no_branch_matched", message, retryable=False))
+        return Succeeded(output={"label": config.default}, label=config.default)
+
+
+class DelayExecutor:
+    """Parks the node until a wake time; the execution is released meanwhile."""
+
+    inline = True
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        config, _ = parse_node_config(call.kind, call.config, "config")
+        if not isinstance(config, DelayConfig):
+            return invalid_config(call) or Failed(NodeError("invalid_config", "bad delay"))
+        if config.seconds is not None:
+            wake_at = call.now + timedelta(seconds=float(config.seconds))
+        else:
+            wake_at = _as_datetime(config.until)
+        return Suspend(waiting_for={"timer": wake_at.isoformat()}, wake_at=wake_at)
+
+
+class WaitForSignalExecutor:
+    """Parks the node until a signal of its name arrives, or its timeout passes."""
+
+    inline = True
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        config, _ = parse_node_config(call.kind, call.config, "config")
+        if not isinstance(config, WaitForSignalConfig):
+            return invalid_config(call) or Failed(NodeError("invalid_config", "bad wait"))
+        wake_at = None
+        if config.timeout_seconds is not None:
+            wake_at = call.now + timedelta(seconds=float(config.timeout_seconds))
+        return Suspend(waiting_for={"signal": config.signal}, wake_at=wake_at)
+
+
+class SubWorkflowExecutor:
+    """Asks the engine to start a child execution and wait for its outcome."""
+
+    inline = True
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        config, _ = parse_node_config(call.kind, call.config, "config")
+        if not isinstance(config, SubWorkflowConfig):
+            return invalid_config(call) or Failed(NodeError("invalid_config", "bad sub-workflow"))
+        version = int(config.version) if config.version is not None else None
+        return StartChild(workflow_id=config.workflow_id, input=config.input, version=version)
+
+
+def _as_datetime(value: datetime | str | None) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ExecutorMap:
+    """A registry of executors by node kind."""
+
+    def __init__(self, executors: Mapping[NodeKind, NodeExecutor]) -> None:
+        self._executors = dict(executors)
+
+    def get(self, kind: NodeKind) -> NodeExecutor:
+        return self._executors[kind]
+
+    def with_executors(self, extra: Mapping[NodeKind, NodeExecutor]) -> ExecutorMap:
+        return ExecutorMap({**self._executors, **extra})
+
+
+def builtin_executors() -> ExecutorMap:
+    """The executors that need no network; add http_request and ai_prompt from adapters."""
+    return ExecutorMap(
+        {
+            NodeKind.NOOP: NoopExecutor(),
+            NodeKind.TRANSFORM: TransformExecutor(),
+            NodeKind.CONDITION: ConditionExecutor(),
+            NodeKind.DELAY: DelayExecutor(),
+            NodeKind.WAIT_FOR_SIGNAL: WaitForSignalExecutor(),
+            NodeKind.SUB_WORKFLOW: SubWorkflowExecutor(),
+        }
+    )
+
+
+def is_inline(executor: NodeExecutor) -> bool:
+    """Inline executors are pure and instant: they run inside the transition's transaction."""
+    return bool(getattr(executor, "inline", False))

@@ -1,0 +1,1 @@
+"""The ports the use cases drive, one concept per module, each a typing.Protocol."""

@@ -1,0 +1,16 @@
+"""The clock port: the only way the application learns the time or waits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait; a fake clock may return at once after advancing itself."""
+        ...

@@ -1,0 +1,70 @@
+"""The node executor port: what a node's body receives and what it may answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.definition import NodeKind
+from domain.policies import NodeError
+
+
+@dataclass(frozen=True)
+class NodeCall:
+    """One attempt of one node, with its config already rendered from persisted state."""
+
+    execution_id: str
+    workspace_id: str
+    workflow_id: str
+    node_id: str
+    kind: NodeKind
+    attempt: int
+    config: Mapping[str, Any]
+    context: Mapping[str, Any]
+    idempotency_key: str
+    now: datetime
+    deadline: datetime | None = None
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    output: Any = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: NodeError
+
+
+@dataclass(frozen=True)
+class Suspend:
+    """Park the node: resume at `wake_at`, and/or when what `waiting_for` names arrives."""
+
+    waiting_for: dict[str, Any]
+    wake_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StartChild:
+    """Start a sub-workflow execution and wait for its outcome."""
+
+    workflow_id: str
+    input: Any = None
+    version: int | None = None
+
+
+NodeResult = Succeeded | Failed | Suspend | StartChild
+
+
+class NodeExecutor(Protocol):
+    async def run(self, call: NodeCall) -> NodeResult: ...
+
+
+class ExecutorRegistry(Protocol):
+    def get(self, kind: NodeKind) -> NodeExecutor:
+        """The executor for a kind; raises KeyError when none is registered."""
+        ...

@@ -1,0 +1,214 @@
+"""The unit-of-work port: one transaction, its repositories, and commit.
+
+Leaving the context without `commit()` rolls everything back. Every writer that
+changes an execution saves the execution row first (a compare-and-set on its event
+sequence, and on the lease token for workers), which serialises writers per execution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from application.records import (
+    ApiToken,
+    Lease,
+    Schedule,
+    Signal,
+    StoredEvent,
+    StoredSecret,
+    Workflow,
+    WorkflowVersion,
+    Workspace,
+)
+from domain.events import DomainEvent
+from domain.execution import Execution
+from domain.node_run import NodeRun
+from domain.status import ExecutionStatus
+
+
+class WorkflowRepository(Protocol):
+    async def add(self, workflow: Workflow, first_version: WorkflowVersion) -> None: ...
+
+    async def get(self, workspace_id: str, workflow_id: str) -> Workflow | None: ...
+
+    async def get_by_name(self, workspace_id: str, name: str) -> Workflow | None: ...
+
+    async def add_version(self, workflow: Workflow, version: WorkflowVersion) -> None:
+        """Store a new immutable version and make it the workflow's latest."""
+        ...
+
+    async def get_version(self, workflow_id: str, version: int) -> WorkflowVersion | None: ...
+
+    async def list_versions(self, workflow_id: str) -> list[WorkflowVersion]: ...
+
+    async def search(
+        self,
+        workspace_id: str,
+        *,
+        name: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[Workflow]: ...
+
+    async def save(self, workflow: Workflow) -> None: ...
+
+
+class ExecutionRepository(Protocol):
+    async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
+        """Insert a new execution with a pending node run per node."""
+        ...
+
+    async def get(self, execution_id: str) -> Execution | None: ...
+
+    async def lock(self, execution_id: str) -> Execution | None:
+        """Read the execution and hold its row until the transaction ends."""
+        ...
+
+    async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
+        """Compare-and-set write: lands only if the stored sequence is `expected_seq` and,
+        with a lease, the lease token still matches and has not expired.
+
+        Raises LeaseLost when the lease no longer holds, StaleExecution when another
+        writer moved the sequence first.
+        """
+        ...
+
+    async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None: ...
+
+    async def remember_idempotency_key(self, workflow_id: str, key: str, execution_id: str) -> None:
+        """Raises Conflict if the key is already taken."""
+        ...
+
+    async def find_child(
+        self, parent_execution_id: str, parent_node_id: str
+    ) -> Execution | None: ...
+
+    async def find_by_schedule_fire(
+        self, schedule_id: str, fire_time: datetime
+    ) -> Execution | None: ...
+
+    async def search(
+        self,
+        workspace_id: str,
+        *,
+        workflow_id: str | None = None,
+        statuses: Sequence[ExecutionStatus] = (),
+        limit: int = 50,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Execution]:
+        """Newest first; `before` is the (created_at, id) of the last row of the previous page."""
+        ...
+
+    async def any_active_for_schedule(self, schedule_id: str) -> bool: ...
+
+
+class NodeRunRepository(Protocol):
+    async def get_all(self, execution_id: str) -> dict[str, NodeRun]: ...
+
+    async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None: ...
+
+
+class EventRepository(Protocol):
+    async def append(
+        self, execution_id: str, first_seq: int, events: Sequence[DomainEvent], at: datetime
+    ) -> None:
+        """Insert events numbered from `first_seq`; a repeated number is a conflict."""
+        ...
+
+    async def search(
+        self, execution_id: str, *, after_seq: int = 0, limit: int = 500
+    ) -> list[StoredEvent]: ...
+
+
+class SignalRepository(Protocol):
+    async def add(self, signal: Signal) -> None: ...
+
+    async def take_oldest(
+        self, execution_id: str, name: str, node_id: str, at: datetime
+    ) -> Signal | None:
+        """Mark the oldest unconsumed signal of that name consumed by `node_id`."""
+        ...
+
+    async def search(self, execution_id: str) -> list[Signal]: ...
+
+
+class ScheduleRepository(Protocol):
+    async def add(self, schedule: Schedule) -> None: ...
+
+    async def get(self, workspace_id: str, schedule_id: str) -> Schedule | None: ...
+
+    async def save(self, schedule: Schedule) -> None: ...
+
+    async def delete(self, schedule_id: str) -> None: ...
+
+    async def search(
+        self, workspace_id: str, *, workflow_id: str | None = None
+    ) -> list[Schedule]: ...
+
+    async def lock_due(self, now: datetime, limit: int) -> list[Schedule]:
+        """Enabled schedules whose next fire time has come, locked (others skip them)."""
+        ...
+
+
+class WorkspaceRepository(Protocol):
+    async def add(self, workspace: Workspace) -> None: ...
+
+    async def get(self, workspace_id: str) -> Workspace | None: ...
+
+    async def get_by_name(self, name: str) -> Workspace | None: ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: ApiToken) -> None: ...
+
+    async def find_by_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    async def search(self, workspace_id: str) -> list[ApiToken]: ...
+
+    async def save(self, token: ApiToken) -> None: ...
+
+
+class SecretRepository(Protocol):
+    async def put(self, secret: StoredSecret) -> None:
+        """Insert or replace the secret of that name."""
+        ...
+
+    async def get_many(self, workspace_id: str, names: Sequence[str]) -> list[StoredSecret]: ...
+
+    async def search(self, workspace_id: str) -> list[StoredSecret]: ...
+
+    async def delete(self, workspace_id: str, name: str) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    workflows: WorkflowRepository
+    executions: ExecutionRepository
+    node_runs: NodeRunRepository
+    events: EventRepository
+    signals: SignalRepository
+    schedules: ScheduleRepository
+    workspaces: WorkspaceRepository
+    tokens: TokenRepository
+    secrets: SecretRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def notify_after_commit(self, channel: str, payload: Mapping[str, Any]) -> None:
+        """Queue a notification sent only if the transaction commits."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,114 @@
+"""An execution (one run of one workflow version) and its state machine as pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from domain.events import DomainEvent, EventType
+from domain.status import ExecutionStatus
+from domain.transitions import check_execution_transition
+
+Step = tuple["Execution", list[DomainEvent]]
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    """The node of another execution that started this one as a sub-workflow."""
+
+    execution_id: str
+    node_id: str
+
+
+@dataclass(frozen=True)
+class Execution:
+    """The persisted state of one execution, without its lease (the queue owns that)."""
+
+    id: str
+    workspace_id: str
+    workflow_id: str
+    version: int
+    status: ExecutionStatus
+    input: Any
+    created_at: datetime
+    output: Any = None
+    error: dict[str, Any] | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    deadline_at: datetime | None = None
+    wake_at: datetime | None = None
+    parent: ParentLink | None = None
+    schedule_id: str | None = None
+    scheduled_for: datetime | None = None
+    cancel_requested: bool = False
+    rerun_of: str | None = None
+    seq: int = 0
+    """The sequence number of the execution's last event; every write moves it."""
+
+    def _to(self, status: ExecutionStatus, **changes: Any) -> Execution:
+        check_execution_transition(self.status, status)
+        return replace(self, status=status, **changes)
+
+
+def claim(execution: Execution, now: datetime) -> Step:
+    """A worker took the execution: it runs until it waits, finishes or is released."""
+    first = execution.started_at is None
+    new = execution._to(
+        ExecutionStatus.RUNNING, started_at=execution.started_at or now, wake_at=None
+    )
+    kind = EventType.EXECUTION_STARTED if first else EventType.EXECUTION_RESUMED
+    return new, [DomainEvent(kind)]
+
+
+def park(execution: Execution, wake_at: datetime | None) -> Step:
+    """Nothing can run now: sleep until `wake_at` (or until a signal or child wakes it)."""
+    new = execution._to(ExecutionStatus.WAITING, wake_at=wake_at)
+    payload = {"wake_at": wake_at.isoformat()} if wake_at else {}
+    return new, [DomainEvent(EventType.EXECUTION_WAITING, payload=payload)]
+
+
+def release(execution: Execution) -> Step:
+    """The worker is stopping: hand the execution back so another worker resumes it at once."""
+    new = execution._to(ExecutionStatus.PENDING, wake_at=None)
+    return new, [DomainEvent(EventType.EXECUTION_RELEASED)]
+
+
+def complete(execution: Execution, now: datetime, output: Any) -> Step:
+    new = execution._to(ExecutionStatus.COMPLETED, output=output, finished_at=now, wake_at=None)
+    return new, [DomainEvent(EventType.EXECUTION_COMPLETED)]
+
+
+def fail(execution: Execution, now: datetime, error: dict[str, Any]) -> Step:
+    new = execution._to(ExecutionStatus.FAILED, error=error, finished_at=now, wake_at=None)
+    return new, [DomainEvent(EventType.EXECUTION_FAILED, payload={"error": error})]
+
+
+def cancel(execution: Execution, now: datetime) -> Step:
+    new = execution._to(ExecutionStatus.CANCELLED, finished_at=now, wake_at=None)
+    return new, [DomainEvent(EventType.EXECUTION_CANCELLED)]
+
+
+def time_out(execution: Execution, now: datetime) -> Step:
+    error = {"kind": "execution_timeout", "message": "the execution passed its deadline"}
+    new = execution._to(ExecutionStatus.TIMED_OUT, error=error, finished_at=now, wake_at=None)
+    return new, [DomainEvent(EventType.EXECUTION_TIMED_OUT)]
+
+
+def request_cancel(execution: Execution) -> Step:
+    """Mark a running execution so its worker stops at the next boundary."""
+    new = replace(execution, cancel_requested=True)
+    return new, [DomainEvent(EventType.EXECUTION_CANCEL_REQUESTED)]
+
+
+def reopen(execution: Execution) -> Step:
+    """Make a failed or timed-out execution runnable again (retry from its failed nodes)."""
+    new = execution._to(
+        ExecutionStatus.PENDING,
+        error=None,
+        output=None,
+        finished_at=None,
+        wake_at=None,
+        cancel_requested=False,
+    )
+    return new, [DomainEvent(EventType.EXECUTION_RETRIED)]

@@ -1,0 +1,333 @@
+"""Typed, validated configuration for each node kind.
+
+Config may hold templates (any string containing `{{`) wherever a scalar is expected;
+they are kept as strings here. Executors render the config just before the node runs
+and call `parse_node_config` again on the result, so by then every value is concrete.
+A field set to `null` counts as not given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from domain.definition import ERROR_LABEL, NodeKind
+from domain.field_reader import FieldReader
+from domain.problems import Problem, is_template, join_path, show
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+DEFAULT_AI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_API_KEY_SECRET = "OPENAI_API_KEY"
+LABEL_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class HttpRequestConfig:
+    """An HTTP call; `json` of None means no JSON body. 4xx in `retry_on_status` are retried."""
+
+    url: str
+    method: str = "GET"
+    query: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    body: str | None = None
+    retry_on_status: tuple[int | str, ...] = ()
+    max_response_bytes: int | str | None = None
+
+
+@dataclass(frozen=True)
+class AiPromptConfig:
+    """A chat completion against an OpenAI-compatible API, keyed by a named secret."""
+
+    model: str
+    prompt: str
+    base_url: str = DEFAULT_AI_BASE_URL
+    system: str | None = None
+    temperature: float | str | None = None
+    max_tokens: int | str | None = None
+    json_output: bool | str = False
+    api_key_secret: str = DEFAULT_API_KEY_SECRET
+
+
+@dataclass(frozen=True)
+class TransformConfig:
+    """Builds its output from JSON whose strings are templates."""
+
+    output: Any
+
+
+@dataclass(frozen=True)
+class ConditionCase:
+    when: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class ConditionConfig:
+    """Yields the label of the first case whose expression holds, else `default`."""
+
+    cases: tuple[ConditionCase, ...]
+    default: str | None = None
+
+    @property
+    def labels(self) -> frozenset[str]:
+        found = {case.when for case in self.cases}
+        if self.default is not None:
+            found.add(self.default)
+        return frozenset(found)
+
+
+@dataclass(frozen=True)
+class DelayConfig:
+    """Waits `seconds`, or until `until` (a datetime without offset is read as UTC)."""
+
+    seconds: float | str | None = None
+    until: datetime | str | None = None
+
+
+@dataclass(frozen=True)
+class WaitForSignalConfig:
+    signal: str
+    timeout_seconds: float | str | None = None
+
+
+@dataclass(frozen=True)
+class SubWorkflowConfig:
+    """Starts a child execution of `workflow_id` (latest version unless `version`)."""
+
+    workflow_id: str
+    version: int | str | None = None
+    input: Any = None
+
+
+@dataclass(frozen=True)
+class NoopConfig:
+    """Does nothing; useful as a join or a placeholder."""
+
+
+NodeConfig = (
+    HttpRequestConfig
+    | AiPromptConfig
+    | TransformConfig
+    | ConditionConfig
+    | DelayConfig
+    | WaitForSignalConfig
+    | SubWorkflowConfig
+    | NoopConfig
+)
+
+
+def parse_node_config(
+    kind: NodeKind, raw: Mapping[str, Any], path: str
+) -> tuple[NodeConfig | None, list[Problem]]:
+    """The typed config for a node of `kind`, or None and every problem found under `path`."""
+    if not isinstance(raw, Mapping):
+        message = f"config must be a JSON object, not {show(raw)}."
+        return None, [Problem("invalid_config", path, message)]
+    reader = FieldReader(raw, path, "invalid_config", missing_code="invalid_config", templates=True)
+    config_type, parse = _PARSERS[kind]
+    # Each config dataclass's field names are exactly the keys its document may hold.
+    reader.reject_unknown([item.name for item in fields(config_type)])
+    config = parse(reader)
+    if reader.problems or config is None:
+        return None, reader.problems
+    return config, []
+
+
+def is_label(value: object) -> bool:
+    """Whether `value` can name a branch (and is not the reserved error label)."""
+    return isinstance(value, str) and bool(LABEL_PATTERN.match(value)) and value != ERROR_LABEL
+
+
+def _http_request(r: FieldReader) -> HttpRequestConfig | None:
+    method = _method(r)
+    url = _url(r, "url", required=True)
+    query = r.mapping("query") or {}
+    headers = _headers(r)
+    json_body = r.json("json")
+    body = r.text("body", allow_empty=True)
+    if r.has("json") and r.has("body"):
+        r.report("body", "Give either json or body, not both.")
+    codes = _status_codes(r)
+    max_bytes = r.integer("max_response_bytes", minimum=1)
+    if r.problems or url is None:
+        return None
+    return HttpRequestConfig(url, method, query, headers, json_body, body, codes, max_bytes)
+
+
+def _method(r: FieldReader) -> str:
+    method = r.text("method") or "GET"
+    if is_template(method) or method.upper() in HTTP_METHODS:
+        return method if is_template(method) else method.upper()
+    r.report("method", f"method must be one of {', '.join(HTTP_METHODS)}, not {show(method)}.")
+    return "GET"
+
+
+def _url(r: FieldReader, key: str, *, required: bool = False) -> str | None:
+    url = r.text(key, required=required)
+    if url is None or is_template(url):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url
+    r.report(key, f"{key} must be an http:// or https:// URL, not {show(url)}.")
+    return None
+
+
+def _headers(r: FieldReader) -> dict[str, str]:
+    headers = r.mapping("headers") or {}
+    for name, value in headers.items():
+        if not name.strip() or not isinstance(value, str):
+            where = join_path(r.path("headers"), name)
+            message = f"Header {name!r} must have a non-empty name and a string value."
+            r.problems.append(Problem("invalid_config", where, message))
+    return headers
+
+
+def _status_codes(r: FieldReader) -> tuple[int | str, ...]:
+    codes = r.raw.get("retry_on_status")
+    if codes is None:
+        return ()
+    if not isinstance(codes, list):
+        r.report("retry_on_status", f"retry_on_status must be a list, not {show(codes)}.")
+        return ()
+    for index, code in enumerate(codes):
+        if not (is_template(code) or _is_error_status(code)):
+            where = join_path(r.path("retry_on_status"), index)
+            message = f"Status codes must be integers from 400 to 599, not {show(code)}."
+            r.problems.append(Problem("invalid_config", where, message))
+    return tuple(codes)
+
+
+def _is_error_status(code: object) -> bool:
+    return isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599
+
+
+def _ai_prompt(r: FieldReader) -> AiPromptConfig | None:
+    base_url = _url(r, "base_url") or DEFAULT_AI_BASE_URL
+    model = r.text("model", required=True)
+    system = r.text("system")
+    prompt = r.text("prompt", required=True)
+    temperature = r.number("temperature", minimum=0, maximum=2)
+    max_tokens = r.integer("max_tokens", minimum=1)
+    json_output = r.flag("json_output", default=False)
+    secret = r.text("api_key_secret") or DEFAULT_API_KEY_SECRET
+    if r.problems or model is None or prompt is None:
+        return None
+    return AiPromptConfig(
+        model, prompt, base_url, system, temperature, max_tokens, json_output, secret
+    )
+
+
+def _transform(r: FieldReader) -> TransformConfig | None:
+    if "output" not in r.raw:
+        r.report("output", "Add the required field 'output'.")
+        return None
+    return TransformConfig(output=r.json("output"))
+
+
+def _condition(r: FieldReader) -> ConditionConfig | None:
+    cases = _cases(r)
+    default = _label(r, "default") if r.has("default") else None
+    if r.problems:
+        return None
+    return ConditionConfig(cases=cases, default=default)
+
+
+def _cases(r: FieldReader) -> tuple[ConditionCase, ...]:
+    if not r.require("cases"):
+        return ()
+    raw_cases = r.raw["cases"]
+    if not isinstance(raw_cases, list) or not raw_cases:
+        r.report("cases", 'cases must be a non-empty list of {"when": label, "if": expression}.')
+        return ()
+    found: list[ConditionCase] = []
+    for index, raw_case in enumerate(raw_cases):
+        where = join_path(r.path("cases"), index)
+        if not isinstance(raw_case, dict):
+            example = '{"when": "yes", "if": "..."}'
+            message = f"Each case must be an object like {example}, not {show(raw_case)}."
+            r.problems.append(Problem("invalid_config", where, message))
+            continue
+        case = FieldReader(
+            raw_case, where, "invalid_config", missing_code="invalid_config", problems=r.problems
+        )
+        case.reject_unknown(("when", "if"))
+        label = _label(case, "when") if case.require("when") else None
+        expression = case.text("if", required=True)
+        if label is not None and expression is not None:
+            found.append(ConditionCase(when=label, expression=expression))
+    return tuple(found)
+
+
+def _label(r: FieldReader, key: str) -> str | None:
+    value = r.raw.get(key)
+    if is_label(value):
+        return str(value)
+    if value == ERROR_LABEL:
+        r.report(key, f"The label {ERROR_LABEL!r} is reserved for error edges; choose another.")
+    else:
+        rule = "letters, digits, _ and -, starting with a letter or _"
+        r.report(key, f"{key} must be a label made of {rule}, not {show(value)}.")
+    return None
+
+
+def _delay(r: FieldReader) -> DelayConfig | None:
+    seconds = r.duration("seconds")
+    until = _until(r)
+    if r.has("seconds") == r.has("until"):
+        key, how = ("until", "not both") if r.has("seconds") else ("seconds", "one is required")
+        r.report(key, f"Give either seconds or until ({how}).")
+    if r.problems:
+        return None
+    return DelayConfig(seconds=seconds, until=until)
+
+
+def _until(r: FieldReader) -> datetime | str | None:
+    text = r.text("until")
+    if text is None or is_template(text):
+        return text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "2030-01-31T09:00:00Z"
+        r.report("until", f"until must be an ISO-8601 date and time like {example}, not {text!r}.")
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _wait_for_signal(r: FieldReader) -> WaitForSignalConfig | None:
+    signal = r.text("signal", required=True)
+    timeout = r.duration("timeout_seconds")
+    if r.problems or signal is None:
+        return None
+    return WaitForSignalConfig(signal=signal, timeout_seconds=timeout)
+
+
+def _sub_workflow(r: FieldReader) -> SubWorkflowConfig | None:
+    workflow_id = r.text("workflow_id", required=True)
+    version = r.integer("version", minimum=1)
+    child_input = r.json("input")
+    if r.problems or workflow_id is None:
+        return None
+    return SubWorkflowConfig(workflow_id=workflow_id, version=version, input=child_input)
+
+
+def _noop(r: FieldReader) -> NoopConfig | None:
+    return NoopConfig()
+
+
+_PARSERS: dict[NodeKind, tuple[type[NodeConfig], Callable[[FieldReader], NodeConfig | None]]] = {
+    NodeKind.HTTP_REQUEST: (HttpRequestConfig, _http_request),
+    NodeKind.AI_PROMPT: (AiPromptConfig, _ai_prompt),
+    NodeKind.TRANSFORM: (TransformConfig, _transform),
+    NodeKind.CONDITION: (ConditionConfig, _condition),
+    NodeKind.DELAY: (DelayConfig, _delay),
+    NodeKind.WAIT_FOR_SIGNAL: (WaitForSignalConfig, _wait_for_signal),
+    NodeKind.SUB_WORKFLOW: (SubWorkflowConfig, _sub_workflow),
+    NodeKind.NOOP: (NoopConfig, _noop),
+}

@@ -1,0 +1,256 @@
+"""Validating a workflow document (parsed JSON) and turning it into a `WorkflowDefinition`.
+
+`validate_document` reports every problem at once, each with a stable code and the path
+of the offending field; `parse_definition` raises `InvalidDefinition` carrying them.
+`definition_to_document` is the inverse of `parse_definition`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from domain.definition import BRANCHING_KINDS, Edge, Node, NodeKind, OnError, WorkflowDefinition
+from domain.definition import WorkflowSettings as Settings
+from domain.errors import InvalidDefinition
+from domain.field_reader import FieldReader
+from domain.graph_checks import GraphEdge, GraphNode, check_graph
+from domain.node_config import ConditionConfig, parse_node_config
+from domain.policies import RetryPolicy
+from domain.problems import Problem, join_path, show
+from domain.retry_documents import read_retry_policy, retry_policy_to_document
+
+__all__ = [
+    "NODE_ID_PATTERN",
+    "Problem",
+    "definition_to_document",
+    "parse_definition",
+    "validate_document",
+]
+
+NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_DOCUMENT_FIELDS = ("nodes", "edges", "settings")
+_NODE_FIELDS = ("id", "kind", "name", "config", "retry", "timeout", "on_error")
+_EDGE_FIELDS = ("from", "to", "when")
+_SETTINGS_FIELDS = ("retry", "execution_timeout")
+
+
+@dataclass
+class _Draft:
+    """Whatever could be read from a document, and everything wrong with it."""
+
+    problems: list[Problem] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    graph_nodes: list[GraphNode] = field(default_factory=list)
+    edges: list[GraphEdge] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
+
+
+def validate_document(doc: Any) -> list[Problem]:
+    """Every problem with `doc`; an empty list means it is a valid workflow definition."""
+    return _read_document(doc).problems
+
+
+def parse_definition(doc: Any) -> WorkflowDefinition:
+    """The definition `doc` describes; raises `InvalidDefinition(problems)` if it has any."""
+    draft = _read_document(doc)
+    if draft.problems:
+        raise InvalidDefinition(list(draft.problems))
+    edges = tuple(Edge(edge.source, edge.target, edge.when) for edge in draft.edges)
+    return WorkflowDefinition(nodes=tuple(draft.nodes), edges=edges, settings=draft.settings)
+
+
+def definition_to_document(defn: WorkflowDefinition) -> dict[str, Any]:
+    """The JSON document for `defn`, such that `parse_definition` gives it back."""
+    settings: dict[str, Any] = {"retry": retry_policy_to_document(defn.settings.retry)}
+    if defn.settings.execution_timeout is not None:
+        settings["execution_timeout"] = defn.settings.execution_timeout.total_seconds()
+    return {
+        "nodes": [_node_to_document(node) for node in defn.nodes],
+        "edges": [_edge_to_document(edge) for edge in defn.edges],
+        "settings": settings,
+    }
+
+
+def _node_to_document(node: Node) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": node.id, "kind": node.kind.value}
+    if node.name is not None:
+        doc["name"] = node.name
+    doc["config"] = copy.deepcopy(dict(node.config))
+    if node.retry is not None:
+        doc["retry"] = retry_policy_to_document(node.retry)
+    if node.timeout is not None:
+        doc["timeout"] = node.timeout.total_seconds()
+    doc["on_error"] = node.on_error.value
+    return doc
+
+
+def _edge_to_document(edge: Edge) -> dict[str, Any]:
+    doc: dict[str, Any] = {"from": edge.source, "to": edge.target}
+    if edge.when is not None:
+        doc["when"] = edge.when
+    return doc
+
+
+def _read_document(doc: Any) -> _Draft:
+    draft = _Draft()
+    if not isinstance(doc, Mapping):
+        message = f"A workflow definition must be a JSON object with 'nodes', not {show(doc)}."
+        draft.problems.append(Problem("invalid_document", "", message))
+        return draft
+    reader = FieldReader(doc, "", "invalid_type", problems=draft.problems)
+    reader.reject_unknown(_DOCUMENT_FIELDS)
+    draft.settings = _read_settings(reader)
+    _read_nodes(reader, draft)
+    _read_edges(reader, draft)
+    draft.problems.extend(check_graph(draft.graph_nodes, draft.edges))
+    return draft
+
+
+def _read_settings(doc: FieldReader) -> Settings:
+    raw = doc.raw.get("settings")
+    if raw is None:
+        return Settings()
+    if not isinstance(raw, Mapping):
+        doc.report("settings", f"settings must be a JSON object, not {show(raw)}.")
+        return Settings()
+    reader = FieldReader(raw, "settings", "invalid_type", problems=doc.problems)
+    reader.reject_unknown(_SETTINGS_FIELDS)
+    retry = RetryPolicy()
+    if reader.has("retry"):
+        retry = read_retry_policy(raw["retry"], reader.path("retry"), retry, doc.problems)
+    timeout = _seconds(reader.duration("execution_timeout", code="invalid_timeout"))
+    return Settings(retry=retry, execution_timeout=timeout)
+
+
+def _read_nodes(doc: FieldReader, draft: _Draft) -> None:
+    raw_nodes = doc.raw.get("nodes")
+    if raw_nodes is None:
+        doc.require("nodes")
+    elif not isinstance(raw_nodes, list):
+        doc.report("nodes", f"nodes must be a list of node objects, not {show(raw_nodes)}.")
+    elif not raw_nodes:
+        message = "Add at least one node: a workflow with no nodes has nothing to run."
+        draft.problems.append(Problem("no_nodes", "nodes", message))
+    else:
+        seen: set[str] = set()
+        for index, raw_node in enumerate(raw_nodes):
+            _read_node(index, raw_node, draft, seen)
+
+
+def _read_node(index: int, raw: Any, draft: _Draft, seen: set[str]) -> None:
+    path = join_path("nodes", index)
+    if not isinstance(raw, Mapping):
+        message = f"Each node must be a JSON object with an id and a kind, not {show(raw)}."
+        draft.problems.append(Problem("invalid_type", path, message))
+        return
+    reader = FieldReader(raw, path, "invalid_type", problems=draft.problems)
+    reader.reject_unknown(_NODE_FIELDS)
+    node_id = _node_id(reader, seen)
+    kind = _node_kind(reader)
+    name = reader.text("name")
+    labels = _config_labels(reader, kind)
+    retry = None
+    if reader.has("retry"):
+        base = draft.settings.retry
+        retry = read_retry_policy(raw["retry"], reader.path("retry"), base, draft.problems)
+    timeout = _seconds(reader.duration("timeout", code="invalid_timeout"))
+    on_error = _on_error(reader)
+    if node_id is None or node_id in seen:
+        return
+    seen.add(node_id)
+    branching = None if kind is None else kind in BRANCHING_KINDS
+    continues = on_error is OnError.CONTINUE
+    draft.graph_nodes.append(GraphNode(index, node_id, branching, labels, continues))
+    if kind is not None:
+        config = copy.deepcopy(dict(raw.get("config") or {}))
+        draft.nodes.append(Node(node_id, kind, config, retry, timeout, on_error, name))
+
+
+def _node_id(reader: FieldReader, seen: set[str]) -> str | None:
+    """The node's id, if it is a string; an id that breaks the rules is still used for edges."""
+    if not reader.require("id"):
+        return None
+    node_id = reader.raw["id"]
+    if not isinstance(node_id, str) or not NODE_ID_PATTERN.match(node_id):
+        rule = "1 to 64 letters, digits or _, starting with a letter or _"
+        message = f"Node id {show(node_id)} is not allowed; use {rule}."
+        reader.report("id", message, "invalid_node_id")
+    if not isinstance(node_id, str):
+        return None
+    if node_id in seen:
+        message = f"Another node already has the id {node_id!r}; give this one a different id."
+        reader.report("id", message, "duplicate_node_id")
+    return node_id
+
+
+def _node_kind(reader: FieldReader) -> NodeKind | None:
+    if not reader.require("kind"):
+        return None
+    kind = reader.raw["kind"]
+    if isinstance(kind, str) and kind in NodeKind.__members__.values():
+        return NodeKind(kind)
+    known = ", ".join(sorted(NodeKind))
+    reader.report(
+        "kind", f"Unknown node kind {show(kind)}; use one of {known}.", "unknown_node_kind"
+    )
+    return None
+
+
+def _config_labels(reader: FieldReader, kind: NodeKind | None) -> frozenset[str] | None:
+    """Checks the node's config; returns the labels a condition can yield (None if unknown)."""
+    if kind is None:
+        return None
+    raw_config = reader.raw.get("config")
+    config, problems = parse_node_config(
+        kind, {} if raw_config is None else raw_config, reader.path("config")
+    )
+    reader.problems.extend(problems)
+    return config.labels if isinstance(config, ConditionConfig) else None
+
+
+def _on_error(reader: FieldReader) -> OnError:
+    value = reader.raw.get("on_error")
+    if value is None:
+        return OnError.FAIL
+    if isinstance(value, str) and value in OnError.__members__.values():
+        return OnError(value)
+    message = f'on_error must be "fail" or "continue", not {show(value)}.'
+    reader.report("on_error", message, "invalid_on_error")
+    return OnError.FAIL
+
+
+def _read_edges(doc: FieldReader, draft: _Draft) -> None:
+    raw_edges = doc.raw.get("edges")
+    if raw_edges is None:
+        return
+    if not isinstance(raw_edges, list):
+        doc.report("edges", f"edges must be a list of edge objects, not {show(raw_edges)}.")
+        return
+    for index, raw_edge in enumerate(raw_edges):
+        _read_edge(index, raw_edge, draft)
+
+
+def _read_edge(index: int, raw: Any, draft: _Draft) -> None:
+    path = join_path("edges", index)
+    if not isinstance(raw, Mapping):
+        example = '{"from": "a", "to": "b"}'
+        message = f"Each edge must be an object like {example}, not {show(raw)}."
+        draft.problems.append(Problem("invalid_type", path, message))
+        return
+    reader = FieldReader(raw, path, "invalid_type", problems=draft.problems)
+    reader.reject_unknown(_EDGE_FIELDS)
+    source = reader.text("from", required=True)
+    target = reader.text("to", required=True)
+    when = reader.text("when")
+    when_read = when is not None or not reader.has("when")
+    if source is not None and target is not None and when_read:
+        draft.edges.append(GraphEdge(index, source, target, when))
+
+
+def _seconds(value: float | str | None) -> timedelta | None:
+    return timedelta(seconds=value) if isinstance(value, float) else None
