@@ -21,8 +21,9 @@ class FieldReader:
 
     `invalid_code` is the code for a value of the wrong type or out of range, and
     `missing_code` the code for an absent required field. With `templates=True` a
-    string containing `{{` is accepted wherever a scalar is expected and returned
-    as is: node config is rendered just before its node runs, then read again.
+    string holding template syntax (`{{` or `{%`) is accepted, and returned as is,
+    wherever a scalar is expected: node config is rendered just before its node runs,
+    then read again.
     A field set to `null` counts as not given.
     """
 

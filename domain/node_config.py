@@ -1,6 +1,6 @@
 """Typed, validated configuration for each node kind.
 
-Config may hold templates (any string containing `{{`) wherever a scalar is expected;
+Config may hold templates (any string containing `{{` or `{%`) wherever a scalar is expected;
 they are kept as strings here. Executors render the config just before the node runs
 and call `parse_node_config` again on the result, so by then every value is concrete.
 A field set to `null` counts as not given.

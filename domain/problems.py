@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-TEMPLATE_MARKER = "{{"
+# `{{ expression }}` per the brief; `{% statement %}` too, since the renderer treats it so.
+TEMPLATE_MARKERS = ("{{", "{%")
 
 # Large enough for any real wait, small enough that `timedelta(seconds=...)` cannot overflow.
 MAX_DURATION_SECONDS = 10 * 366 * 24 * 3600.0
@@ -24,6 +26,11 @@ class Problem:
         return {"code": self.code, "path": self.path, "message": self.message}
 
 
+def seconds_to_timedelta(seconds: float) -> timedelta:
+    """A positive duration; values below a microsecond round up so that it never reads as 0."""
+    return max(timedelta(seconds=seconds), timedelta(microseconds=1))
+
+
 def join_path(base: str, key: str | int) -> str:
     """`nodes` + 2 -> `nodes[2]`; `nodes[2]` + `id` -> `nodes[2].id`; `` + `nodes` -> `nodes`."""
     if isinstance(key, int):
@@ -33,7 +40,7 @@ def join_path(base: str, key: str | int) -> str:
 
 def is_template(value: object) -> bool:
     """Whether a config value is rendered just before its node runs."""
-    return isinstance(value, str) and TEMPLATE_MARKER in value
+    return isinstance(value, str) and any(marker in value for marker in TEMPLATE_MARKERS)
 
 
 def is_number(value: object) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.field_reader import FieldReader
 from domain.policies import RetryPolicy
-from domain.problems import Problem, join_path, show
+from domain.problems import Problem, join_path, seconds_to_timedelta, show
 
 CODE = "invalid_retry_policy"
 RETRY_FIELDS = (
@@ -69,7 +69,7 @@ def retry_policy_to_document(policy: RetryPolicy) -> dict[str, Any]:
 
 
 def _interval(seconds: float | str | None, default: timedelta) -> timedelta:
-    return timedelta(seconds=seconds) if isinstance(seconds, float) else default
+    return seconds_to_timedelta(seconds) if isinstance(seconds, float) else default
 
 
 def _error_kinds(reader: FieldReader, default: frozenset[str]) -> frozenset[str]:

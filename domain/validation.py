@@ -21,7 +21,7 @@ from domain.field_reader import FieldReader
 from domain.graph_checks import GraphEdge, GraphNode, check_graph
 from domain.node_config import ConditionConfig, parse_node_config
 from domain.policies import RetryPolicy
-from domain.problems import Problem, join_path, show
+from domain.problems import Problem, join_path, seconds_to_timedelta, show
 from domain.retry_documents import read_retry_policy, retry_policy_to_document
 
 __all__ = [
@@ -167,7 +167,8 @@ def _read_node(index: int, raw: Any, draft: _Draft, seen: set[str]) -> None:
     continues = on_error is OnError.CONTINUE
     draft.graph_nodes.append(GraphNode(index, node_id, branching, labels, continues))
     if kind is not None:
-        config = copy.deepcopy(dict(raw.get("config") or {}))
+        raw_config = raw.get("config")
+        config = copy.deepcopy(dict(raw_config)) if isinstance(raw_config, Mapping) else {}
         draft.nodes.append(Node(node_id, kind, config, retry, timeout, on_error, name))
 
 
@@ -253,4 +254,4 @@ def _read_edge(index: int, raw: Any, draft: _Draft) -> None:
 
 
 def _seconds(value: float | str | None) -> timedelta | None:
-    return timedelta(seconds=value) if isinstance(value, float) else None
+    return seconds_to_timedelta(value) if isinstance(value, float) else None

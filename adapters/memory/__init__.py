@@ -1,0 +1,1 @@
+"""The in-memory adapter: production code with the same contract as Postgres."""

@@ -1,0 +1,81 @@
+"""The in-memory store: every table as a dict, one lock serialising transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from application.ports.clock import Clock
+from application.records import (
+    ApiToken,
+    Schedule,
+    Signal,
+    StoredEvent,
+    StoredSecret,
+    Workflow,
+    WorkflowVersion,
+    Workspace,
+)
+from domain.execution import Execution
+from domain.node_run import NodeRun
+
+
+@dataclass
+class LeaseRow:
+    owner: str | None = None
+    token: int = 0
+    expires_at: datetime | None = None
+
+
+@dataclass
+class InMemoryStore:
+    """All the state of a Treadle installation, held in this process."""
+
+    clock: Clock
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    workflows: dict[str, Workflow] = field(default_factory=dict)
+    versions: dict[tuple[str, int], WorkflowVersion] = field(default_factory=dict)
+    executions: dict[str, Execution] = field(default_factory=dict)
+    leases: dict[str, LeaseRow] = field(default_factory=lambda: defaultdict(LeaseRow))
+    node_runs: dict[str, dict[str, NodeRun]] = field(default_factory=dict)
+    events: dict[str, list[StoredEvent]] = field(default_factory=lambda: defaultdict(list))
+    signals: dict[str, list[Signal]] = field(default_factory=lambda: defaultdict(list))
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    idempotency: dict[tuple[str, str], str] = field(default_factory=dict)
+    workspaces: dict[str, Workspace] = field(default_factory=dict)
+    tokens: dict[str, ApiToken] = field(default_factory=dict)
+    secrets: dict[tuple[str, str], StoredSecret] = field(default_factory=dict)
+    subscribers: list[Callable[[str, Mapping[str, Any]], None]] = field(default_factory=list)
+    work_available: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def publish(self, channel: str, payload: Mapping[str, Any]) -> None:
+        """Deliver a committed notification to every subscriber and wake waiting workers."""
+        self.work_available.set()
+        for subscriber in list(self.subscribers):
+            subscriber(channel, payload)
+
+    def reset(self) -> None:
+        """Forget everything (keeps subscribers): for tests and demos."""
+        for table in (
+            self.workflows,
+            self.versions,
+            self.executions,
+            self.leases,
+            self.node_runs,
+            self.events,
+            self.signals,
+            self.schedules,
+            self.idempotency,
+            self.workspaces,
+            self.tokens,
+            self.secrets,
+        ):
+            table.clear()
+
+    def event_log(self, execution_id: str) -> list[StoredEvent]:
+        """Inspection helper: an execution's history."""
+        return list(self.events.get(execution_id, []))

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: SQLAlchemy repositories, migrations and the embedded server."""

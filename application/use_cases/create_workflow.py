@@ -1,0 +1,47 @@
+"""Create a workflow from a definition document (validated; version 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from application.errors import Conflict
+from application.ids import new_id
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import Workflow, WorkflowVersion
+from domain.validation import definition_to_document, parse_definition
+
+
+@dataclass(frozen=True)
+class CreateWorkflow:
+    workspace_id: str
+    name: str
+    definition: Any
+    description: str = ""
+
+
+class CreateWorkflowHandler:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, command: CreateWorkflow) -> Workflow:
+        definition = parse_definition(command.definition)
+        now = self._clock.now()
+        workflow = Workflow(
+            id=new_id("wf"),
+            workspace_id=command.workspace_id,
+            name=command.name,
+            latest_version=1,
+            created_at=now,
+            updated_at=now,
+            description=command.description,
+        )
+        version = WorkflowVersion(workflow.id, 1, definition_to_document(definition), now)
+        async with self._uow() as uow:
+            if await uow.workflows.get_by_name(command.workspace_id, command.name):
+                raise Conflict(f"a workflow named {command.name!r} already exists")
+            await uow.workflows.add(workflow, version)
+            await uow.commit()
+        return workflow

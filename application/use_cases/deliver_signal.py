@@ -1,0 +1,47 @@
+"""Deliver a signal to an execution: stored durably even if no node waits for it yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from application.creation import append_external_event
+from application.errors import Conflict, NotFound
+from application.ids import new_id
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import Signal
+from domain.events import DomainEvent, EventType
+from domain.status import ExecutionStatus
+
+
+@dataclass(frozen=True)
+class DeliverSignal:
+    workspace_id: str
+    execution_id: str
+    name: str
+    payload: Any = None
+
+
+class DeliverSignalHandler:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, command: DeliverSignal) -> Signal:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            execution = await uow.executions.lock(command.execution_id)
+            if execution is None or execution.workspace_id != command.workspace_id:
+                raise NotFound(f"no execution {command.execution_id} in this workspace")
+            if execution.status.is_terminal:
+                raise Conflict(f"execution {execution.id} has ended ({execution.status.value})")
+            signal = Signal(new_id("sig"), execution.id, command.name, command.payload, now)
+            await uow.signals.add(signal)
+            event = DomainEvent(
+                EventType.SIGNAL_RECEIVED, payload={"name": command.name, "signal_id": signal.id}
+            )
+            due = {"wake_at": now} if execution.status is ExecutionStatus.WAITING else {}
+            await append_external_event(uow, execution, event, now, **due)
+            await uow.commit()
+        return signal

@@ -1,0 +1,49 @@
+"""Save a new immutable version of a workflow; running executions keep theirs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from application.errors import NotFound
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import Workflow, WorkflowVersion
+from domain.validation import definition_to_document, parse_definition
+
+
+@dataclass(frozen=True)
+class UpdateWorkflow:
+    workspace_id: str
+    workflow_id: str
+    definition: Any
+    description: str | None = None
+
+
+class UpdateWorkflowHandler:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, command: UpdateWorkflow) -> Workflow:
+        definition = parse_definition(command.definition)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            workflow = await uow.workflows.get(command.workspace_id, command.workflow_id)
+            if workflow is None:
+                raise NotFound(f"no workflow {command.workflow_id} in this workspace")
+            version = workflow.latest_version + 1
+            updated = replace(
+                workflow,
+                latest_version=version,
+                updated_at=now,
+                description=workflow.description
+                if command.description is None
+                else command.description,
+            )
+            document = definition_to_document(definition)
+            await uow.workflows.add_version(
+                updated, WorkflowVersion(workflow.id, version, document, now)
+            )
+            await uow.commit()
+        return updated

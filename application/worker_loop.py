@@ -1,0 +1,174 @@
+"""The worker's loop: claim executions, advance them concurrently, heartbeat their leases.
+
+`run_until_idle()` drains everything due now and returns, for tests and one-shot
+runs; `run()` serves until asked to stop. The process entry point adds signals,
+logging and metrics around this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from application.engine.runner import Advanced, ExecutionRunner
+from application.ports.clock import Clock
+from application.ports.queue import WorkQueue
+from application.records import Lease
+from application.use_cases.fire_schedules import FireDueSchedules, FireDueSchedulesHandler
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    worker_id: str
+    concurrency: int = 10
+    lease_for: timedelta = timedelta(seconds=30)
+    heartbeat_every: float = 10.0
+    poll_interval: float = 1.0
+    schedule_every: float = 1.0
+
+
+@dataclass
+class _InFlight:
+    lease: Lease
+    task: asyncio.Task[Advanced]
+    cancelled: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class WorkerLoop:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        queue: WorkQueue,
+        runner: ExecutionRunner,
+        clock: Clock,
+        schedules: FireDueSchedulesHandler | None = None,
+        on_advanced: Callable[[Advanced], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._queue = queue
+        self._runner = runner
+        self._clock = clock
+        self._schedules = schedules
+        self._on_advanced = on_advanced
+        self._in_flight: dict[str, _InFlight] = {}
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Advance everything that is due now; return how many advances ran."""
+        advanced = 0
+        for _ in range(max_rounds):
+            if self._schedules is not None:
+                await self._schedules(FireDueSchedules())
+            leases = await self._queue.claim(
+                self.settings.worker_id, self.settings.concurrency, self.settings.lease_for
+            )
+            if not leases:
+                return advanced
+            results = await asyncio.gather(*(self._runner.advance(lease) for lease in leases))
+            for result in results:
+                self._report(result)
+            advanced += len(leases)
+        return advanced
+
+    async def run(self) -> None:
+        """Serve until `stop()`; then stop claiming and let in-flight executions finish."""
+        beats = asyncio.create_task(self._heartbeats())
+        ticks = asyncio.create_task(self._schedule_ticks())
+        try:
+            while not self._stopping.is_set():
+                await self._claim_once()
+                await self._wait_for_work()
+        finally:
+            beats.cancel()
+            ticks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(beats, ticks, return_exceptions=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, grace: float) -> None:
+        """Wait up to `grace` seconds for in-flight executions, then give their leases back."""
+        tasks = [flight.task for flight in self._in_flight.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        for flight in list(self._in_flight.values()):
+            flight.task.cancel()
+            with contextlib.suppress(BaseException):
+                await flight.task
+            await self._queue.release(flight.lease)
+        self._in_flight.clear()
+
+    async def _claim_once(self) -> None:
+        free = self.settings.concurrency - len(self._in_flight)
+        if free <= 0:
+            return
+        leases = await self._queue.claim(self.settings.worker_id, free, self.settings.lease_for)
+        for lease in leases:
+            cancelled = asyncio.Event()
+            task = asyncio.create_task(self._advance(lease, cancelled))
+            self._in_flight[lease.execution_id] = _InFlight(lease, task, cancelled)
+
+    async def _advance(self, lease: Lease, cancelled: asyncio.Event) -> Advanced:
+        try:
+            result = await self._runner.advance(lease, cancelled)
+            self._report(result)
+            return result
+        finally:
+            self._in_flight.pop(lease.execution_id, None)
+            # A slot freed up: wake the claim loop instead of waiting for the next poll.
+            self._wake.set()
+
+    async def _wait_for_work(self) -> None:
+        if self._stopping.is_set():
+            return
+        waiter: asyncio.Task[Any]
+        if len(self._in_flight) >= self.settings.concurrency:
+            waiter = asyncio.create_task(self._wake.wait())
+        else:
+            timeout = await self._queue.next_wake_in(self.settings.poll_interval)
+            waiter = asyncio.create_task(self._queue.wait_for_work(timeout))
+        stopper = asyncio.create_task(self._stopping.wait())
+        waker = asyncio.create_task(self._wake.wait())
+        await asyncio.wait([waiter, stopper, waker], return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper, waker):
+            task.cancel()
+        self._wake.clear()
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_every)
+            leases = [flight.lease for flight in self._in_flight.values()]
+            if not leases:
+                continue
+            kept = {
+                lease.execution_id: lease
+                for lease in await self._queue.heartbeat(leases, self.settings.lease_for)
+            }
+            for execution_id, flight in list(self._in_flight.items()):
+                renewed = kept.get(execution_id)
+                if renewed is None:
+                    flight.task.cancel()  # lost: any write it tried would be rejected anyway
+                elif renewed.cancel_requested:
+                    flight.cancelled.set()
+
+    async def _schedule_ticks(self) -> None:
+        if self._schedules is None:
+            return
+        while True:
+            with contextlib.suppress(Exception):
+                await self._schedules(FireDueSchedules())
+            await asyncio.sleep(self.settings.schedule_every)
+
+    def _report(self, result: Advanced) -> None:
+        if self._on_advanced is not None:
+            self._on_advanced(result)

@@ -1,0 +1,1 @@
+"""Entry points: the API, the worker, the CLI, and the containers that wire them."""

@@ -1,0 +1,85 @@
+"""The composition root: dependency-injector containers that wire adapters into use cases.
+
+`Engine` holds the use cases and needs three things from outside: a clock, a unit of
+work factory and a work queue (plus a secret store and the executor registry). The
+adapter containers provide them for memory or Postgres; tests override providers.
+"""
+
+from __future__ import annotations
+
+import random
+
+from dependency_injector import containers, providers
+
+from adapters.clock import SystemClock
+from adapters.memory.queue import InMemoryWorkQueue
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from application.definitions import DefinitionCache
+from application.engine.context import NodeCallBuilder
+from application.engine.runner import ExecutionRunner
+from application.nodes.builtin import builtin_executors
+from application.use_cases.cancel_execution import CancelExecutionHandler
+from application.use_cases.create_workflow import CreateWorkflowHandler
+from application.use_cases.deliver_signal import DeliverSignalHandler
+from application.use_cases.fire_schedules import FireDueSchedulesHandler
+from application.use_cases.rerun_execution import RerunExecutionHandler
+from application.use_cases.retry_execution import RetryExecutionHandler
+from application.use_cases.start_run import StartRunHandler
+from application.use_cases.update_workflow import UpdateWorkflowHandler
+
+
+class NoSecrets:
+    """A secret store with nothing in it (for engines that were given no store)."""
+
+    async def get_many(self, workspace_id: str, names: object) -> dict[str, str]:
+        return {}
+
+
+class Engine(containers.DeclarativeContainer):
+    """Use cases and the runner, over whatever adapters are plugged in."""
+
+    clock = providers.Dependency()
+    uow_factory = providers.Dependency()
+    queue = providers.Dependency()
+    secrets = providers.Dependency(default=providers.Singleton(NoSecrets))
+    executors = providers.Dependency(default=providers.Singleton(builtin_executors))
+    rng = providers.Object(random.random)
+
+    definitions = providers.Singleton(DefinitionCache)
+    calls = providers.Singleton(NodeCallBuilder, secrets=secrets)
+    runner = providers.Singleton(
+        ExecutionRunner,
+        uow_factory=uow_factory,
+        clock=clock,
+        executors=executors,
+        calls=calls,
+        definitions=definitions,
+        rng=rng,
+    )
+    create_workflow = providers.Singleton(CreateWorkflowHandler, uow_factory, clock)
+    update_workflow = providers.Singleton(UpdateWorkflowHandler, uow_factory, clock)
+    start_run = providers.Singleton(StartRunHandler, uow_factory, clock, definitions)
+    deliver_signal = providers.Singleton(DeliverSignalHandler, uow_factory, clock)
+    cancel_execution = providers.Singleton(CancelExecutionHandler, uow_factory, clock)
+    retry_execution = providers.Singleton(RetryExecutionHandler, uow_factory, clock, definitions)
+    rerun_execution = providers.Singleton(RerunExecutionHandler, uow_factory, clock, definitions)
+    fire_schedules = providers.Singleton(FireDueSchedulesHandler, uow_factory, clock, definitions)
+
+
+class MemoryAdapters(containers.DeclarativeContainer):
+    """Everything in this process: for tests, demos and the property suite."""
+
+    clock = providers.Singleton(SystemClock)
+    store = providers.Singleton(InMemoryStore, clock=clock)
+    uow_factory = providers.Singleton(InMemoryUnitOfWorkFactory, store)
+    queue = providers.Singleton(InMemoryWorkQueue, store)
+
+
+def memory_engine(clock: object | None = None) -> tuple[MemoryAdapters, Engine]:
+    """An engine wired to fresh in-memory adapters (optionally on a given clock)."""
+    adapters = MemoryAdapters()
+    if clock is not None:
+        adapters.clock.override(providers.Object(clock))
+    engine = Engine(clock=adapters.clock, uow_factory=adapters.uow_factory, queue=adapters.queue)
+    return adapters, engine

@@ -1,0 +1,1 @@
+"""Treadle test suite: unit, application, contract, integration and end-to-end tests."""

@@ -1,0 +1,1 @@
+"""Helpers shared by test folders: test databases and the like."""
