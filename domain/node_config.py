@@ -140,7 +140,7 @@ def parse_node_config(
 
 def is_label(value: object) -> bool:
     """Whether `value` can name a branch (and is not the reserved error label)."""
-    return isinstance(value, str) and bool(LABEL_PATTERN.match(value)) and value != ERROR_LABEL
+    return isinstance(value, str) and bool(LABEL_PATTERN.fullmatch(value)) and value != ERROR_LABEL
 
 
 def _http_request(r: FieldReader) -> HttpRequestConfig | None:

@@ -45,9 +45,9 @@ def read_retry_policy(
         jitter=jitter if isinstance(jitter, float) else base.jitter,
         non_retryable=_error_kinds(reader, base.non_retryable),
     )
-    intervals_read = (initial is None) == (not reader.has("initial_interval")) and (
-        maximum is None
-    ) == (not reader.has("max_interval"))
+    # A bad interval is already reported; comparing the fallback used for it adds only noise.
+    interval_paths = {reader.path("initial_interval"), reader.path("max_interval")}
+    intervals_read = not any(problem.path in interval_paths for problem in problems)
     if intervals_read and policy.max_interval < policy.initial_interval:
         message = (
             f"max_interval ({policy.max_interval.total_seconds():g} s) must be at least"

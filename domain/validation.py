@@ -177,7 +177,7 @@ def _node_id(reader: FieldReader, seen: set[str]) -> str | None:
     if not reader.require("id"):
         return None
     node_id = reader.raw["id"]
-    if not isinstance(node_id, str) or not NODE_ID_PATTERN.match(node_id):
+    if not isinstance(node_id, str) or not NODE_ID_PATTERN.fullmatch(node_id):
         rule = "1 to 64 letters, digits or _, starting with a letter or _"
         message = f"Node id {show(node_id)} is not allowed; use {rule}."
         reader.report("id", message, "invalid_node_id")

@@ -8,6 +8,7 @@ adapter containers provide them for memory or Postgres; tests override providers
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -39,11 +40,15 @@ class NoSecrets:
 class Engine(containers.DeclarativeContainer):
     """Use cases and the runner, over whatever adapters are plugged in."""
 
-    clock = providers.Dependency()
-    uow_factory = providers.Dependency()
-    queue = providers.Dependency()
-    secrets = providers.Dependency(default=providers.Singleton(NoSecrets))
-    executors = providers.Dependency(default=providers.Singleton(builtin_executors))
+    clock: providers.Dependency[Any] = providers.Dependency()
+    uow_factory: providers.Dependency[Any] = providers.Dependency()
+    queue: providers.Dependency[Any] = providers.Dependency()
+    secrets: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Singleton(NoSecrets)
+    )
+    executors: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Singleton(builtin_executors)
+    )
     rng = providers.Object(random.random)
 
     definitions = providers.Singleton(DefinitionCache)

@@ -23,7 +23,10 @@ BRANCH_LABELS = ("yes", "no", "high", "low", "retry_later", "skip-it")
 SIGNAL_NAMES = ("approve", "resume", "go")
 ERROR_KINDS = ("validation", "http_4xx", "auth")
 # Mostly cheap kinds, so engine suites can drive them with fake executors and a fake clock.
-GENERATED_KINDS = ("noop",) * 4 + ("transform",) * 3 + ("condition",) * 3 + (
+GENERATED_KINDS = (
+    *("noop",) * 4,
+    *("transform",) * 3,
+    *("condition",) * 3,
     "delay",
     "wait_for_signal",
 )
@@ -168,7 +171,7 @@ BAD_RETRY_FIELDS = (
     ("max_interval", "soon"),
     ("non_retryable", "auth"),
 )
-BAD_TIMEOUTS = (0, -3, "soon", True, [])
+BAD_TIMEOUTS: tuple[Any, ...] = (0, -3, "soon", True, [])
 BAD_CONFIGS = {
     "noop": ("delay", {"seconds": 0}),
     "transform": ("transform", {}),
@@ -237,7 +240,9 @@ def _unexpected_branch_label(doc: Document, draw: Draw) -> None:
     else:
         source = "added_plain"
         doc["nodes"].append({"id": source, "kind": "noop"})
-    doc["edges"].append({"from": source, "to": target, "when": draw(st.sampled_from(["yes", "error"]))})
+    doc["edges"].append(
+        {"from": source, "to": target, "when": draw(st.sampled_from(["yes", "error"]))}
+    )
 
 
 def _invalid_retry_policy(doc: Document, draw: Draw) -> None:

@@ -50,6 +50,10 @@ def transport_failure(error: Exception, what: str) -> Failed:
     """The node error for a request that got no response; refusals stay non-retryable."""
     if isinstance(error, AddressNotAllowed):
         return Failed(error.error)
+    if isinstance(error, httpx.LocalProtocolError):
+        # Its text may quote the offending header, and headers may carry secrets.
+        message = f"{what} could not be sent: the request is not valid HTTP."
+        return Failed(NodeError(kind="invalid_request", message=message, retryable=False))
     if isinstance(error, httpx.TimeoutException):
         kind, reason = "timeout", type(error).__name__
     else:

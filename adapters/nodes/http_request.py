@@ -103,8 +103,12 @@ class HttpRequestExecutor:
             content, truncated = await read_capped(response, cap)
         body = parse_body(response, content, truncated)
         headers = lower_headers(response.headers)
-        output = {"status": response.status_code, "headers": headers, "body": body}
-        output["truncated"] = truncated
+        output = {
+            "status": response.status_code,
+            "headers": headers,
+            "body": body,
+            "truncated": truncated,
+        }
         if response.status_code < 400:
             return Succeeded(output=output)
         return _status_failure(request, response, body, headers, call)
@@ -134,6 +138,7 @@ def _build_request(config: HttpRequestConfig, idempotency_key: str) -> _Request 
     codes = {code for code in config.retry_on_status if isinstance(code, int)}
     if len(codes) != len(config.retry_on_status):
         problems.append(_problem("retry_on_status", "status codes must be integers."))
+    problems.extend(_header_problems(config.headers))
     cap = config.max_response_bytes
     if isinstance(cap, str):
         problems.append(_problem("max_response_bytes", "max_response_bytes must be an integer."))
@@ -153,6 +158,15 @@ def _build_request(config: HttpRequestConfig, idempotency_key: str) -> _Request 
         retry_on_status=frozenset(codes),
         max_response_bytes=cap if isinstance(cap, int) else None,
     )
+
+
+def _header_problems(headers: Mapping[str, str]) -> list[Problem]:
+    """Values HTTP cannot carry; the problem names the header, never its value (maybe a secret)."""
+    return [
+        _problem(f"headers.{name}", "header values must be ASCII text on one line.")
+        for name, value in headers.items()
+        if not value.isascii() or "\r" in value or "\n" in value
+    ]
 
 
 def _problem(field: str, message: str) -> Problem:

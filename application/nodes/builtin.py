@@ -133,6 +133,9 @@ class ExecutorMap:
     def get(self, kind: NodeKind) -> NodeExecutor:
         return self._executors[kind]
 
+    def has(self, kind: NodeKind) -> bool:
+        return kind in self._executors
+
     def with_executors(self, extra: Mapping[NodeKind, NodeExecutor]) -> ExecutorMap:
         return ExecutorMap({**self._executors, **extra})
 

@@ -184,15 +184,32 @@ class SecretRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    workflows: WorkflowRepository
-    executions: ExecutionRepository
-    node_runs: NodeRunRepository
-    events: EventRepository
-    signals: SignalRepository
-    schedules: ScheduleRepository
-    workspaces: WorkspaceRepository
-    tokens: TokenRepository
-    secrets: SecretRepository
+    @property
+    def workflows(self) -> WorkflowRepository: ...
+
+    @property
+    def executions(self) -> ExecutionRepository: ...
+
+    @property
+    def node_runs(self) -> NodeRunRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def signals(self) -> SignalRepository: ...
+
+    @property
+    def schedules(self) -> ScheduleRepository: ...
+
+    @property
+    def workspaces(self) -> WorkspaceRepository: ...
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+    @property
+    def secrets(self) -> SecretRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import timedelta
+from ipaddress import ip_address
 from typing import Any
 
 import httpcore
@@ -22,7 +24,7 @@ from tests.support.node_calls import node_call
 
 
 class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """The real network backend, noting every address a connection is opened to."""
+    """The real network backend, noting every address a connection is opened to (loopback only)."""
 
     def __init__(self) -> None:
         self.inner = httpcore.AnyIOBackend()
@@ -37,6 +39,9 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         self.connected_to.append(host)
+        if not ip_address(host).is_loopback:
+            # A fail-safe: should the guard ever let one through, the tests still send nothing.
+            raise httpcore.ConnectError(f"the tests never connect to {host}")
         return await self.inner.connect_tcp(host, port, timeout, local_address, socket_options)
 
     async def sleep(self, seconds: float) -> None:
@@ -118,7 +123,7 @@ async def test_method_query_headers_and_json_body_are_sent(executor, server):
     assert echoed["query"] == {"q": ["find me"], "n": ["3"], "tags": ["a", "b"]}
     assert echoed["headers"]["x-custom"] == "yes"
     assert echoed["headers"]["content-type"] == "application/json"
-    assert echoed["body"] == '{"name":"treadle"}' or echoed["body"] == '{"name": "treadle"}'
+    assert json.loads(echoed["body"]) == {"name": "treadle"}
 
 
 async def test_a_string_body_is_sent_as_is(executor, server):
@@ -288,4 +293,14 @@ async def test_the_guard_refuses_before_connecting(
     if address is not None:
         assert error.details is not None and error.details["address"] == address
     assert backend.connected_to == []
+    assert server.requests == []
+
+
+async def test_a_header_value_http_cannot_carry_is_named_not_quoted(executor, server):
+    config = {"url": f"{server.url}/json", "headers": {"X-Token": "line\nbreak-secret"}}
+    error = failed(await run(executor, config)).error
+
+    assert (error.kind, error.retryable) == ("invalid_config", False)
+    assert "X-Token" in error.message
+    assert "break-secret" not in repr(error.as_dict())
     assert server.requests == []

@@ -83,7 +83,10 @@ class BackgroundServer:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._server = _Server(_Handler, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval keeps `shutdown()` (which waits for the next poll) fast.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def port(self) -> int:
@@ -107,7 +110,10 @@ class BackgroundServer:
         return self.start()
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -120,7 +126,11 @@ class BackgroundServer:
 
 
 def json_answer(status: int, document: Any, headers: dict[str, str] | None = None) -> Answer:
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(document).encode()
+    return (
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(document).encode(),
+    )
 
 
 class ProgrammableServer(BackgroundServer):
@@ -152,7 +162,7 @@ class ProgrammableServer(BackgroundServer):
         if path == "/json":
             return json_answer(200, {"hello": "world", "items": [1, 2, 3]})
         if path == "/text":
-            return 200, {"Content-Type": "text/plain; charset=utf-8"}, "hello, world".encode()
+            return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"hello, world"
         if path.startswith("/bytes/"):
             return 200, {"Content-Type": "text/plain"}, b"x" * int(path.rsplit("/", 1)[1])
         if path.startswith("/status/"):

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.definition import NodeKind
 from domain.errors import InvalidDefinition
 from domain.problems import Problem
 from domain.validation import definition_to_document, parse_definition, validate_document
@@ -29,12 +30,6 @@ json_values = st.recursive(
 
 @PROPERTY_SETTINGS
 @given(workflow_documents())
-def test_generated_documents_are_valid(doc: dict[str, Any]) -> None:
-    assert validate_document(doc) == []
-
-
-@PROPERTY_SETTINGS
-@given(workflow_documents())
 def test_definitions_round_trip_through_documents(doc: dict[str, Any]) -> None:
     definition = parse_definition(doc)
     written = definition_to_document(definition)
@@ -47,13 +42,20 @@ def test_definitions_round_trip_through_documents(doc: dict[str, Any]) -> None:
 
 @PROPERTY_SETTINGS
 @given(workflow_documents())
-def test_generated_graphs_are_acyclic_and_fully_ordered(doc: dict[str, Any]) -> None:
+def test_generated_documents_are_valid_acyclic_graphs(doc: dict[str, Any]) -> None:
+    assert validate_document(doc) == []
     definition = parse_definition(doc)
     order = definition.topological_order
     position = {node_id: index for index, node_id in enumerate(order)}
 
     assert sorted(order) == sorted(node.id for node in definition.nodes)
     assert all(position[edge.source] < position[edge.target] for edge in definition.edges)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=40)
+@given(workflow_documents(max_nodes=10, kinds=tuple(NodeKind)))
+def test_documents_with_every_kind_are_valid(doc: dict[str, Any]) -> None:
+    assert validate_document(doc) == []
 
 
 @PROPERTY_SETTINGS

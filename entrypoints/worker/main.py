@@ -1,0 +1,119 @@
+"""`treadle worker`: a standalone process that claims executions from Postgres and runs them.
+
+SIGTERM or SIGINT: stop claiming, let in-flight executions finish up to the grace
+period, then give their leases back so another worker resumes them at once. A second
+signal exits at once. SIGKILL loses nothing: the leases expire and others resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import uuid
+from datetime import timedelta
+
+from dependency_injector import providers
+from prometheus_client import start_http_server
+
+from application.engine.runner import Advanced
+from application.worker_loop import WorkerLoop, WorkerSettings
+from entrypoints.logs import configure_logging, log
+from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.settings import Settings, database_host
+from entrypoints.worker.metrics import IN_FLIGHT, TimedQueue, record_advanced, timed_executors
+
+logger = logging.getLogger("treadle.worker")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLoop:
+    engine = runtime.engine
+    engine.executors.override(providers.Object(timed_executors(engine.executors())))
+    worker_settings = WorkerSettings(
+        worker_id=worker_id,
+        concurrency=settings.worker_concurrency,
+        lease_for=timedelta(seconds=settings.lease_seconds),
+        heartbeat_every=settings.heartbeat_seconds,
+        poll_interval=settings.poll_interval,
+    )
+
+    def on_advanced(result: Advanced) -> None:
+        record_advanced(result)
+        log(
+            logger,
+            "execution advanced",
+            execution_id=result.execution_id,
+            ending=result.ending.value,
+            status=result.status,
+        )
+
+    return WorkerLoop(
+        worker_settings,
+        TimedQueue(runtime.queue),
+        engine.runner(),
+        runtime.clock,
+        schedules=engine.fire_schedules(),
+        on_advanced=on_advanced,
+    )
+
+
+async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
+    worker_id = worker_id or new_worker_id()
+    url = settings.require_database()
+    runtime = await open_runtime(settings)
+    loop = build_loop(runtime, settings, worker_id)
+    stop_requests = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal stop_requests
+        stop_requests += 1
+        if stop_requests > 1:
+            log(logger, "worker exiting now", signal=signal.Signals(signum).name)
+            os._exit(1)
+        log(
+            logger,
+            "worker stopping",
+            signal=signal.Signals(signum).name,
+            grace_seconds=settings.grace_seconds,
+            in_flight=loop.in_flight,
+        )
+        loop.stop()
+
+    event_loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        event_loop.add_signal_handler(signum, on_signal, signum)
+    if settings.worker_metrics_port is not None:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+    log(
+        logger,
+        "worker started",
+        worker_id=worker_id,
+        concurrency=settings.worker_concurrency,
+        database=database_host(url),
+        poll_interval=settings.poll_interval,
+    )
+    gauge = asyncio.create_task(_track_in_flight(loop))
+    try:
+        await loop.run()
+        await loop.drain(settings.grace_seconds)
+    finally:
+        gauge.cancel()
+        await runtime.close()
+        log(logger, "worker stopped", worker_id=worker_id)
+
+
+async def _track_in_flight(loop: WorkerLoop) -> None:
+    while True:
+        IN_FLIGHT.set(loop.in_flight)
+        await asyncio.sleep(1.0)
+
+
+def main(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings))

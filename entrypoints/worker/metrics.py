@@ -1,0 +1,79 @@
+"""Prometheus metrics of a worker, and the decorators that feed them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from application.engine.runner import Advanced
+from application.nodes.builtin import ExecutorMap, is_inline
+from application.ports.executors import NodeCall, NodeExecutor, NodeResult
+from application.ports.queue import WorkQueue
+from application.records import Lease
+from domain.definition import NodeKind
+
+CLAIMED = Counter("treadle_executions_claimed_total", "Executions claimed by this worker")
+FINISHED = Counter(
+    "treadle_executions_finished_total", "Executions this worker finished", ["status"]
+)
+NODE_SECONDS = Histogram(
+    "treadle_node_duration_seconds", "Node attempt duration", ["kind", "outcome"]
+)
+CLAIM_SECONDS = Histogram("treadle_claim_duration_seconds", "Time to claim a batch")
+IN_FLIGHT = Gauge("treadle_executions_in_flight", "Executions this worker is advancing")
+
+
+def record_advanced(result: Advanced) -> None:
+    if result.status in ("completed", "failed", "cancelled", "timed_out"):
+        FINISHED.labels(result.status).inc()
+
+
+class TimedExecutor:
+    def __init__(self, inner: NodeExecutor, kind: NodeKind) -> None:
+        self._inner = inner
+        self._kind = kind.value
+        self.inline = is_inline(inner)
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self._inner.run(call)
+            outcome = type(result).__name__.lower()
+            return result
+        finally:
+            NODE_SECONDS.labels(self._kind, outcome).observe(time.perf_counter() - started)
+
+
+def timed_executors(executors: ExecutorMap) -> ExecutorMap:
+    return ExecutorMap(
+        {kind: TimedExecutor(executors.get(kind), kind) for kind in NodeKind if executors.has(kind)}
+    )
+
+
+class TimedQueue:
+    """A WorkQueue that counts claims and times them."""
+
+    def __init__(self, inner: WorkQueue) -> None:
+        self._inner = inner
+
+    async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        with CLAIM_SECONDS.time():
+            leases = await self._inner.claim(worker_id, limit, lease_for)
+        CLAIMED.inc(len(leases))
+        return leases
+
+    async def heartbeat(self, leases: Sequence[Lease], lease_for: timedelta) -> list[Lease]:
+        return await self._inner.heartbeat(leases, lease_for)
+
+    async def release(self, lease: Lease) -> None:
+        await self._inner.release(lease)
+
+    async def wait_for_work(self, timeout: float) -> bool:
+        return await self._inner.wait_for_work(timeout)
+
+    async def next_wake_in(self, max_seconds: float) -> float:
+        return await self._inner.next_wake_in(max_seconds)
