@@ -23,8 +23,12 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng_value: float = 0.0) -> timedelta:
         """The wait after failed attempt number `attempt` (1-based)."""
-        raw = self.initial_interval.total_seconds() * self.backoff_coefficient ** (attempt - 1)
-        capped = min(raw, self.max_interval.total_seconds())
+        ceiling = self.max_interval.total_seconds()
+        try:
+            raw = self.initial_interval.total_seconds() * self.backoff_coefficient ** (attempt - 1)
+        except OverflowError:  # huge coefficients or attempt counts: the cap applies anyway
+            raw = ceiling
+        capped = min(raw, ceiling)
         shaved = capped * (1.0 - self.jitter * min(max(rng_value, 0.0), 1.0))
         return timedelta(seconds=shaved)
 

@@ -1,0 +1,41 @@
+"""Who is calling: the principal a bearer token stands for, and what its role allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from application.errors import PermissionDenied
+
+
+class Role(StrEnum):
+    """Roles from least to most powerful; each may do everything the ones before it may."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+
+_RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: every read and write it makes is scoped to `workspace_id`."""
+
+    workspace_id: str
+    role: Role
+    token_id: str
+
+    def allows(self, needed: Role) -> bool:
+        return self.role.rank >= needed.rank
+
+    def require(self, needed: Role) -> None:
+        if not self.allows(needed):
+            raise PermissionDenied(
+                f"this needs the {needed.value} role; the token has {self.role.value}"
+            )
