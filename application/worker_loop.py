@@ -34,7 +34,7 @@ class WorkerSettings:
 @dataclass
 class _InFlight:
     lease: Lease
-    task: asyncio.Task[Advanced]
+    task: asyncio.Task[Advanced | None]
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -47,6 +47,7 @@ class WorkerLoop:
         clock: Clock,
         schedules: FireDueSchedulesHandler | None = None,
         on_advanced: Callable[[Advanced], None] | None = None,
+        on_error: Callable[[str, Exception], None] | None = None,
     ) -> None:
         self.settings = settings
         self._queue = queue
@@ -54,6 +55,7 @@ class WorkerLoop:
         self._clock = clock
         self._schedules = schedules
         self._on_advanced = on_advanced
+        self._on_error = on_error
         self._in_flight: dict[str, _InFlight] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -96,6 +98,12 @@ class WorkerLoop:
     def stop(self) -> None:
         self._stopping.set()
 
+    def cancel_requested(self, execution_id: str) -> None:
+        """A cancel was committed for an execution: interrupt its in-flight node bodies now."""
+        flight = self._in_flight.get(execution_id)
+        if flight is not None:
+            flight.cancelled.set()
+
     async def drain(self, grace: float) -> None:
         """Wait up to `grace` seconds for in-flight executions, then give their leases back."""
         tasks = [flight.task for flight in self._in_flight.values()]
@@ -118,11 +126,15 @@ class WorkerLoop:
             task = asyncio.create_task(self._advance(lease, cancelled))
             self._in_flight[lease.execution_id] = _InFlight(lease, task, cancelled)
 
-    async def _advance(self, lease: Lease, cancelled: asyncio.Event) -> Advanced:
+    async def _advance(self, lease: Lease, cancelled: asyncio.Event) -> Advanced | None:
         try:
             result = await self._runner.advance(lease, cancelled)
             self._report(result)
             return result
+        except Exception as error:  # the lease lapses and another attempt comes later
+            if self._on_error is not None:
+                self._on_error(lease.execution_id, error)
+            return None
         finally:
             self._in_flight.pop(lease.execution_id, None)
             # A slot freed up: wake the claim loop instead of waiting for the next poll.

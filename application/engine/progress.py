@@ -75,7 +75,12 @@ class Stepper:
         now: datetime,
         results: Mapping[str, NodeResult],
     ) -> None:
-        """Apply arrived results, then make as much progress as possible without waiting."""
+        """Apply arrived results, then make as much progress as possible without waiting.
+
+        Once a cancel is requested nothing more starts: the runner closes the execution.
+        """
+        if changes.execution.cancel_requested:
+            return
         for node_id, result in results.items():
             await self._apply_result(uow, held, changes, node_id, result, now)
         for _ in range(MAX_INLINE_ROUNDS):

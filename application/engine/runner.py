@@ -114,6 +114,8 @@ class ExecutionRunner:
 
         async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
             nonlocal parked
+            if changes.execution.cancel_requested:
+                return
             await self._stepper.advance(uow, held, changes, now, {})
             if changes.empty and not changes.execution.status.is_terminal:
                 self._stepper.park(changes)

@@ -13,13 +13,16 @@ import os
 import signal
 import socket
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import providers
 from prometheus_client import start_http_server
 
 from application.engine.runner import Advanced
 from application.worker_loop import WorkerLoop, WorkerSettings
+from domain.events import EventType
 from entrypoints.logs import configure_logging, log
 from entrypoints.runtime import Runtime, open_runtime
 from entrypoints.settings import Settings, database_host
@@ -53,14 +56,31 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
             status=result.status,
         )
 
-    return WorkerLoop(
+    def on_error(execution_id: str, error: Exception) -> None:
+        log(
+            logger,
+            "execution advance failed",
+            logging.ERROR,
+            execution_id=execution_id,
+            error=f"{type(error).__name__}: {error}",
+        )
+
+    loop = WorkerLoop(
         worker_settings,
         TimedQueue(runtime.queue),
         engine.runner(),
         runtime.clock,
         schedules=engine.fire_schedules(),
         on_advanced=on_advanced,
+        on_error=on_error,
     )
+
+    def on_notification(channel: str, payload: Mapping[str, Any]) -> None:
+        if payload.get("type") == EventType.EXECUTION_CANCEL_REQUESTED:
+            loop.cancel_requested(str(payload.get("execution_id")))
+
+    runtime.subscribe(on_notification)
+    return loop
 
 
 async def run_worker(settings: Settings, worker_id: str | None = None) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -39,6 +40,12 @@ WORKSPACE = "ws1"
 SCRIPTED_KIND = NodeKind.HTTP_REQUEST
 SCRIPTED_URL = "https://example.com/api"
 FIXED_JITTER = 0.0  # the rng value the runner sees: no jitter, so backoffs are exact
+
+# Known engine bugs that tests document with strict xfails (remove the mark once fixed).
+SIGNAL_TAKE_BUG = (
+    "adapters/memory/repositories.py MemorySignals.take_oldest calls Journal.set on a list: "
+    "AttributeError 'list' object has no attribute 'get' whenever a stored signal is taken"
+)
 
 # ---- Hypothesis budgets for the engine property suite ------------------------------------
 
@@ -145,7 +152,7 @@ def edge(source: str, target: str, when: str | None = None) -> dict[str, Any]:
 
 
 def chain(*node_ids: str) -> list[dict[str, Any]]:
-    return [edge(a, b) for a, b in zip(node_ids, node_ids[1:], strict=False)]
+    return [edge(a, b) for a, b in pairwise(node_ids)]
 
 
 def document(
@@ -189,7 +196,9 @@ class Harness:
         queue: InMemoryWorkQueue = self.adapters.queue()
         return queue
 
-    def worker(self, worker_id: str = "w1", *, schedules: bool = False, **fields: Any) -> WorkerLoop:
+    def worker(
+        self, worker_id: str = "w1", *, schedules: bool = False, **fields: Any
+    ) -> WorkerLoop:
         handler = self.engine.fire_schedules() if schedules else None
         return WorkerLoop(
             WorkerSettings(worker_id, **fields),
@@ -204,9 +213,7 @@ class Harness:
         return str(workflow.id)
 
     async def start(self, workflow_id: str, input: Any = None, **fields: Any) -> str:
-        started = await self.engine.start_run()(
-            StartRun(WORKSPACE, workflow_id, input, **fields)
-        )
+        started = await self.engine.start_run()(StartRun(WORKSPACE, workflow_id, input, **fields))
         return str(started.execution.id)
 
     async def run(self, doc: dict[str, Any], input: Any = None) -> str:

@@ -52,7 +52,12 @@ async def test_parallel_branches_run_concurrently_and_the_join_waits_for_both(
     harness.executor.on("right", 1, meet_the_other_branch)
     doc = document(
         [node("start"), scripted("left"), scripted("right"), node("join")],
-        [edge("start", "left"), edge("start", "right"), edge("left", "join"), edge("right", "join")],
+        [
+            edge("start", "left"),
+            edge("start", "right"),
+            edge("left", "join"),
+            edge("right", "join"),
+        ],
     )
 
     execution_id = await harness.run(doc)

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from application.ports.executors import NodeCall, NodeResult, Succeeded
 from application.use_cases.deliver_signal import DeliverSignal
 from domain.events import EventType
 from tests.application.conftest import (
+    SIGNAL_TAKE_BUG,
     WORKSPACE,
     Gate,
     Harness,
@@ -26,8 +30,9 @@ async def test_a_delay_parks_the_execution_and_resumes_at_the_wake_time_not_befo
     harness: Harness,
 ) -> None:
     t0 = harness.clock.now()
-    doc = document([node("pause", "delay", config={"seconds": 30}), scripted("after")],
-                   chain("pause", "after"))
+    doc = document(
+        [node("pause", "delay", config={"seconds": 30}), scripted("after")], chain("pause", "after")
+    )
     execution_id = await harness.run(doc)
 
     assert harness.status(execution_id) == "waiting"
@@ -46,6 +51,7 @@ async def test_a_delay_parks_the_execution_and_resumes_at_the_wake_time_not_befo
     assert harness.executor.calls[0].now == t0 + timedelta(seconds=30)
 
 
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason=SIGNAL_TAKE_BUG)
 async def test_a_signal_sent_before_the_node_waits_is_kept_and_taken(harness: Harness) -> None:
     doc = document([node("approval", "wait_for_signal", config={"signal": "approve"})])
     execution_id = await harness.start(await harness.create(doc))
@@ -60,6 +66,7 @@ async def test_a_signal_sent_before_the_node_waits_is_kept_and_taken(harness: Ha
     }
 
 
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason=SIGNAL_TAKE_BUG)
 async def test_a_signal_sent_while_the_node_waits_wakes_the_execution(harness: Harness) -> None:
     doc = document([node("approval", "wait_for_signal", config={"signal": "approve"})])
     execution_id = await harness.run(doc)
@@ -115,20 +122,24 @@ async def test_the_execution_deadline_times_out_a_parked_execution_and_cancels_i
     assert harness.types(execution_id)[-1] == EventType.EXECUTION_TIMED_OUT
 
 
-async def test_a_body_running_past_the_execution_deadline_is_cancelled(harness: Harness) -> None:
+async def test_bodies_in_flight_at_the_execution_deadline_are_cancelled(
+    harness: Harness,
+) -> None:
     gate = Gate()
 
-    async def outlive_the_deadline(call: object) -> object:
+    async def finish_after_the_deadline(call: NodeCall) -> NodeResult:
         harness.clock.advance(61)
-        return await gate(call)  # type: ignore[arg-type]
+        return Succeeded(output="too late")
 
-    harness.executor.on("slow", 1, outlive_the_deadline)  # type: ignore[arg-type]
-    harness.executor.on("slow_too", 1, outlive_the_deadline)  # type: ignore[arg-type]
-    doc = document([scripted("slow"), scripted("fast")], execution_timeout=60)
-    harness.executor.on("fast", 1, outlive_the_deadline)  # type: ignore[arg-type]
+    harness.executor.on("late", 1, finish_after_the_deadline)
+    harness.executor.on("stuck", 1, gate)
+    doc = document([scripted("late"), scripted("stuck")], execution_timeout=60)
 
     execution_id = await harness.run(doc)
 
     assert harness.status(execution_id) == "timed_out"
-    assert set(harness.node_statuses(execution_id).values()) == {"cancelled"}
-    assert gate.cancelled
+    assert harness.node_statuses(execution_id) == {"late": "cancelled", "stuck": "cancelled"}
+    assert gate.cancelled  # the body still running was told to stop
+    assert (
+        harness.node(execution_id, "late").output is None
+    )  # a result after the deadline is dropped

@@ -1,0 +1,159 @@
+"""Executions: insert with their node runs, fenced compare-and-set saves, and look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+
+from adapters.postgres import mappers
+from adapters.postgres.database import Db
+from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys, node_runs
+from application.errors import Conflict, LeaseLost, StaleExecution
+from application.records import Lease
+from domain.execution import Execution
+from domain.node_run import NodeRun
+from domain.status import ExecutionStatus
+
+_LEASE_COLUMNS = (
+    executions.c.seq,
+    executions.c.lease_owner,
+    executions.c.lease_token,
+    executions.c.lease_expires_at,
+)
+
+
+class PostgresExecutions:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
+        await self._db.execute(insert(executions).values(mappers.execution_to_row(execution)))
+        if node_ids:
+            rows = [
+                mappers.node_run_to_row(execution.id, NodeRun(node_id), position)
+                for position, node_id in enumerate(node_ids)
+            ]
+            await self._db.execute(insert(node_runs).values(rows))
+
+    async def get(self, execution_id: str) -> Execution | None:
+        row = await self._db.first(select(executions).where(executions.c.id == execution_id))
+        return mappers.row_to_execution(row) if row else None
+
+    async def lock(self, execution_id: str) -> Execution | None:
+        statement = select(executions).where(executions.c.id == execution_id).with_for_update()
+        row = await self._db.first(statement)
+        return mappers.row_to_execution(row) if row else None
+
+    async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
+        values: dict[str, Any] = mappers.execution_to_row(execution)
+        del values["id"]
+        statement = update(executions).where(
+            executions.c.id == execution.id, executions.c.seq == expected_seq
+        )
+        now = self._db.clock.now()
+        if lease is not None:
+            statement = statement.where(
+                executions.c.lease_token == lease.token,
+                executions.c.lease_owner == lease.worker_id,
+                executions.c.lease_expires_at > now,
+            )
+            if execution.status is not ExecutionStatus.RUNNING:
+                # The lease ends with the run; its token stays, so it only ever grows.
+                values.update(lease_owner=None, lease_expires_at=None)
+        result = await self._db.execute(statement.values(values))
+        if result.rowcount != 1:
+            await self._explain_rejected_save(execution.id, lease, now)
+
+    async def _explain_rejected_save(
+        self, execution_id: str, lease: Lease | None, now: datetime
+    ) -> None:
+        statement = select(*_LEASE_COLUMNS).where(executions.c.id == execution_id)
+        row = await self._db.first(statement)
+        if row is None:
+            raise StaleExecution("the execution no longer exists")
+        if lease is not None:
+            expires = row["lease_expires_at"]
+            alive = expires is not None and expires > now
+            same = row["lease_token"] == lease.token and row["lease_owner"] == lease.worker_id
+            if not (same and alive):
+                raise LeaseLost()
+        raise StaleExecution()
+
+    async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
+        statement = (
+            select(executions)
+            .join(idempotency_keys, idempotency_keys.c.execution_id == executions.c.id)
+            .where(idempotency_keys.c.workflow_id == workflow_id, idempotency_keys.c.key == key)
+        )
+        row = await self._db.first(statement)
+        return mappers.row_to_execution(row) if row else None
+
+    async def remember_idempotency_key(self, workflow_id: str, key: str, execution_id: str) -> None:
+        # DO NOTHING keeps the transaction usable, as the in-memory adapter's is.
+        statement = (
+            insert(idempotency_keys)
+            .values(workflow_id=workflow_id, key=key, execution_id=execution_id)
+            .on_conflict_do_nothing(index_elements=["workflow_id", "key"])
+        )
+        result = await self._db.execute(statement)
+        if result.rowcount != 1:
+            raise Conflict(f"idempotency key {key!r} is already used")
+
+    async def find_child(self, parent_execution_id: str, parent_node_id: str) -> Execution | None:
+        statement = (
+            select(executions)
+            .where(
+                executions.c.parent_execution_id == parent_execution_id,
+                executions.c.parent_node_id == parent_node_id,
+            )
+            .order_by(executions.c.created_at, executions.c.id)
+            .limit(1)
+        )
+        row = await self._db.first(statement)
+        return mappers.row_to_execution(row) if row else None
+
+    async def find_by_schedule_fire(
+        self, schedule_id: str, fire_time: datetime
+    ) -> Execution | None:
+        statement = select(executions).where(
+            executions.c.schedule_id == schedule_id, executions.c.scheduled_for == fire_time
+        )
+        row = await self._db.first(statement)
+        return mappers.row_to_execution(row) if row else None
+
+    async def search(
+        self,
+        workspace_id: str,
+        *,
+        workflow_id: str | None = None,
+        statuses: Sequence[ExecutionStatus] = (),
+        limit: int = 50,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Execution]:
+        statement = select(executions).where(executions.c.workspace_id == workspace_id)
+        if workflow_id is not None:
+            statement = statement.where(executions.c.workflow_id == workflow_id)
+        if statuses:
+            statement = statement.where(executions.c.status.in_([s.value for s in statuses]))
+        if before is not None:
+            key = tuple_(executions.c.created_at, executions.c.id)
+            statement = statement.where(key < tuple_(
+                literal(before[0], executions.c.created_at.type),
+                literal(before[1], executions.c.id.type),
+            ))
+        statement = statement.order_by(
+            executions.c.created_at.desc(), executions.c.id.desc()
+        ).limit(limit)
+        return [mappers.row_to_execution(row) for row in await self._db.rows(statement)]
+
+    async def any_active_for_schedule(self, schedule_id: str) -> bool:
+        active = exists().where(
+            executions.c.schedule_id == schedule_id,
+            executions.c.status.in_(ACTIVE_STATUSES),
+        )
+        row = await self._db.first(select(active.label("found")))
+        return bool(row and row["found"])

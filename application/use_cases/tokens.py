@@ -1,0 +1,129 @@
+"""API tokens: create (the secret is shown once), revoke, and authenticate a bearer token.
+
+Only a SHA-256 hash of a token is stored: tokens are long random strings, so a plain
+hash is enough to make a leaked table useless (no salt or slow hash is needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from application.access import Principal, Role
+from application.errors import NotFound, Unauthenticated
+from application.ids import new_id
+from application.input_errors import InvalidInput
+from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import ApiToken
+
+TOKEN_PREFIX = "trd_"
+
+
+def new_token_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        roles = ", ".join(role.value for role in Role)
+        raise InvalidInput("role", f"role must be one of {roles}, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class CreateToken:
+    workspace_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    record: ApiToken
+    secret: str
+    """The bearer token itself: returned this once, never stored."""
+
+
+class CreateTokenHandler:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        make_secret: Callable[[], str] = new_token_secret,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._make_secret = make_secret
+
+    async def __call__(self, command: CreateToken) -> CreatedToken:
+        role = parse_role(command.role)
+        secret = self._make_secret()
+        record = ApiToken(
+            id=new_id("tok"),
+            workspace_id=command.workspace_id,
+            name=command.name,
+            role=role.value,
+            token_hash=hash_token(secret),
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            if await uow.workspaces.get(command.workspace_id) is None:
+                raise NotFound(f"no workspace {command.workspace_id}")
+            await uow.tokens.add(record)
+            await uow.commit()
+        return CreatedToken(record, secret)
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    workspace_id: str
+    token_id: str
+
+
+class RevokeTokenHandler:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def __call__(self, command: RevokeToken) -> ApiToken:
+        async with self._uow() as uow:
+            found = next(
+                (
+                    t
+                    for t in await uow.tokens.search(command.workspace_id)
+                    if t.id == command.token_id
+                ),
+                None,
+            )
+            if found is None:
+                raise NotFound(f"no token {command.token_id} in this workspace")
+            if found.revoked_at is not None:
+                return found
+            revoked = replace(found, revoked_at=self._clock.now())
+            await uow.tokens.save(revoked)
+            await uow.commit()
+        return revoked
+
+
+class AuthenticateHandler:
+    """Turns a presented bearer token into the principal it stands for."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, token: str) -> Principal:
+        if not token.startswith(TOKEN_PREFIX):
+            raise Unauthenticated("the bearer token is not a Treadle token")
+        async with self._uow() as uow:
+            found = await uow.tokens.find_by_hash(hash_token(token))
+        if found is None or found.revoked_at is not None:
+            raise Unauthenticated("the bearer token is unknown or revoked")
+        return Principal(found.workspace_id, Role(found.role), found.id)

@@ -1,0 +1,70 @@
+"""The API's own services (tokens, secrets, schedules, workspaces, queries) as a container.
+
+They need only a clock, a unit of work factory and an encryptor, so they sit beside the
+`Engine` container rather than inside it; the CLI builds the same container to bootstrap
+the first token. Tests override its providers instead of patching.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from application.queries.admin import AdminQueries
+from application.queries.executions import ExecutionQueries
+from application.queries.workflows import WorkflowQueries
+from application.use_cases.archive_workflow import ArchiveWorkflowHandler
+from application.use_cases.schedules import (
+    CreateScheduleHandler,
+    DeleteScheduleHandler,
+    UpdateScheduleHandler,
+)
+from application.use_cases.secrets import (
+    CreateSecretHandler,
+    DeleteSecretHandler,
+    NoEncryptor,
+    RotateSecretHandler,
+)
+from application.use_cases.tokens import (
+    AuthenticateHandler,
+    CreateTokenHandler,
+    RevokeTokenHandler,
+)
+from application.use_cases.workspaces import EnsureWorkspaceHandler
+from entrypoints.settings import Settings
+
+
+class ApiServices(containers.DeclarativeContainer):
+    clock = providers.Dependency()
+    uow_factory = providers.Dependency()
+    encryptor = providers.Dependency(default=providers.Singleton(NoEncryptor))
+
+    workflow_queries = providers.Singleton(WorkflowQueries, uow_factory)
+    execution_queries = providers.Singleton(ExecutionQueries, uow_factory)
+    admin_queries = providers.Singleton(AdminQueries, uow_factory)
+
+    archive_workflow = providers.Singleton(ArchiveWorkflowHandler, uow_factory, clock)
+    create_schedule = providers.Singleton(CreateScheduleHandler, uow_factory, clock)
+    update_schedule = providers.Singleton(UpdateScheduleHandler, uow_factory, clock)
+    delete_schedule = providers.Singleton(DeleteScheduleHandler, uow_factory)
+    create_secret = providers.Singleton(CreateSecretHandler, uow_factory, clock, encryptor)
+    rotate_secret = providers.Singleton(RotateSecretHandler, uow_factory, clock, encryptor)
+    delete_secret = providers.Singleton(DeleteSecretHandler, uow_factory)
+    create_token = providers.Singleton(CreateTokenHandler, uow_factory, clock)
+    revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock)
+    authenticate = providers.Singleton(AuthenticateHandler, uow_factory)
+    ensure_workspace = providers.Singleton(EnsureWorkspaceHandler, uow_factory, clock)
+
+
+def api_services(runtime: Any, settings: Settings) -> ApiServices:
+    """Services over the runtime's storage, encrypting secrets when SECRET_KEY is set."""
+    services = ApiServices(
+        clock=providers.Object(runtime.clock), uow_factory=providers.Object(runtime.uow_factory)
+    )
+    if settings.secret_key is not None:
+        from adapters.secrets.crypto import SecretCipher
+
+        cipher = SecretCipher(settings.require_secret_key())
+        services.encryptor.override(providers.Object(cipher))
+    return services

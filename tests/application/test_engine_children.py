@@ -1,0 +1,60 @@
+"""Sub-workflows: a node starts a child execution and takes its outcome."""
+
+from __future__ import annotations
+
+from application.ports.executors import Failed
+from domain.events import EventType
+from domain.policies import NodeError
+from tests.application.conftest import Harness, chain, document, node, scripted
+
+
+async def make_child(harness: Harness) -> str:
+    child = document(
+        [node("double", "transform", config={"output": "{{ input.n * 2 }}"}), scripted("call")],
+        chain("double", "call"),
+    )
+    return await harness.create(child, name="child")
+
+
+def parent_document(child_id: str) -> dict[str, object]:
+    config = {"workflow_id": child_id, "input": {"n": "{{ input.n }}"}}
+    return document(
+        [node("sub", "sub_workflow", config=config), node("after")], chain("sub", "after")
+    )
+
+
+async def test_the_parent_completes_with_the_childs_output(harness: Harness) -> None:
+    child_id = await make_child(harness)
+    parent_id = await harness.run(parent_document(child_id), {"n": 21})
+
+    assert harness.status(parent_id) == "completed"
+    children = [e for e in harness.store.executions.values() if e.parent is not None]
+    assert len(children) == 1
+    child = children[0]
+    assert (child.workflow_id, child.input, child.status.value) == (
+        child_id,
+        {"n": 21},
+        "completed",
+    )
+    assert harness.node(parent_id, "sub").output == child.output
+    assert child.output == {"call": {"node": "call", "attempt": 1}}
+    assert EventType.CHILD_FINISHED in harness.types(parent_id)
+
+
+async def test_the_parent_fails_when_the_child_fails(harness: Harness) -> None:
+    harness.executor.on("call", 1, Failed(NodeError("http_400", "rejected", retryable=False)))
+    child_id = await make_child(harness)
+    parent_id = await harness.run(parent_document(child_id), {"n": 1})
+
+    assert harness.status(parent_id) == "failed"
+    sub = harness.node(parent_id, "sub")
+    assert sub.error is not None and sub.error["kind"] == "child_failed"
+    assert harness.node(parent_id, "after").status.value == "skipped"
+
+
+async def test_a_sub_workflow_of_an_unknown_workflow_fails_the_node(harness: Harness) -> None:
+    parent_id = await harness.run(parent_document("wf_missing"), {"n": 1})
+
+    assert harness.status(parent_id) == "failed"
+    sub = harness.node(parent_id, "sub")
+    assert sub.error is not None and sub.error["kind"] == "workflow_not_found"
