@@ -48,12 +48,13 @@ def edge_taken(edge: Edge, source: NodeRun) -> bool:
 def plan(definition: WorkflowDefinition, runs: Mapping[str, NodeRun]) -> Plan:
     """Decide the next ready and skipped nodes, propagating skips in one pass."""
     statuses = {node_id: run.status for node_id, run in runs.items()}
+    reasons = {node_id: run.skip_reason for node_id, run in runs.items()}
     ready: list[str] = []
     skipped: list[tuple[str, str]] = []
     for node_id in definition.topological_order:
         if statuses[node_id] is not NodeStatus.PENDING:
             continue
-        decision = _decide_pending(definition, runs, statuses, node_id)
+        decision = _decide_pending(definition, runs, statuses, reasons, node_id)
         if decision is None:
             continue
         if decision == "ready":
@@ -62,6 +63,7 @@ def plan(definition: WorkflowDefinition, runs: Mapping[str, NodeRun]) -> Plan:
         else:
             skipped.append((node_id, decision))
             statuses[node_id] = NodeStatus.SKIPPED
+            reasons[node_id] = decision
     outcome = _outcome(definition, runs, statuses)
     return Plan(ready=tuple(ready), skipped=tuple(skipped), outcome=outcome)
 
@@ -70,6 +72,7 @@ def _decide_pending(
     definition: WorkflowDefinition,
     runs: Mapping[str, NodeRun],
     statuses: Mapping[str, NodeStatus],
+    reasons: Mapping[str, str | None],
     node_id: str,
 ) -> str | None:
     incoming = definition.incoming[node_id]
@@ -77,18 +80,27 @@ def _decide_pending(
         return "ready"
     if not all(statuses[edge.source].is_terminal for edge in incoming):
         return None
-    sources = {edge.source: runs[edge.source] for edge in incoming}
-    if any(
-        statuses[s] is NodeStatus.FAILED and failed_fatally(definition, r)
-        for s, r in sources.items()
-    ):
+    if any(_blocks_downstream(definition, runs[e.source], statuses, reasons) for e in incoming):
         return UPSTREAM_FAILED
     taken = any(
         statuses[edge.source] in (NodeStatus.SUCCEEDED, NodeStatus.FAILED)
-        and edge_taken(edge, sources[edge.source])
+        and edge_taken(edge, runs[edge.source])
         for edge in incoming
     )
     return "ready" if taken else NO_BRANCH_TAKEN
+
+
+def _blocks_downstream(
+    definition: WorkflowDefinition,
+    source: NodeRun,
+    statuses: Mapping[str, NodeStatus],
+    reasons: Mapping[str, str | None],
+) -> bool:
+    """A fatal failure upstream stops everything that depends on it, however far down."""
+    status = statuses[source.node_id]
+    if status is NodeStatus.FAILED:
+        return failed_fatally(definition, source)
+    return status is NodeStatus.SKIPPED and reasons[source.node_id] == UPSTREAM_FAILED
 
 
 def _outcome(

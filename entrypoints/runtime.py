@@ -80,8 +80,13 @@ async def open_runtime(settings: Settings, clock: Clock | None = None) -> Runtim
     clock = clock or SystemClock()
     if settings.database_url:
         from adapters.postgres.setup import PostgresAdapters
+        from application.creation import EVENTS_CHANNEL, WORK_CHANNEL
 
-        postgres = PostgresAdapters(settings.database_url, clock, pool_size=settings.pool_size)
+        # The events channel feeds the API's live streams (runtime.subscribe).
+        channels = (WORK_CHANNEL, EVENTS_CHANNEL)
+        postgres = PostgresAdapters(
+            settings.database_url, clock, pool_size=settings.pool_size, channels=channels
+        )
         await postgres.start()
         secrets = _secret_store(settings, postgres.uow_factory)
         engine = _engine(settings, clock, postgres.uow_factory, postgres.queue, secrets)

@@ -22,6 +22,11 @@ class Journal:
         self._undo.append(lambda: _restore(table, key, previous))
         table.pop(key, None)
 
+    def replace_item(self, items: list[Any], index: int, value: Any) -> None:
+        previous = items[index]
+        self._undo.append(lambda: items.__setitem__(index, previous))
+        items[index] = value
+
     def append(self, items: list[Any], value: Any) -> None:
         self._undo.append(items.pop)
         items.append(value)

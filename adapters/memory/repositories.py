@@ -221,7 +221,7 @@ class MemorySignals(_Repo):
         for index, signal in enumerate(signals):
             if signal.name == name and signal.consumed_by is None:
                 taken = replace(signal, consumed_by=node_id, consumed_at=at)
-                self.journal.set(signals, index, taken)  # type: ignore[arg-type]
+                self.journal.replace_item(signals, index, taken)
                 return taken
         return None
 

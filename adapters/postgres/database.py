@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy.exc as sa_exc
 from psycopg import errors as pg_errors
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from application.errors import Conflict, StorageError
 from application.ports.clock import Clock
 
+T = TypeVar("T")
 CONNECT_ATTEMPTS = 3
 _CONNECT_BACKOFF_SECONDS = 0.05
 
@@ -93,6 +94,12 @@ class Db:
         with translated_errors():
             return await self.connection.execute(statement, params)
 
+    async def count(self, statement: Executable, params: dict[str, Any] | None = None) -> int:
+        """How many rows a statement with RETURNING touched (the driver's rowcount is not
+        reliable for every statement through the async adapter)."""
+        result = await self.execute(statement, params)
+        return len(result.all())
+
     async def rows(
         self, statement: Executable, params: dict[str, Any] | None = None
     ) -> list[RowMapping]:
@@ -104,3 +111,31 @@ class Db:
     ) -> RowMapping | None:
         result = await self.execute(statement, params)
         return result.mappings().first()
+
+
+async def in_transaction(
+    engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]], *, retries: int = 1
+) -> T:
+    """Run `work` in one short transaction and commit it.
+
+    A lost connection before COMMIT is retried (nothing can have been written); a failure
+    during COMMIT is not, since the transaction may have landed.
+    """
+    for attempt in range(retries + 1):
+        connection = await connect(engine)
+        try:
+            try:
+                with translated_errors():
+                    await connection.begin()
+                    result = await work(connection)
+            except StorageError as error:
+                if attempt < retries and is_connection_error(error):
+                    continue
+                raise
+            with translated_errors():
+                await connection.commit()
+            return result
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
+    raise AssertionError("unreachable")

@@ -34,7 +34,7 @@ def utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
@@ -75,7 +75,7 @@ def row_to_execution(row: Row) -> Execution:
         version=row["version"],
         status=ExecutionStatus(row["status"]),
         input=row["input"],
-        created_at=_utc(row["created_at"]),
+        created_at=as_utc(row["created_at"]),
         output=row["output"],
         error=row["error"],
         started_at=utc(row["started_at"]),
@@ -147,7 +147,7 @@ def row_to_event(row: Row) -> StoredEvent:
         node_id=row["node_id"],
         attempt=row["attempt"],
         payload=row["payload"],
-        created_at=_utc(row["created_at"]),
+        created_at=as_utc(row["created_at"]),
     )
 
 
@@ -170,8 +170,8 @@ def row_to_workflow(row: Row) -> Workflow:
         workspace_id=row["workspace_id"],
         name=row["name"],
         latest_version=row["latest_version"],
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
         archived=row["archived"],
         description=row["description"],
     )
@@ -191,7 +191,7 @@ def row_to_version(row: Row) -> WorkflowVersion:
         workflow_id=row["workflow_id"],
         version=row["version"],
         document=row["document"],
-        created_at=_utc(row["created_at"]),
+        created_at=as_utc(row["created_at"]),
     )
 
 
@@ -213,7 +213,7 @@ def row_to_signal(row: Row) -> Signal:
         execution_id=row["execution_id"],
         name=row["name"],
         payload=row["payload"],
-        created_at=_utc(row["created_at"]),
+        created_at=as_utc(row["created_at"]),
         consumed_by=row["consumed_by"],
         consumed_at=utc(row["consumed_at"]),
     )
@@ -247,7 +247,7 @@ def row_to_schedule(row: Row) -> Schedule:
         input=row["input"],
         enabled=row["enabled"],
         next_fire_at=utc(row["next_fire_at"]),
-        created_at=_utc(row["created_at"]),
+        created_at=as_utc(row["created_at"]),
         overlap=row["overlap"],
         catch_up=row["catch_up"],
         last_fired_at=utc(row["last_fired_at"]),
@@ -260,7 +260,7 @@ def workspace_to_row(workspace: Workspace) -> dict[str, Any]:
 
 
 def row_to_workspace(row: Row) -> Workspace:
-    return Workspace(id=row["id"], name=row["name"], created_at=_utc(row["created_at"]))
+    return Workspace(id=row["id"], name=row["name"], created_at=as_utc(row["created_at"]))
 
 
 def token_to_row(token: ApiToken) -> dict[str, Any]:
@@ -282,7 +282,7 @@ def row_to_token(row: Row) -> ApiToken:
         name=row["name"],
         role=row["role"],
         token_hash=row["token_hash"],
-        created_at=_utc(row["created_at"]),
+        created_at=as_utc(row["created_at"]),
         revoked_at=utc(row["revoked_at"]),
     )
 
@@ -302,6 +302,6 @@ def row_to_secret(row: Row) -> StoredSecret:
         workspace_id=row["workspace_id"],
         name=row["name"],
         ciphertext=bytes(row["ciphertext"]),
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
     )

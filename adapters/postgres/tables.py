@@ -135,6 +135,7 @@ executions = Table(
 Index(
     "executions_claimable_idx",
     func.coalesce(executions.c.wake_at, executions.c.created_at),
+    executions.c.id,
     postgresql_where=text(CLAIMABLE_PREDICATE),
 )
 Index(

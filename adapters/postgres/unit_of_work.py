@@ -96,9 +96,7 @@ class PostgresUnitOfWork:
             if self._notifications:
                 channels = [channel for channel, _ in self._notifications]
                 payloads = [notification_payload(p) for _, p in self._notifications]
-                await connection.execute(
-                    NOTIFY_MANY, {"channels": channels, "payloads": payloads}
-                )
+                await connection.execute(NOTIFY_MANY, {"channels": channels, "payloads": payloads})
             await connection.commit()
         self._notifications.clear()
         self._committed = True

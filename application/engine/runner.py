@@ -81,16 +81,16 @@ class ExecutionRunner:
     async def _drive(
         self, held: Held, tasks: dict[str, asyncio.Task[NodeResult]], cancelled: asyncio.Event
     ) -> Advanced:
-        await self._commit(held, lambda uow, ch, now: self._stepper.open(uow, held, ch, now))
         results: dict[str, NodeResult] = {}
+        opening = True
         while True:
             if held.execution.status.is_terminal:
                 return self._ended(held, Ending.FINISHED)
             if held.execution.cancel_requested or cancelled.is_set() or self._overdue(held):
                 await self._close(held, tasks)
                 continue
-            started = await self._commit(held, self._advance_step(held, results))
-            results = {}
+            started = await self._commit(held, self._advance_step(held, results, opening))
+            results, opening = {}, False
             self._spawn(held, tasks, started)
             if held.execution.status.is_terminal:
                 continue
@@ -102,8 +102,14 @@ class ExecutionRunner:
                 continue
             results = await self._next_results(held, tasks, cancelled)
 
-    def _advance_step(self, held: Held, results: Mapping[str, NodeResult]) -> Step:
+    def _advance_step(
+        self, held: Held, results: Mapping[str, NodeResult], opening: bool = False
+    ) -> Step:
+        """The next step; the first one also takes the execution over, in the same commit."""
+
         async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
+            if opening:
+                await self._stepper.open(uow, held, changes, now)
             await self._stepper.advance(uow, held, changes, now, results)
 
         return step

@@ -36,9 +36,11 @@ from entrypoints.settings import Settings
 
 
 class ApiServices(containers.DeclarativeContainer):
-    clock = providers.Dependency()
-    uow_factory = providers.Dependency()
-    encryptor = providers.Dependency(default=providers.Singleton(NoEncryptor))
+    clock: providers.Dependency[Any] = providers.Dependency()
+    uow_factory: providers.Dependency[Any] = providers.Dependency()
+    encryptor: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Singleton(NoEncryptor)
+    )
 
     workflow_queries = providers.Singleton(WorkflowQueries, uow_factory)
     execution_queries = providers.Singleton(ExecutionQueries, uow_factory)

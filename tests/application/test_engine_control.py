@@ -103,13 +103,6 @@ async def test_cancelling_a_running_execution_stops_it_at_the_next_boundary(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "runner._commit retries the interrupted step after StaleExecution without looking at "
-        "the refreshed cancel_requested: the step applies the result and starts the next node"
-    ),
-)
 async def test_no_node_starts_after_the_cancel_request_is_committed(harness: Harness) -> None:
     execution_id = await cancel_while_running_then_let_the_body_finish(harness)
 

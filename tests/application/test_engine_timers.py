@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from application.ports.executors import NodeCall, NodeResult, Succeeded
 from application.use_cases.deliver_signal import DeliverSignal
 from domain.events import EventType
 from tests.application.conftest import (
-    SIGNAL_TAKE_BUG,
     WORKSPACE,
     Gate,
     Harness,
@@ -51,7 +48,6 @@ async def test_a_delay_parks_the_execution_and_resumes_at_the_wake_time_not_befo
     assert harness.executor.calls[0].now == t0 + timedelta(seconds=30)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=SIGNAL_TAKE_BUG)
 async def test_a_signal_sent_before_the_node_waits_is_kept_and_taken(harness: Harness) -> None:
     doc = document([node("approval", "wait_for_signal", config={"signal": "approve"})])
     execution_id = await harness.start(await harness.create(doc))
@@ -66,7 +62,6 @@ async def test_a_signal_sent_before_the_node_waits_is_kept_and_taken(harness: Ha
     }
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=SIGNAL_TAKE_BUG)
 async def test_a_signal_sent_while_the_node_waits_wakes_the_execution(harness: Harness) -> None:
     doc = document([node("approval", "wait_for_signal", config={"signal": "approve"})])
     execution_id = await harness.run(doc)

@@ -23,8 +23,9 @@ class PostgresWorkspaces:
             insert(workspaces)
             .values(mappers.workspace_to_row(workspace))
             .on_conflict_do_nothing()
+            .returning(workspaces.c.id)
         )
-        if (await self._db.execute(statement)).rowcount != 1:
+        if await self._db.count(statement) != 1:
             raise Conflict(f"a workspace named {workspace.name!r} already exists")
 
     async def get(self, workspace_id: str) -> Workspace | None:
@@ -88,9 +89,7 @@ class PostgresSecrets:
         statement = select(secrets).where(
             secrets.c.workspace_id == workspace_id, secrets.c.name.in_(list(names))
         )
-        found = {
-            row["name"]: mappers.row_to_secret(row) for row in await self._db.rows(statement)
-        }
+        found = {row["name"]: mappers.row_to_secret(row) for row in await self._db.rows(statement)}
         return [found[name] for name in names if name in found]
 
     async def search(self, workspace_id: str) -> list[StoredSecret]:
@@ -102,7 +101,9 @@ class PostgresSecrets:
         return [mappers.row_to_secret(row) for row in await self._db.rows(statement)]
 
     async def delete(self, workspace_id: str, name: str) -> bool:
-        statement = delete(secrets).where(
-            secrets.c.workspace_id == workspace_id, secrets.c.name == name
+        statement = (
+            delete(secrets)
+            .where(secrets.c.workspace_id == workspace_id, secrets.c.name == name)
+            .returning(secrets.c.name)
         )
-        return (await self._db.execute(statement)).rowcount > 0
+        return await self._db.count(statement) > 0

@@ -23,9 +23,12 @@ class PostgresWorkflows:
 
     async def add(self, workflow: Workflow, first_version: WorkflowVersion) -> None:
         statement = (
-            insert(workflows).values(mappers.workflow_to_row(workflow)).on_conflict_do_nothing()
+            insert(workflows)
+            .values(mappers.workflow_to_row(workflow))
+            .on_conflict_do_nothing()
+            .returning(workflows.c.id)
         )
-        if (await self._db.execute(statement)).rowcount != 1:
+        if await self._db.count(statement) != 1:
             raise Conflict(f"a workflow named {workflow.name!r} already exists")
         await self._db.execute(
             insert(workflow_versions).values(mappers.version_to_row(first_version))
@@ -50,8 +53,9 @@ class PostgresWorkflows:
             insert(workflow_versions)
             .values(mappers.version_to_row(version))
             .on_conflict_do_nothing()
+            .returning(workflow_versions.c.version)
         )
-        if (await self._db.execute(statement)).rowcount != 1:
+        if await self._db.count(statement) != 1:
             raise Conflict(f"version {version.version} of {workflow.id} already exists")
         await self.save(workflow)
 
@@ -146,4 +150,3 @@ class PostgresSchedules:
             .with_for_update(skip_locked=True)
         )
         return [mappers.row_to_schedule(row) for row in await self._db.rows(statement)]
-

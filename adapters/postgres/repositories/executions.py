@@ -64,8 +64,7 @@ class PostgresExecutions:
             if execution.status is not ExecutionStatus.RUNNING:
                 # The lease ends with the run; its token stays, so it only ever grows.
                 values.update(lease_owner=None, lease_expires_at=None)
-        result = await self._db.execute(statement.values(values))
-        if result.rowcount != 1:
+        if await self._db.count(statement.values(values).returning(executions.c.id)) != 1:
             await self._explain_rejected_save(execution.id, lease, now)
 
     async def _explain_rejected_save(
@@ -98,9 +97,9 @@ class PostgresExecutions:
             insert(idempotency_keys)
             .values(workflow_id=workflow_id, key=key, execution_id=execution_id)
             .on_conflict_do_nothing(index_elements=["workflow_id", "key"])
+            .returning(idempotency_keys.c.key)
         )
-        result = await self._db.execute(statement)
-        if result.rowcount != 1:
+        if await self._db.count(statement) != 1:
             raise Conflict(f"idempotency key {key!r} is already used")
 
     async def find_child(self, parent_execution_id: str, parent_node_id: str) -> Execution | None:
@@ -141,10 +140,13 @@ class PostgresExecutions:
             statement = statement.where(executions.c.status.in_([s.value for s in statuses]))
         if before is not None:
             key = tuple_(executions.c.created_at, executions.c.id)
-            statement = statement.where(key < tuple_(
-                literal(before[0], executions.c.created_at.type),
-                literal(before[1], executions.c.id.type),
-            ))
+            statement = statement.where(
+                key
+                < tuple_(
+                    literal(before[0], executions.c.created_at.type),
+                    literal(before[1], executions.c.id.type),
+                )
+            )
         statement = statement.order_by(
             executions.c.created_at.desc(), executions.c.id.desc()
         ).limit(limit)

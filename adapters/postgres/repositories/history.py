@@ -19,7 +19,9 @@ from domain.node_run import NodeRun
 # Node runs are inserted with their execution, in definition order; a run saved later for
 # a node the execution did not start with sorts after them.
 _LATE_NODE_POSITION = 1_000_000
-_RUN_COLUMNS = [c.name for c in node_runs.c if c.name not in ("execution_id", "node_id", "position")]
+_RUN_COLUMNS = [
+    c.name for c in node_runs.c if c.name not in ("execution_id", "node_id", "position")
+]
 
 
 class PostgresNodeRuns:
@@ -63,9 +65,7 @@ class PostgresEvents:
             mappers.event_to_row(execution_id, first_seq + offset, event, at)
             for offset, event in enumerate(events_)
         ]
-        statement = (
-            insert(events).values(rows).on_conflict_do_nothing().returning(events.c.seq)
-        )
+        statement = insert(events).values(rows).on_conflict_do_nothing().returning(events.c.seq)
         inserted = list((await self._db.execute(statement)).scalars())
         if len(inserted) != len(rows):
             # Take back the part that landed, so the transaction is as it was before.

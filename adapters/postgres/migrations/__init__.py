@@ -1,0 +1,1 @@
+"""Alembic migrations of the Treadle schema (run them with `treadle migrate`)."""

@@ -1,0 +1,168 @@
+"""The PostgreSQL work queue: leases with fencing tokens on the executions table.
+
+A claim is one statement: lock the first claimable rows with FOR UPDATE SKIP LOCKED and
+lease them, bumping each fencing token. Claimable means what the in-memory queue says:
+not under a live lease, and pending and due, waiting with a passed wake time, or running
+(its previous lease expired). Claims and heartbeats commit without waiting for the WAL
+flush: losing one in a crash only means the execution is claimed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.postgres.database import in_transaction
+from adapters.postgres.listener import PostgresListener
+from adapters.postgres.mappers import as_utc
+from adapters.postgres.tables import CLAIMABLE_PREDICATE
+from adapters.postgres.unit_of_work import notification_payload
+from application.creation import WORK_CHANNEL
+from application.ports.clock import Clock
+from application.records import Lease
+
+# Rows are found through the claimable index by due time up to now plus this allowance:
+# a pending execution's due time is its created_at, written by another machine's clock,
+# so a worker whose clock lags a little must still see it. Due-ness itself is then
+# checked exactly against the worker's clock.
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
+
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+
+_CLAIM = text(f"""
+WITH due AS (
+    SELECT id FROM executions
+    WHERE ({CLAIMABLE_PREDICATE})
+      AND coalesce(wake_at, created_at) <= :horizon
+      AND (wake_at IS NULL OR wake_at <= :now OR status = 'running')
+      AND (lease_expires_at IS NULL OR lease_expires_at <= :now)
+    ORDER BY coalesce(wake_at, created_at), id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE executions AS e
+SET lease_owner = :worker, lease_token = e.lease_token + 1, lease_expires_at = :expires
+FROM due WHERE e.id = due.id
+RETURNING e.id, e.lease_token, e.lease_expires_at, e.cancel_requested,
+          coalesce(e.wake_at, e.created_at) AS due_at
+""")
+
+_HEARTBEAT = text("""
+UPDATE executions AS e SET lease_expires_at = :expires
+FROM unnest(CAST(:ids AS text[]), CAST(:tokens AS bigint[]), CAST(:owners AS text[]))
+     AS held(id, token, owner)
+WHERE e.id = held.id AND e.lease_token = held.token AND e.lease_owner = held.owner
+  AND e.lease_expires_at > :now
+RETURNING e.id, e.lease_token, e.lease_owner, e.lease_expires_at, e.cancel_requested
+""")
+
+_RELEASE = text("""
+UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND lease_token = :token AND lease_owner = :owner
+RETURNING id
+""")
+
+_NEXT_WAKE = text(f"""
+SELECT least(
+    (SELECT coalesce(wake_at, created_at) FROM executions
+     WHERE ({CLAIMABLE_PREDICATE}) AND coalesce(wake_at, created_at) > :now
+     ORDER BY coalesce(wake_at, created_at), id LIMIT 1),
+    (SELECT min(lease_expires_at) FROM executions
+     WHERE lease_expires_at > :now AND status IN ('pending', 'waiting', 'running'))
+) AS next_wake
+""")
+
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+
+
+class PostgresWorkQueue:
+    def __init__(self, engine: AsyncEngine, clock: Clock, listener: PostgresListener) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._listener = listener
+
+    async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        now = self._clock.now()
+        params = {
+            "now": now,
+            "horizon": now + CLOCK_SKEW_ALLOWANCE,
+            "limit": limit,
+            "worker": worker_id,
+            "expires": now + lease_for,
+        }
+
+        async def work(connection: AsyncConnection) -> list[Any]:
+            await connection.execute(_ASYNC_COMMIT)
+            return list((await connection.execute(_CLAIM, params)).mappings())
+
+        rows = await in_transaction(self._engine, work)
+        rows.sort(key=lambda row: (row["due_at"], row["id"]))
+        return [
+            Lease(row["id"], worker_id, row["lease_token"], as_utc(row["lease_expires_at"]))
+            for row in rows
+        ]
+
+    async def heartbeat(self, leases: Sequence[Lease], lease_for: timedelta) -> list[Lease]:
+        if not leases:
+            return []
+        now = self._clock.now()
+        params = {
+            "now": now,
+            "expires": now + lease_for,
+            "ids": [lease.execution_id for lease in leases],
+            "tokens": [lease.token for lease in leases],
+            "owners": [lease.worker_id for lease in leases],
+        }
+
+        async def work(connection: AsyncConnection) -> list[Any]:
+            await connection.execute(_ASYNC_COMMIT)
+            return list((await connection.execute(_HEARTBEAT, params)).mappings())
+
+        kept = {row["id"]: row for row in await in_transaction(self._engine, work)}
+        return [
+            Lease(
+                lease.execution_id,
+                lease.worker_id,
+                lease.token,
+                as_utc(kept[lease.execution_id]["lease_expires_at"]),
+                kept[lease.execution_id]["cancel_requested"],
+            )
+            for lease in leases
+            if lease.execution_id in kept
+        ]
+
+    async def release(self, lease: Lease) -> None:
+        params = {"id": lease.execution_id, "token": lease.token, "owner": lease.worker_id}
+        wake = {"channel": WORK_CHANNEL, "payload": notification_payload(params)}
+
+        async def work(connection: AsyncConnection) -> None:
+            released = (await connection.execute(_RELEASE, params)).first()
+            if released is not None:
+                await connection.execute(_NOTIFY, wake)
+
+        await in_transaction(self._engine, work)
+
+    async def wait_for_work(self, timeout: float) -> bool:
+        event = self._listener.work_available
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        woke = event.is_set()
+        event.clear()
+        return woke
+
+    async def next_wake_in(self, max_seconds: float) -> float:
+        now = self._clock.now()
+
+        async def work(connection: AsyncConnection) -> Any:
+            return (await connection.execute(_NEXT_WAKE, {"now": now})).scalar()
+
+        found = await in_transaction(self._engine, work)
+        if found is None:
+            return max_seconds
+        return min(max_seconds, float((found - now).total_seconds()))

@@ -1,0 +1,50 @@
+"""Everything the engine needs from PostgreSQL, built from one URL: engine, units of work,
+work queue and the LISTEN connection that wakes workers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.postgres.listener import PostgresListener
+from adapters.postgres.migrate import ensure_schema_current
+from adapters.postgres.queue import PostgresWorkQueue
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
+from application.creation import WORK_CHANNEL
+from application.ports.clock import Clock
+
+
+def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    """An async engine on psycopg 3; stale pooled connections are replaced on checkout."""
+    return create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+class PostgresAdapters:
+    """The PostgreSQL adapter set; `start()` before use, `close()` when done."""
+
+    def __init__(
+        self,
+        url: str,
+        clock: Clock,
+        pool_size: int = 10,
+        channels: Sequence[str] = (WORK_CHANNEL,),
+    ) -> None:
+        self.url = sqlalchemy_url(url)
+        self.clock = clock
+        self.engine = create_engine(self.url, pool_size)
+        self.uow_factory = PostgresUnitOfWorkFactory(self.engine, clock)
+        self.listener = PostgresListener(libpq_conninfo(self.url), channels)
+        self.queue = PostgresWorkQueue(self.engine, clock, self.listener)
+
+    async def start(self) -> None:
+        """Check the schema is current (SchemaOutOfDate if not), then start listening."""
+        await ensure_schema_current(self.engine)
+        await self.listener.start()
+
+    async def close(self) -> None:
+        await self.listener.close()
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""One controller per resource under /api/v1."""

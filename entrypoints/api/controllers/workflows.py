@@ -1,0 +1,179 @@
+"""Workflows: create, list, get (latest or a version), update, versions, archive, run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from application.access import Principal
+from application.queries.workflows import WorkflowQueries
+from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkflowHandler
+from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
+from application.use_cases.start_run import StartRun, StartRunHandler
+from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
+from entrypoints.api.auth import EDITOR
+from entrypoints.api.schemas.workflows import (
+    RunOut,
+    RunRequest,
+    VersionOut,
+    WorkflowCreate,
+    WorkflowDetail,
+    WorkflowOut,
+    WorkflowPage,
+    WorkflowUpdate,
+)
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        max_length=200,
+        description="the same key returns the execution the first request made (200)",
+        examples=[Example(value="order-1234")],
+    ),
+]
+
+
+class WorkflowController(Controller):
+    path = "/workflows"
+    tags = ["workflows"]
+
+    @post("/", guards=[EDITOR])
+    async def create_workflow(
+        self,
+        data: JSONBody[WorkflowCreate],
+        principal: NamedDependency[Principal],
+        create_workflow: NamedDependency[CreateWorkflowHandler],
+        workflow_queries: NamedDependency[WorkflowQueries],
+    ) -> WorkflowDetail:
+        """Save a workflow; an invalid definition is a 422 listing every problem."""
+        command = CreateWorkflow(
+            principal.workspace_id, data.name, data.definition, data.description
+        )
+        workflow = await create_workflow(command)
+        found = await workflow_queries.get(principal.workspace_id, workflow.id)
+        return WorkflowDetail.with_version(found.workflow, found.version)
+
+    @get("/")
+    async def list_workflows(
+        self,
+        principal: NamedDependency[Principal],
+        workflow_queries: NamedDependency[WorkflowQueries],
+        name: Annotated[str | None, QueryParameter(description="part of the name")] = None,
+        include_archived: Annotated[bool, QueryParameter()] = False,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> WorkflowPage:
+        page = await workflow_queries.page(
+            principal.workspace_id,
+            name=name,
+            include_archived=include_archived,
+            limit=limit,
+            cursor=cursor,
+        )
+        return WorkflowPage(
+            items=[WorkflowOut.of(w) for w in page.items], next_cursor=page.next_cursor
+        )
+
+    @get("/{workflow_id:str}")
+    async def get_workflow(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        workflow_queries: NamedDependency[WorkflowQueries],
+        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+    ) -> WorkflowDetail:
+        found = await workflow_queries.get(principal.workspace_id, workflow_id, version)
+        return WorkflowDetail.with_version(found.workflow, found.version)
+
+    @put("/{workflow_id:str}", guards=[EDITOR])
+    async def update_workflow(
+        self,
+        workflow_id: FromPath[str],
+        data: JSONBody[WorkflowUpdate],
+        principal: NamedDependency[Principal],
+        update_workflow: NamedDependency[UpdateWorkflowHandler],
+        workflow_queries: NamedDependency[WorkflowQueries],
+    ) -> WorkflowDetail:
+        """Save a new version; running executions keep the version they started with."""
+        command = UpdateWorkflow(
+            principal.workspace_id, workflow_id, data.definition, data.description
+        )
+        await update_workflow(command)
+        found = await workflow_queries.get(principal.workspace_id, workflow_id)
+        return WorkflowDetail.with_version(found.workflow, found.version)
+
+    @get("/{workflow_id:str}/versions")
+    async def list_versions(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        workflow_queries: NamedDependency[WorkflowQueries],
+    ) -> list[VersionOut]:
+        versions = await workflow_queries.versions(principal.workspace_id, workflow_id)
+        return [VersionOut.of(v) for v in versions]
+
+    @get("/{workflow_id:str}/versions/{version:int}")
+    async def get_version(
+        self,
+        workflow_id: FromPath[str],
+        version: FromPath[int],
+        principal: NamedDependency[Principal],
+        workflow_queries: NamedDependency[WorkflowQueries],
+    ) -> VersionOut:
+        found = await workflow_queries.get(principal.workspace_id, workflow_id, version)
+        return VersionOut.of(found.version)
+
+    @post("/{workflow_id:str}/archive", guards=[EDITOR], status_code=200)
+    async def archive_workflow(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        archive_workflow: NamedDependency[ArchiveWorkflowHandler],
+    ) -> WorkflowOut:
+        """Archived workflows cannot be run or scheduled; their executions stay readable."""
+        workflow = await archive_workflow(ArchiveWorkflow(principal.workspace_id, workflow_id))
+        return WorkflowOut.of(workflow)
+
+    @post(
+        "/{workflow_id:str}/run",
+        guards=[EDITOR],
+        status_code=201,
+        responses={200: ResponseSpec(RunOut, description="the same Idempotency-Key was used")},
+    )
+    async def run_workflow(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        start_run: NamedDependency[StartRunHandler],
+        data: JSONBody[RunRequest | None] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[RunOut]:
+        """Start an execution and return at once with its id (201; 200 for a repeated key)."""
+        body = data or RunRequest()
+        command = StartRun(
+            workspace_id=principal.workspace_id,
+            workflow_id=workflow_id,
+            input=body.input,
+            start_at=body.start_at,
+            idempotency_key=idempotency_key,
+            version=body.version,
+        )
+        started = await start_run(command)
+        execution = started.execution
+        out = RunOut(
+            execution_id=execution.id,
+            workflow_id=execution.workflow_id,
+            version=execution.version,
+            status=execution.status.value,
+            created=started.created,
+        )
+        return Response(out, status_code=201 if started.created else 200)

@@ -1,0 +1,130 @@
+"""The one exception-handler map: every error becomes `{"error": {code, message, details}}`.
+
+Input problems are 4xx with a stable code; a database that cannot be reached is 503
+with Retry-After; only a bug is a 500, and its details stay in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from application.errors import (
+    ApplicationError,
+    Conflict,
+    LeaseLost,
+    NotFound,
+    PermissionDenied,
+    SchemaOutOfDate,
+    StaleExecution,
+    StorageError,
+    Unauthenticated,
+)
+from application.input_errors import InvalidCursor, InvalidInput
+from application.use_cases.secrets import SecretsUnavailable
+from domain.errors import DomainError, IllegalTransition, InvalidDefinition
+
+log = logging.getLogger("treadle.api")
+
+RETRY_AFTER_SECONDS = 5
+
+_APPLICATION_STATUS: dict[type[ApplicationError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    StaleExecution: 409,
+    LeaseLost: 409,
+    PermissionDenied: 403,
+    Unauthenticated: 401,
+    InvalidInput: 422,
+    InvalidCursor: 400,
+    StorageError: 503,
+    SchemaOutOfDate: 503,
+    SecretsUnavailable: 503,
+}
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return Response(body, status_code=status, headers=headers)
+
+
+def _status_of(error: ApplicationError) -> int:
+    for kind in type(error).__mro__:
+        if kind in _APPLICATION_STATUS:
+            return _APPLICATION_STATUS[kind]
+    return 400
+
+
+def application_error(_: Request[Any, Any, Any], error: ApplicationError) -> Response[Any]:
+    status = _status_of(error)
+    headers: dict[str, str] = {}
+    if isinstance(error, StorageError):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        log.warning("storage unavailable: %s", error)
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return error_response(status, error.code, error.message, error.details, headers)
+
+
+def domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
+    if isinstance(error, InvalidDefinition):
+        details = [_problem(p) for p in error.problems]
+        return error_response(422, error.code, error.message, details)
+    status = 409 if isinstance(error, IllegalTransition) else 422
+    return error_response(status, error.code, error.message)
+
+
+def _problem(problem: object) -> Any:
+    as_dict = getattr(problem, "as_dict", None)
+    return as_dict() if callable(as_dict) else {"message": str(problem)}
+
+
+def validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    details = error.extra if isinstance(error.extra, list) else []
+    return error_response(400, "invalid_request", _one_line(error.detail), details)
+
+
+def http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    status = error.status_code
+    code = _HTTP_CODES.get(status, "http_error" if status < 500 else "internal_error")
+    headers = dict(error.headers or {})
+    return error_response(status, code, _one_line(error.detail), headers=headers)
+
+
+def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_response(500, "internal_error", "an unexpected error occurred; see the server log")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "bad request"
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ApplicationError: application_error,
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,1 @@
+"""Request and response bodies (msgspec Structs): requests reject unknown fields."""

@@ -1,0 +1,90 @@
+"""Bodies for workflows, their versions and runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from application.records import Workflow, WorkflowVersion
+from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
+
+
+class WorkflowCreate(Body):
+    name: Name
+    definition: dict[str, Any]
+    description: Description = ""
+
+
+class WorkflowUpdate(Body):
+    definition: dict[str, Any]
+    description: Description | None = None
+
+
+class WorkflowOut(Out):
+    id: str
+    name: str
+    description: str
+    latest_version: int
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, workflow: Workflow) -> WorkflowOut:
+        return cls(
+            id=workflow.id,
+            name=workflow.name,
+            description=workflow.description,
+            latest_version=workflow.latest_version,
+            archived=workflow.archived,
+            created_at=workflow.created_at,
+            updated_at=workflow.updated_at,
+        )
+
+
+class WorkflowDetail(WorkflowOut):
+    """A workflow with one version of its definition (the latest unless asked)."""
+
+    version: int
+    definition: dict[str, Any]
+
+    @classmethod
+    def with_version(cls, workflow: Workflow, version: WorkflowVersion) -> WorkflowDetail:
+        base = msgspec.structs.asdict(WorkflowOut.of(workflow))
+        return cls(**base, version=version.version, definition=version.document)
+
+
+class WorkflowPage(Out):
+    items: list[WorkflowOut]
+    next_cursor: str | None
+
+
+class VersionOut(Out):
+    version: int
+    created_at: datetime
+    definition: dict[str, Any]
+
+    @classmethod
+    def of(cls, version: WorkflowVersion) -> VersionOut:
+        return cls(
+            version=version.version, created_at=version.created_at, definition=version.document
+        )
+
+
+class RunRequest(Body):
+    input: Any = None
+    start_at: AwareDatetime | None = None
+    """Start no earlier than this (an ISO 8601 time with an offset)."""
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Run this version of the definition instead of the latest."""
+
+
+class RunOut(Out):
+    execution_id: str
+    workflow_id: str
+    version: int
+    status: str
+    created: bool
+    """False when an earlier request with the same Idempotency-Key made the execution."""

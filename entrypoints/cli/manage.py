@@ -1,0 +1,19 @@
+"""The management commands: workflows, runs, executions, tokens and pruning."""
+
+from __future__ import annotations
+
+import typer
+
+from entrypoints.cli.executions import executions_app
+from entrypoints.cli.prune import prune
+from entrypoints.cli.runs import run
+from entrypoints.cli.tokens import tokens_app
+from entrypoints.cli.workflows import workflows_app
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(workflows_app, name="workflows")
+    app.command("run")(run)
+    app.add_typer(executions_app, name="executions")
+    app.add_typer(tokens_app, name="tokens")
+    app.command("prune")(prune)

@@ -1,0 +1,137 @@
+"""A live view of one execution: its nodes and their statuses, until the execution ends.
+
+Every committed change is announced on the events channel (LISTEN/NOTIFY on Postgres);
+each announcement for this execution triggers a re-read of its node runs. A re-read
+also happens every `fallback_seconds`, so a notification lost to a reconnect never
+leaves the view stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from application.errors import NotFound
+from domain.execution import Execution
+from domain.node_run import NodeRun
+from domain.status import ExecutionStatus, NodeStatus
+from entrypoints.cli.common import console
+from entrypoints.runtime import Runtime
+
+STATUS_STYLES = {
+    "pending": "dim",
+    "ready": "cyan",
+    "running": "bold blue",
+    "retrying": "yellow",
+    "waiting": "magenta",
+    "succeeded": "green",
+    "completed": "bold green",
+    "failed": "bold red",
+    "skipped": "dim",
+    "cancelled": "red",
+    "timed_out": "red",
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One consistent read of an execution and its node runs."""
+
+    execution: Execution
+    nodes: list[tuple[str, str]]
+    """(node id, kind) in definition order."""
+    runs: dict[str, NodeRun]
+
+
+async def read_snapshot(runtime: Runtime, execution_id: str) -> Snapshot:
+    async with runtime.uow_factory() as uow:
+        execution = await uow.executions.get(execution_id)
+        if execution is None:
+            raise NotFound(f"no execution {execution_id}")
+        runs = await uow.node_runs.get_all(execution_id)
+        version = await uow.workflows.get_version(execution.workflow_id, execution.version)
+    document: dict[str, Any] = version.document if version is not None else {}
+    nodes = [(str(node["id"]), str(node.get("kind", ""))) for node in document.get("nodes", [])]
+    return Snapshot(execution, nodes or [(node_id, "") for node_id in runs], runs)
+
+
+def _styled(status: str) -> Text:
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def render(snapshot: Snapshot) -> RenderableType:
+    execution = snapshot.execution
+    table = Table("node", "kind", "status", "attempt", "detail", expand=False)
+    for node_id, kind in snapshot.nodes:
+        run = snapshot.runs.get(node_id, NodeRun(node_id))
+        table.add_row(node_id, kind, _styled(run.status.value), str(run.attempt), _detail(run))
+    heading = Text.assemble(
+        ("execution ", "bold"), execution.id, " ", _styled(execution.status.value)
+    )
+    return Group(heading, table)
+
+
+def _detail(run: NodeRun) -> str:
+    if run.error:
+        return error_line(run.error)[:120]
+    if run.status is NodeStatus.WAITING and run.waiting_for:
+        return ", ".join(f"{key}={value}" for key, value in run.waiting_for.items())[:120]
+    if run.skip_reason:
+        return run.skip_reason
+    return ""
+
+
+async def follow(
+    runtime: Runtime,
+    execution_id: str,
+    on_change: Callable[[Snapshot], None],
+    fallback_seconds: float = 1.0,
+) -> Execution:
+    """Call `on_change` with fresh snapshots until the execution ends; return its last state."""
+    changed = asyncio.Event()
+
+    def on_notification(channel: str, payload: Mapping[str, Any]) -> None:
+        if payload.get("execution_id") == execution_id:
+            changed.set()
+
+    runtime.subscribe(on_notification)
+    while True:
+        # Clear before reading, so a change that lands during the read triggers another.
+        changed.clear()
+        snapshot = await read_snapshot(runtime, execution_id)
+        on_change(snapshot)
+        if snapshot.execution.status.is_terminal:
+            return snapshot.execution
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), fallback_seconds)
+
+
+async def watch_live(runtime: Runtime, execution_id: str) -> Execution:
+    """`follow` drawn as a live table in the terminal (the final table stays on screen)."""
+    with Live(console=console(), auto_refresh=False, transient=False) as live:
+
+        def draw(snapshot: Snapshot) -> None:
+            live.update(render(snapshot), refresh=True)
+
+        final = await follow(runtime, execution_id, draw)
+    if not sys.stdout.isatty():
+        console().line()  # Live leaves its last frame without a line break outside a terminal
+    return final
+
+
+def error_line(error: Mapping[str, Any]) -> str:
+    """`kind: message` of a stored node or execution error."""
+    return f"{error.get('kind', 'error')}: {error.get('message', '')}"
+
+
+def outcome_exit_code(execution: Execution) -> int:
+    return 0 if execution.status is ExecutionStatus.COMPLETED else 1

@@ -1,0 +1,144 @@
+"""`treadle workflows apply|list`: store workflow definitions from files and list them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from application.records import Workflow
+from application.use_cases.create_workflow import CreateWorkflow
+from application.use_cases.update_workflow import UpdateWorkflow
+from domain.errors import InvalidDefinition
+from domain.problems import Problem
+from domain.validation import validate_document
+from entrypoints.cli.common import (
+    WORKSPACE_OPTION,
+    console,
+    ensure_workspace,
+    fail,
+    find_workspace,
+    new_table,
+    short_time,
+    with_runtime,
+)
+from entrypoints.runtime import Runtime
+
+workflows_app = typer.Typer(help="Store and list workflow definitions.", no_args_is_help=True)
+
+_DEFINITION_FIELDS = ("nodes", "edges", "settings")
+
+
+@dataclass(frozen=True)
+class DefinitionFile:
+    """A workflow file: its name, description, and the definition document proper."""
+
+    name: str
+    description: str | None
+    document: dict[str, Any]
+
+
+def read_definition_file(path: Path) -> DefinitionFile:
+    """Parse a JSON or YAML workflow file; the name is its `name` field, else the file stem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}", 2)
+    raw = _parse(path, text)
+    if not isinstance(raw, dict):
+        fail(f"{path}: a workflow file holds an object with `nodes` and `edges`", 1)
+    name = raw.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        fail(f"{path}: `name` must be a non-empty string", 1)
+    description = raw.get("description")
+    document = {key: value for key, value in raw.items() if key in _DEFINITION_FIELDS}
+    # Unknown top-level keys are left in, so validation reports them like any other problem.
+    extra = {k: v for k, v in raw.items() if k not in {"name", "description", *_DEFINITION_FIELDS}}
+    return DefinitionFile(name.strip(), description, {**document, **extra})
+
+
+def _parse(path: Path, text: str) -> Any:
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        fail(f"{path}: not valid JSON: {error.msg} at line {error.lineno}", 1)
+    except yaml.YAMLError as error:
+        fail(f"{path}: not valid YAML: {str(error).splitlines()[0]}", 1)
+
+
+def print_problems(path: Path, problems: list[Problem]) -> None:
+    count = len(problems)
+    typer.secho(
+        f"{path}: {count} problem{'s' * (count != 1)}", err=True, fg=typer.colors.RED, bold=True
+    )
+    for problem in problems:
+        typer.echo(
+            f"  {problem.path or '(document)'}: {problem.message} ({problem.code})", err=True
+        )
+
+
+@workflows_app.command("apply")
+def apply(
+    file: Path = typer.Argument(..., help="A workflow definition, JSON or YAML."),
+    workspace: str = WORKSPACE_OPTION,
+) -> None:
+    """Create the workflow named in FILE, or store FILE as its next version."""
+    definition = read_definition_file(file)
+    problems = validate_document(definition.document)
+    if problems:
+        print_problems(file, problems)
+        raise typer.Exit(1)
+
+    async def store(runtime: Runtime) -> tuple[Workflow, bool]:
+        space = await ensure_workspace(runtime, workspace)
+        async with runtime.uow_factory() as uow:
+            existing = await uow.workflows.get_by_name(space.id, definition.name)
+        if existing is None:
+            create = CreateWorkflow(
+                space.id, definition.name, definition.document, definition.description or ""
+            )
+            return await runtime.engine.create_workflow()(create), True
+        update = UpdateWorkflow(space.id, existing.id, definition.document, definition.description)
+        return await runtime.engine.update_workflow()(update), False
+
+    try:
+        workflow, created = with_runtime(store)
+    except InvalidDefinition as error:  # pragma: no cover - validated above
+        print_problems(file, [p for p in error.problems if isinstance(p, Problem)])
+        raise typer.Exit(1) from None
+    verb = "created" if created else "updated"
+    typer.echo(f"{verb} {workflow.name} ({workflow.id}) version {workflow.latest_version}")
+
+
+@workflows_app.command("list")
+def list_workflows(
+    workspace: str = WORKSPACE_OPTION,
+    limit: int = typer.Option(100, min=1, max=1000, help="Most rows to show."),
+) -> None:
+    """List the workspace's workflows."""
+
+    async def load(runtime: Runtime) -> list[Workflow]:
+        space = await find_workspace(runtime, workspace)
+        async with runtime.uow_factory() as uow:
+            return await uow.workflows.search(space.id, limit=limit)
+
+    found = [workflow for workflow in with_runtime(load) if not workflow.archived]
+    if not found:
+        typer.echo(f"no workflows in workspace {workspace}")
+        return
+    table = new_table("name", "id", "version", "updated", "description")
+    for workflow in found:
+        table.add_row(
+            workflow.name,
+            workflow.id,
+            str(workflow.latest_version),
+            short_time(workflow.updated_at),
+            workflow.description,
+        )
+    console().print(table)

@@ -1,0 +1,83 @@
+"""Migrations: an empty database upgrades to head, matches the tables, and is checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, pool
+
+from adapters.postgres.migrate import (
+    MIGRATIONS,
+    alembic_config,
+    current_revision,
+    ensure_schema_current,
+    head_revision,
+    upgrade,
+)
+from adapters.postgres.setup import create_engine as create_async_engine
+from adapters.postgres.tables import metadata
+from application.errors import SchemaOutOfDate
+from tests.support.databases import drop_database, fresh_database_url
+
+
+@pytest.fixture
+def empty_database(postgres_server_url: str) -> Iterator[str]:
+    url = fresh_database_url(postgres_server_url, "treadle_migrations")
+    yield url
+    drop_database(url)
+
+
+def test_an_empty_database_upgrades_to_head(empty_database: str) -> None:
+    assert current_revision(empty_database) is None
+    upgrade(empty_database)
+    assert current_revision(empty_database) == head_revision()
+    engine = create_engine(empty_database, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    assert tables == set(metadata.tables) | {"alembic_version"}
+
+
+def test_the_migrated_schema_matches_the_tables_exactly(empty_database: str) -> None:
+    upgrade(empty_database)
+    engine = create_engine(empty_database, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            differences = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_the_migration_scripts_ship_with_the_package() -> None:
+    assert (MIGRATIONS / "env.py").is_file()
+    assert (MIGRATIONS / "script.py.mako").is_file()
+    assert (MIGRATIONS / "versions" / "__init__.py").is_file()
+
+
+async def test_an_unmigrated_database_is_refused_with_the_fix(empty_database: str) -> None:
+    engine = create_async_engine(empty_database, pool_size=1)
+    try:
+        with pytest.raises(SchemaOutOfDate, match=r"run `treadle migrate`") as raised:
+            await ensure_schema_current(engine)
+        assert head_revision() in str(raised.value)
+        upgrade(empty_database)
+        await ensure_schema_current(engine)
+    finally:
+        await engine.dispose()
+
+
+def test_urls_with_a_percent_sign_survive_the_alembic_config() -> None:
+    # A password like "p%40ss" must not be read as configparser interpolation.
+    config = alembic_config("postgresql://user:p%40ss@db.example/x")
+    assert config.get_main_option("sqlalchemy.url") == (
+        "postgresql+psycopg://user:p%40ss@db.example/x"
+    )
