@@ -39,10 +39,9 @@ class NodeRun:
         check_node_transition(self.status, status)
         return replace(self, status=status, **changes)
 
-    def _event(self, kind: str, **payload: Any) -> DomainEvent:
-        return DomainEvent(
-            kind, node_id=self.node_id, attempt=self.attempt or None, payload=payload
-        )
+    def _event(self, event_type: str, /, **payload: Any) -> DomainEvent:
+        attempt = self.attempt or None
+        return DomainEvent(event_type, node_id=self.node_id, attempt=attempt, payload=payload)
 
 
 def make_ready(run: NodeRun) -> Step:
