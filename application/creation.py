@@ -18,6 +18,8 @@ from domain.status import ExecutionStatus
 
 WORK_CHANNEL = "treadle_work"
 EVENTS_CHANNEL = "treadle_events"
+CONTROL_CHANNEL = "treadle_control"
+"""Cancel requests only: workers listen here instead of to every event."""
 
 
 async def insert_execution(
@@ -75,6 +77,8 @@ def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:
     )
     if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
         uow.notify_after_commit(WORK_CHANNEL, {"execution_id": execution.id})
+    if event_type == EventType.EXECUTION_CANCEL_REQUESTED:
+        uow.notify_after_commit(CONTROL_CHANNEL, {"execution_id": execution.id, "type": event_type})
 
 
 async def append_external_event(

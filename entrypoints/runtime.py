@@ -3,6 +3,7 @@ started and closed as a unit. The API, the worker and the CLI each open one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from adapters.clock import SystemClock
 from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from application.creation import CONTROL_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.clock import Clock
 from application.ports.queue import WorkQueue
@@ -75,15 +77,25 @@ def _secret_store(settings: Settings, uow_factory: Any) -> Any:
     return RepositorySecretStore(uow_factory, SecretCipher(settings.require_secret_key()))
 
 
-async def open_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
-    """Postgres when `DATABASE_URL` is set (the schema must be current), else in memory."""
+WORKER_CHANNELS = (WORK_CHANNEL, CONTROL_CHANNEL)
+"""Workers hear of new work and of cancel requests, not of every event."""
+API_CHANNELS = (WORK_CHANNEL, EVENTS_CHANNEL)
+"""The API feeds its live streams from the events channel."""
+
+
+async def open_runtime(
+    settings: Settings,
+    clock: Clock | None = None,
+    channels: Sequence[str] = API_CHANNELS,
+) -> Runtime:
+    """Postgres when `DATABASE_URL` is set (the schema must be current), else in memory.
+
+    `channels` are the notification channels this process listens to on Postgres.
+    """
     clock = clock or SystemClock()
     if settings.database_url:
         from adapters.postgres.setup import PostgresAdapters
-        from application.creation import EVENTS_CHANNEL, WORK_CHANNEL
 
-        # The events channel feeds the API's live streams (runtime.subscribe).
-        channels = (WORK_CHANNEL, EVENTS_CHANNEL)
         postgres = PostgresAdapters(
             settings.database_url, clock, pool_size=settings.pool_size, channels=channels
         )

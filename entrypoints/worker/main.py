@@ -24,7 +24,7 @@ from application.engine.runner import Advanced
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.events import EventType
 from entrypoints.logs import configure_logging, log
-from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.runtime import WORKER_CHANNELS, Runtime, open_runtime
 from entrypoints.settings import Settings, database_host
 from entrypoints.worker.metrics import IN_FLIGHT, TimedQueue, record_advanced, timed_executors
 
@@ -86,7 +86,7 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
 async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
     worker_id = worker_id or new_worker_id()
     url = settings.require_database()
-    runtime = await open_runtime(settings)
+    runtime = await open_runtime(settings, channels=WORKER_CHANNELS)
     loop = build_loop(runtime, settings, worker_id)
     stop_requests = 0
 

@@ -205,3 +205,18 @@ def test_dev_runs_a_workflow_stops_on_sigint_and_finds_its_data_again(
     assert found.status_code == 200 and found.json()["name"] == "dev-smoke"
     stop(second)
     assert_nothing_left(second, data_dir)
+
+
+def test_a_child_that_dies_stops_everything_with_a_non_zero_exit(
+    workspace: Path, start_dev: Callable[[str], DevRun]
+) -> None:
+    data_dir = (workspace / ".treadle" / "postgres").resolve()
+    run = start_dev("crash")
+    wait_until_ready(run)
+    worker_pid = int(run.printed(r"^started worker 1 \(pid (\d+)\)$") or 0)
+
+    os.kill(worker_pid, signal.SIGKILL)
+
+    assert run.process.wait(STOP_DEADLINE_SECONDS) == 1
+    assert f"the worker 1 (pid {worker_pid}) was killed by SIGKILL" in run.output()
+    assert_nothing_left(run, data_dir)

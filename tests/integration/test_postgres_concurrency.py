@@ -80,13 +80,15 @@ async def test_eight_claimers_never_take_the_same_execution(adapters: PostgresAd
 async def test_a_zombie_write_after_takeover_is_rejected(
     adapters: PostgresAdapters, database_url: str
 ) -> None:
-    other = PostgresAdapters(database_url, adapters.clock, pool_size=2)
+    clock = adapters.clock
+    assert isinstance(clock, FakeClock)
+    other = PostgresAdapters(database_url, clock, pool_size=2)
     try:
         now = adapters.clock.now()
         flow = await add_workflow(adapters.uow_factory, now)
         added = await add_execution(adapters.uow_factory, flow.id, now)
         [zombie] = await adapters.queue.claim("zombie", 1, LEASE)
-        adapters.clock.advance(LEASE.total_seconds() + 1)
+        clock.advance(LEASE.total_seconds() + 1)
         [current] = await other.queue.claim("successor", 1, LEASE)
         assert current.token > zombie.token
         finished = replace(added, status=ExecutionStatus.COMPLETED, output="zombie", seq=2)
