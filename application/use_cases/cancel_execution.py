@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from application.creation import announce, append_external_event, wake_parent
-from application.errors import Conflict, NotFound
+from application.errors import Conflict
+from application.lookups import lock_execution
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain import execution as ex
@@ -29,9 +30,7 @@ class CancelExecutionHandler:
     async def __call__(self, command: CancelExecution) -> Execution:
         now = self._clock.now()
         async with self._uow() as uow:
-            execution = await uow.executions.lock(command.execution_id)
-            if execution is None or execution.workspace_id != command.workspace_id:
-                raise NotFound(f"no execution {command.execution_id} in this workspace")
+            execution = await lock_execution(uow, command.workspace_id, command.execution_id)
             if execution.status.is_terminal:
                 raise Conflict(
                     f"execution {execution.id} has already ended ({execution.status.value})"

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from application.creation import append_external_event
-from application.errors import Conflict, NotFound
+from application.errors import Conflict
 from application.ids import new_id
+from application.lookups import lock_execution
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Signal
@@ -31,9 +32,7 @@ class DeliverSignalHandler:
     async def __call__(self, command: DeliverSignal) -> Signal:
         now = self._clock.now()
         async with self._uow() as uow:
-            execution = await uow.executions.lock(command.execution_id)
-            if execution is None or execution.workspace_id != command.workspace_id:
-                raise NotFound(f"no execution {command.execution_id} in this workspace")
+            execution = await lock_execution(uow, command.workspace_id, command.execution_id)
             if execution.status.is_terminal:
                 raise Conflict(f"execution {execution.id} has ended ({execution.status.value})")
             signal = Signal(new_id("sig"), execution.id, command.name, command.payload, now)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 
 from application.creation import announce
 from application.definitions import DefinitionCache
-from application.errors import Conflict, NotFound
+from application.errors import Conflict
+from application.lookups import lock_execution
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain import execution as ex
@@ -35,9 +36,7 @@ class RetryExecutionHandler:
     async def __call__(self, command: RetryExecution) -> Execution:
         now = self._clock.now()
         async with self._uow() as uow:
-            execution = await uow.executions.lock(command.execution_id)
-            if execution is None or execution.workspace_id != command.workspace_id:
-                raise NotFound(f"no execution {command.execution_id} in this workspace")
+            execution = await lock_execution(uow, command.workspace_id, command.execution_id)
             if execution.status not in RETRYABLE:
                 raise Conflict(
                     f"only failed or timed-out executions can be retried; "
