@@ -105,10 +105,20 @@ class WorkerLoop:
             flight.cancelled.set()
 
     async def drain(self, grace: float) -> None:
-        """Wait up to `grace` seconds for in-flight executions, then give their leases back."""
+        """Wait up to `grace` seconds for in-flight executions, then give their leases back.
+
+        Heartbeats go on meanwhile: `run()` stopped them, and a node that outlasts the lease
+        must still be able to commit its result.
+        """
         tasks = [flight.task for flight in self._in_flight.values()]
         if tasks:
-            await asyncio.wait(tasks, timeout=grace)
+            beats = asyncio.create_task(self._heartbeats())
+            try:
+                await asyncio.wait(tasks, timeout=grace)
+            finally:
+                beats.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.gather(beats, return_exceptions=True)
         for flight in list(self._in_flight.values()):
             flight.task.cancel()
             with contextlib.suppress(BaseException):
@@ -177,8 +187,11 @@ class WorkerLoop:
         if self._schedules is None:
             return
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self._schedules(FireDueSchedules())
+            except Exception as error:  # e.g. the database is restarting: try next tick
+                if self._on_error is not None:
+                    self._on_error("schedules", error)
             await asyncio.sleep(self.settings.schedule_every)
 
     def _report(self, result: Advanced) -> None:

@@ -23,6 +23,7 @@ from entrypoints.api.errors import EXCEPTION_HANDLERS
 from entrypoints.api.live import EventHub
 from entrypoints.api.schemas.common import ErrorBody
 from entrypoints.api.services import ApiServices, api_services
+from entrypoints.console import console_handlers, console_template_config
 from entrypoints.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -99,7 +100,8 @@ def create_app(runtime: Any, settings: Settings, services: ApiServices | None = 
         app_name="treadle", prefix="treadle_api", group_path=True, exclude=["/metrics"]
     )
     app = Litestar(
-        route_handlers=[api_router(), HealthController, MetricsController],
+        route_handlers=[api_router(), HealthController, MetricsController, *console_handlers()],
+        template_config=console_template_config(),
         dependencies=api_dependencies(runtime.engine, services),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

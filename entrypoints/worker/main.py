@@ -56,12 +56,13 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
             status=result.status,
         )
 
-    def on_error(execution_id: str, error: Exception) -> None:
+    def on_error(subject: str, error: Exception) -> None:
+        """`subject` is an execution id, or "schedules" for the scheduler tick."""
         log(
             logger,
-            "execution advance failed",
+            "worker step failed",
             logging.ERROR,
-            execution_id=execution_id,
+            subject=subject,
             error=f"{type(error).__name__}: {error}",
         )
 

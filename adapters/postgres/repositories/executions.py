@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, literal, select, tuple_, update
+from sqlalchemy import bindparam, exists, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import mappers
@@ -26,21 +26,48 @@ _LEASE_COLUMNS = (
 )
 
 
+# The hot statements are built once with bind parameters: building a SQLAlchemy expression
+# per call costs more CPU than the database spends running it.
+_INSERT_EXECUTION = insert(executions)
+_INSERT_NODE_RUNS = insert(node_runs)
+_GET = select(executions).where(executions.c.id == bindparam("execution_id"))
+_SAVE_WHERE = (executions.c.id == bindparam("b_id"), executions.c.seq == bindparam("b_seq"))
+_SAVE_LEASE_WHERE = (
+    executions.c.lease_token == bindparam("b_token"),
+    executions.c.lease_owner == bindparam("b_owner"),
+    executions.c.lease_expires_at > bindparam("b_now"),
+)
+_SAVE_UNLEASED = update(executions).where(*_SAVE_WHERE).returning(executions.c.id)
+_SAVE_LEASED = _SAVE_UNLEASED.where(*_SAVE_LEASE_WHERE)
+_LEASE_HOLDER = ("lease_owner", "lease_expires_at")
+_ROW_COLUMNS = [c.name for c in executions.c if c.name not in ("id", "lease_token", *_LEASE_HOLDER)]
+
+
+def _setting(base: Any, names: Sequence[str]) -> Any:
+    return base.values({name: bindparam(name) for name in names})
+
+
+_SAVE_KEEPING_LEASE = _setting(_SAVE_LEASED, _ROW_COLUMNS)
+_SAVE_ENDING_LEASE = _setting(_SAVE_LEASED, [*_ROW_COLUMNS, *_LEASE_HOLDER])
+_SAVE_WITHOUT_LEASE = _setting(_SAVE_UNLEASED, _ROW_COLUMNS)
+
+
 class PostgresExecutions:
     def __init__(self, db: Db) -> None:
         self._db = db
 
     async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
-        await self._db.execute(insert(executions).values(mappers.execution_to_row(execution)))
+        await self._db.execute(_INSERT_EXECUTION, mappers.execution_to_row(execution))
         if node_ids:
             rows = [
                 mappers.node_run_to_row(execution.id, NodeRun(node_id), position)
                 for position, node_id in enumerate(node_ids)
             ]
-            await self._db.execute(insert(node_runs).values(rows))
+            # Parameters apart from the statement keep it in SQLAlchemy's compiled cache.
+            await self._db.execute(_INSERT_NODE_RUNS, rows)
 
     async def get(self, execution_id: str) -> Execution | None:
-        row = await self._db.first(select(executions).where(executions.c.id == execution_id))
+        row = await self._db.first(_GET, {"execution_id": execution_id})
         return mappers.row_to_execution(row) if row else None
 
     async def lock(self, execution_id: str) -> Execution | None:
@@ -51,20 +78,17 @@ class PostgresExecutions:
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
         values: dict[str, Any] = mappers.execution_to_row(execution)
         del values["id"]
-        statement = update(executions).where(
-            executions.c.id == execution.id, executions.c.seq == expected_seq
-        )
         now = self._db.clock.now()
+        params = {"b_id": execution.id, "b_seq": expected_seq}
+        statement = _SAVE_WITHOUT_LEASE
         if lease is not None:
-            statement = statement.where(
-                executions.c.lease_token == lease.token,
-                executions.c.lease_owner == lease.worker_id,
-                executions.c.lease_expires_at > now,
-            )
+            params.update(b_token=lease.token, b_owner=lease.worker_id, b_now=now)
+            statement = _SAVE_KEEPING_LEASE
             if execution.status is not ExecutionStatus.RUNNING:
                 # The lease ends with the run; its token stays, so it only ever grows.
                 values.update(lease_owner=None, lease_expires_at=None)
-        if await self._db.count(statement.values(values).returning(executions.c.id)) != 1:
+                statement = _SAVE_ENDING_LEASE
+        if await self._db.count(statement, {**values, **params}) != 1:
             await self._explain_rejected_save(execution.id, lease, now)
 
     async def _explain_rejected_save(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import mappers
@@ -23,18 +23,26 @@ _RUN_COLUMNS = [
     c.name for c in node_runs.c if c.name not in ("execution_id", "node_id", "position")
 ]
 
+_UPSERT_NODE_RUNS = insert(node_runs)
+_UPSERT_NODE_RUNS = _UPSERT_NODE_RUNS.on_conflict_do_update(
+    index_elements=["execution_id", "node_id"],
+    set_={name: _UPSERT_NODE_RUNS.excluded[name] for name in _RUN_COLUMNS},
+)
+_GET_RUNS = (
+    select(node_runs)
+    .where(node_runs.c.execution_id == bindparam("execution_id"))
+    .order_by(node_runs.c.position, node_runs.c.node_id)
+)
+_INSERT_EVENTS = insert(events).on_conflict_do_nothing().returning(events.c.seq)
+
 
 class PostgresNodeRuns:
     def __init__(self, db: Db) -> None:
         self._db = db
 
     async def get_all(self, execution_id: str) -> dict[str, NodeRun]:
-        statement = (
-            select(node_runs)
-            .where(node_runs.c.execution_id == execution_id)
-            .order_by(node_runs.c.position, node_runs.c.node_id)
-        )
-        runs = [mappers.row_to_node_run(row) for row in await self._db.rows(statement)]
+        rows = await self._db.rows(_GET_RUNS, {"execution_id": execution_id})
+        runs = [mappers.row_to_node_run(row) for row in rows]
         return {run.node_id: run for run in runs}
 
     async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None:
@@ -44,12 +52,9 @@ class PostgresNodeRuns:
             mappers.node_run_to_row(execution_id, run, _LATE_NODE_POSITION + offset)
             for offset, run in enumerate(runs)
         ]
-        statement = insert(node_runs).values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=["execution_id", "node_id"],
-            set_={name: statement.excluded[name] for name in _RUN_COLUMNS},
-        )
-        await self._db.execute(statement)
+        # Rows as executemany parameters (one multi-row statement on the wire): a statement
+        # with the rows inlined would be compiled afresh for every call.
+        await self._db.execute(_UPSERT_NODE_RUNS, rows)
 
 
 class PostgresEvents:
@@ -65,8 +70,7 @@ class PostgresEvents:
             mappers.event_to_row(execution_id, first_seq + offset, event, at)
             for offset, event in enumerate(events_)
         ]
-        statement = insert(events).values(rows).on_conflict_do_nothing().returning(events.c.seq)
-        inserted = list((await self._db.execute(statement)).scalars())
+        inserted = list((await self._db.execute(_INSERT_EVENTS, rows)).scalars())
         if len(inserted) != len(rows):
             # Take back the part that landed, so the transaction is as it was before.
             await self._db.execute(

@@ -1,0 +1,55 @@
+"""W1: one-step workflows started one transaction each, drained by 1 and by 4 workers."""
+
+from __future__ import annotations
+
+import time
+
+from bench.database import drop, fresh_database
+from bench.harness import (
+    count_status,
+    engine_runtime,
+    execute,
+    last_finish,
+    new_workflow,
+    poll,
+    start_runs,
+    warm_up,
+    workers,
+)
+from bench.report import Figure, at_least, figure
+from bench.scale import Context
+
+ONE_STEP = {"nodes": [{"id": "only", "kind": "noop"}], "edges": []}
+TARGET_PER_SECOND = 1_000
+
+
+async def measure(context: Context) -> list[Figure]:
+    figures = []
+    for worker_count in (1, 4):
+        rate, insert_rate = await _drain(context, worker_count)
+        goal = at_least(rate, TARGET_PER_SECOND) if worker_count == 4 else None
+        note = f"requests alone: {insert_rate:,.0f}/s"
+        figures.append(
+            figure("W1 throughput", f"{worker_count} worker(s)", rate, "exec/s", goal, note)
+        )
+    return figures
+
+
+async def _drain(context: Context, worker_count: int) -> tuple[float, float]:
+    """(executions/s from first request to last completion, requests/s)."""
+    runs = context.scale.throughput_runs
+    url = fresh_database(context.server_url, f"w1_{worker_count}")
+    try:
+        async with engine_runtime(url) as runtime:
+            workspace_id, workflow_id = await new_workflow(runtime, ONE_STEP, "w1")
+            async with workers(url, worker_count, context.logs, TREADLE_WORKER_CONCURRENCY="50"):
+                await warm_up(runtime, url, workspace_id, workflow_id, 20 * worker_count)
+                execute(url, "DELETE FROM executions")
+                first = time.time()
+                await start_runs(runtime, workspace_id, workflow_id, runs, concurrency=16)
+                inserted = time.time()
+                await poll(lambda: count_status(url, "completed") >= runs, "W1 to drain", 600)
+                last = last_finish(url)
+        return runs / (last - first), runs / (inserted - first)
+    finally:
+        drop(url)

@@ -1,0 +1,86 @@
+"""How the console answers errors: a page a person can read, or a trip to sign in.
+
+These handlers sit on the console's router, so they take precedence over the API's JSON
+handlers for console routes only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
+
+from application.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    StaleExecution,
+    StorageError,
+    Unauthenticated,
+)
+from application.input_errors import InvalidInput
+from domain.errors import DomainError, IllegalTransition
+from entrypoints.console.session import CrossSiteRequest
+
+log = logging.getLogger("treadle.console")
+
+_STATUS: tuple[tuple[type[Exception], int, str], ...] = (
+    (NotFound, 404, "Not found"),
+    (PermissionDenied, 403, "Not allowed"),
+    (CrossSiteRequest, 403, "Request refused"),
+    (Conflict, 409, "Not possible right now"),
+    (StaleExecution, 409, "Not possible right now"),
+    (IllegalTransition, 409, "Not possible right now"),
+    (InvalidInput, 422, "Check the values"),
+    (StorageError, 503, "The database is unavailable"),
+)
+
+
+def error_page(
+    request: Request[Any, Any, Any], status: int, title: str, message: str
+) -> Response[Any]:
+    context = {"title": title, "message": message, "status": status, "principal": None}
+    return Template("error.html", context=context, status_code=status)
+
+
+def sign_in_redirect(request: Request[Any, Any, Any], _: Unauthenticated) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET" or request.url.path.endswith("/live"):
+        target = "/console/executions"
+    return Redirect(f"/console/sign-in?{urlencode({'next': target})}", status_code=303)
+
+
+def known_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    message = getattr(error, "message", None) or str(error)
+    for kind, status, title in _STATUS:
+        if isinstance(error, kind):
+            return error_page(request, status, title, message)
+    return error_page(request, 400, "Something is wrong with this request", message)
+
+
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    titles = {404: "Not found", 405: "Not allowed", 413: "Too large"}
+    title = titles.get(error.status_code, "Request refused")
+    return error_page(request, error.status_code, title, str(error.detail))
+
+
+def unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("console error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_page(
+        request, 500, "Something broke", "An unexpected error occurred; see the server log."
+    )
+
+
+CONSOLE_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    Unauthenticated: sign_in_redirect,
+    ApplicationError: known_error,
+    DomainError: known_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,85 @@
+"""The execution page's buttons: send a signal, cancel, retry from failure, re-run.
+
+Each is a form posting here; the use case runs with the signed-in principal, then the
+browser is sent back to an execution page (post/redirect/get).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from application.access import Principal, Role
+from application.input_errors import InvalidInput
+from application.use_cases.cancel_execution import CancelExecution, CancelExecutionHandler
+from application.use_cases.deliver_signal import DeliverSignal, DeliverSignalHandler
+from application.use_cases.rerun_execution import RerunExecution, RerunExecutionHandler
+from application.use_cases.retry_execution import RetryExecution, RetryExecutionHandler
+from entrypoints.console.forms import form_fields, read_json_field
+
+
+def _back_to(execution_id: str, notice: str) -> Response[Any]:
+    return Redirect(f"/console/executions/{execution_id}?notice={notice}", status_code=303)
+
+
+class ExecutionActions(Controller):
+    path = "/console/executions/{execution_id:str}"
+    include_in_schema = False
+
+    @post("/signal", status_code=303)
+    async def send_signal(
+        self,
+        request: Request[Any, Any, Any],
+        execution_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        deliver_signal: NamedDependency[DeliverSignalHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        fields = await form_fields(request)
+        name = fields.get("name", "").strip()
+        if not name:
+            raise InvalidInput("name", "give the signal a name (the one the node waits for)")
+        payload = read_json_field(fields.get("payload", ""), "The signal's payload")
+        if payload.error:
+            raise InvalidInput("payload", payload.error)
+        await deliver_signal(
+            DeliverSignal(principal.workspace_id, execution_id, name, payload.value)
+        )
+        return _back_to(execution_id, "signalled")
+
+    @post("/cancel", status_code=303)
+    async def cancel(
+        self,
+        execution_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        cancel_execution: NamedDependency[CancelExecutionHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        await cancel_execution(CancelExecution(principal.workspace_id, execution_id))
+        return _back_to(execution_id, "cancelled")
+
+    @post("/retry", status_code=303)
+    async def retry(
+        self,
+        execution_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        retry_execution: NamedDependency[RetryExecutionHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        await retry_execution(RetryExecution(principal.workspace_id, execution_id))
+        return _back_to(execution_id, "retried")
+
+    @post("/rerun", status_code=303)
+    async def rerun(
+        self,
+        execution_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        rerun_execution: NamedDependency[RerunExecutionHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        created = await rerun_execution(RerunExecution(principal.workspace_id, execution_id))
+        return _back_to(created.id, "rerun")

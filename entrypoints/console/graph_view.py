@@ -1,0 +1,80 @@
+"""A workflow document (and optionally node statuses) as what the SVG template draws."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from entrypoints.console.graph_layout import EdgePath, GraphEdge, Layout, layered_layout
+
+LABEL_CHARS = 20
+
+
+@dataclass(frozen=True)
+class DrawnNode:
+    id: str
+    kind: str
+    title: str
+    x: float
+    y: float
+    width: float
+    height: float
+    status: str
+    attempt: int
+
+    @property
+    def short_title(self) -> str:
+        return _shorten(self.title)
+
+    @property
+    def short_kind(self) -> str:
+        return _shorten(self.kind.replace("_", " "), LABEL_CHARS + 4)
+
+
+@dataclass(frozen=True)
+class DrawnGraph:
+    nodes: list[DrawnNode]
+    edges: tuple[EdgePath, ...]
+    width: float
+    height: float
+
+
+def _shorten(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _nodes(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    nodes = document.get("nodes")
+    if not isinstance(nodes, list):
+        return []
+    return [n for n in nodes if isinstance(n, Mapping) and isinstance(n.get("id"), str)]
+
+
+def _edges(document: Mapping[str, Any]) -> list[GraphEdge]:
+    edges = document.get("edges")
+    found: list[GraphEdge] = []
+    for edge in edges if isinstance(edges, list) else []:
+        if isinstance(edge, Mapping) and isinstance(edge.get("from"), str):
+            when = edge.get("when")
+            found.append(GraphEdge(edge["from"], str(edge.get("to")), str(when) if when else None))
+    return found
+
+
+def draw_graph(
+    document: Mapping[str, Any], runs: Mapping[str, tuple[str, int]] | None = None
+) -> DrawnGraph:
+    """Lay out `document`'s graph; `runs` maps node id to (status, attempt) when known."""
+    nodes = _nodes(document)
+    layout: Layout = layered_layout([n["id"] for n in nodes], _edges(document))
+    by_id = {n["id"]: n for n in nodes}
+    drawn = []
+    for box in layout.nodes:
+        node = by_id[box.id]
+        status, attempt = (runs or {}).get(box.id, ("pending" if runs is not None else "", 0))
+        title = str(node.get("name") or box.id)
+        kind = str(node.get("kind", "?"))
+        drawn.append(
+            DrawnNode(box.id, kind, title, box.x, box.y, box.width, box.height, status, attempt)
+        )
+    return DrawnGraph(drawn, layout.edges, layout.width, layout.height)

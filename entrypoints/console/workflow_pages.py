@@ -1,0 +1,190 @@
+"""Workflow pages: the list, one workflow (graph, versions, run, schedules)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from application.access import Principal, Role
+from application.input_errors import InvalidInput
+from application.queries.admin import AdminQueries
+from application.queries.executions import ExecutionFilter, ExecutionQueries
+from application.queries.workflows import WorkflowQueries
+from application.use_cases.schedules import (
+    CreateSchedule,
+    CreateScheduleHandler,
+    UpdateSchedule,
+    UpdateScheduleHandler,
+)
+from application.use_cases.start_run import StartRun, StartRunHandler
+from entrypoints.console.documents import as_editor_text
+from entrypoints.console.forms import form_fields, read_json_field
+from entrypoints.console.graph_view import draw_graph
+
+RECENT_EXECUTIONS = 8
+
+
+class WorkflowServices:
+    """The queries one workflow page reads from, gathered to keep signatures short."""
+
+    def __init__(
+        self, workflows: WorkflowQueries, executions: ExecutionQueries, admin: AdminQueries
+    ) -> None:
+        self.workflows, self.executions, self.admin = workflows, executions, admin
+
+
+async def _workflow_page(
+    services: WorkflowServices,
+    principal: Principal,
+    workflow_id: str,
+    version: int | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Template:
+    workspace = principal.workspace_id
+    found = await services.workflows.get(workspace, workflow_id, version)
+    recent = await services.executions.page(
+        workspace, ExecutionFilter(workflow_id), limit=RECENT_EXECUTIONS, cursor=None
+    )
+    values = {
+        "principal": principal,
+        "nav": "workflows",
+        "title": found.workflow.name,
+        "workflow": found.workflow,
+        "version": found.version,
+        "versions": await services.workflows.versions(workspace, workflow_id),
+        "graph": draw_graph(found.version.document),
+        "definition_text": as_editor_text(found.version.document),
+        "schedules": await services.admin.schedules(workspace, workflow_id),
+        "executions": recent.items,
+        "run_input": "{}",
+        "run_error": None,
+        "schedule": {"cron": "0 9 * * *", "timezone": "UTC", "input": ""},
+        "schedule_error": None,
+        **context,
+    }
+    return Template("workflow.html", context=values, status_code=status)
+
+
+def _services(
+    workflow_queries: NamedDependency[WorkflowQueries],
+    execution_queries: NamedDependency[ExecutionQueries],
+    admin_queries: NamedDependency[AdminQueries],
+) -> WorkflowServices:
+    return WorkflowServices(workflow_queries, execution_queries, admin_queries)
+
+
+class WorkflowPages(Controller):
+    path = "/console/workflows"
+    include_in_schema = False
+    dependencies = {"pages": Provide(_services, sync_to_thread=False)}
+
+    @get("/")
+    async def list_workflows(
+        self,
+        principal: NamedDependency[Principal],
+        workflow_queries: NamedDependency[WorkflowQueries],
+        q: Annotated[str | None, QueryParameter(description="part of the name")] = None,
+    ) -> Template:
+        page = await workflow_queries.page(principal.workspace_id, name=q or None, limit=200)
+        context = {
+            "principal": principal,
+            "nav": "workflows",
+            "title": "Workflows",
+            "workflows": page.items,
+            "q": q or "",
+        }
+        return Template("workflows.html", context=context)
+
+    @get("/{workflow_id:str}")
+    async def show_workflow(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        pages: NamedDependency[WorkflowServices],
+        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+    ) -> Template:
+        return await _workflow_page(pages, principal, workflow_id, version)
+
+    @post("/{workflow_id:str}/run", status_code=303)
+    async def run_workflow(
+        self,
+        request: Request[Any, Any, Any],
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        pages: NamedDependency[WorkflowServices],
+        start_run: NamedDependency[StartRunHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        fields = await form_fields(request)
+        given = read_json_field(fields.get("input", ""), "The input")
+        if given.error:
+            return await _workflow_page(
+                pages,
+                principal,
+                workflow_id,
+                status=422,
+                run_input=given.text,
+                run_error=given.error,
+            )
+        started = await start_run(StartRun(principal.workspace_id, workflow_id, given.value))
+        return Redirect(
+            f"/console/executions/{started.execution.id}?notice=started", status_code=303
+        )
+
+    @post("/{workflow_id:str}/schedules", status_code=303)
+    async def create_schedule(
+        self,
+        request: Request[Any, Any, Any],
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        pages: NamedDependency[WorkflowServices],
+        create_schedule: NamedDependency[CreateScheduleHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        fields = await form_fields(request)
+        form = {key: fields.get(key, "").strip() for key in ("cron", "timezone", "input")}
+        given = read_json_field(form["input"], "The schedule's input")
+        error = given.error
+        if error is None:
+            command = CreateSchedule(
+                principal.workspace_id,
+                workflow_id,
+                form["cron"],
+                form["timezone"] or "UTC",
+                given.value,
+            )
+            try:
+                await create_schedule(command)
+            except InvalidInput as invalid:
+                error = invalid.message
+        if error is not None:
+            return await _workflow_page(
+                pages, principal, workflow_id, status=422, schedule=form, schedule_error=error
+            )
+        return Redirect(
+            f"/console/workflows/{workflow_id}?notice=scheduled#schedules", status_code=303
+        )
+
+    @post("/{workflow_id:str}/schedules/{schedule_id:str}/{action:str}", status_code=303)
+    async def switch_schedule(
+        self,
+        workflow_id: FromPath[str],
+        schedule_id: FromPath[str],
+        action: FromPath[str],
+        principal: NamedDependency[Principal],
+        update_schedule: NamedDependency[UpdateScheduleHandler],
+    ) -> Response[Any]:
+        principal.require(Role.EDITOR)
+        if action not in {"enable", "disable"}:
+            raise InvalidInput("action", "a schedule can be enabled or disabled")
+        enabled = action == "enable"
+        await update_schedule(UpdateSchedule(principal.workspace_id, schedule_id, enabled=enabled))
+        notice = "enabled" if enabled else "disabled"
+        return Redirect(
+            f"/console/workflows/{workflow_id}?notice={notice}#schedules", status_code=303
+        )
