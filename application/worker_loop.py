@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from application.engine.runner import Advanced, ExecutionRunner
+from application.errors import StorageError
 from application.ports.clock import Clock
 from application.ports.queue import WorkQueue
 from application.records import Lease
@@ -29,6 +30,8 @@ class WorkerSettings:
     heartbeat_every: float = 10.0
     poll_interval: float = 1.0
     schedule_every: float = 1.0
+    reconnect_initial: float = 0.1
+    reconnect_max: float = 5.0
 
 
 @dataclass
@@ -48,6 +51,7 @@ class WorkerLoop:
         schedules: FireDueSchedulesHandler | None = None,
         on_advanced: Callable[[Advanced], None] | None = None,
         on_error: Callable[[str, Exception], None] | None = None,
+        on_unavailable: Callable[[Exception, float], None] | None = None,
     ) -> None:
         self.settings = settings
         self._queue = queue
@@ -56,6 +60,7 @@ class WorkerLoop:
         self._schedules = schedules
         self._on_advanced = on_advanced
         self._on_error = on_error
+        self._on_unavailable = on_unavailable
         self._in_flight: dict[str, _InFlight] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -85,10 +90,20 @@ class WorkerLoop:
         """Serve until `stop()`; then stop claiming and let in-flight executions finish."""
         beats = asyncio.create_task(self._heartbeats())
         ticks = asyncio.create_task(self._schedule_ticks())
+        backoff = self.settings.reconnect_initial
         try:
             while not self._stopping.is_set():
-                await self._claim_once()
-                await self._wait_for_work()
+                try:
+                    await self._claim_once()
+                    await self._wait_for_work()
+                    backoff = self.settings.reconnect_initial
+                except StorageError as error:
+                    # The database is away (restart, failover, network): keep the worker
+                    # alive and try again, backing off, instead of exiting.
+                    if self._on_unavailable is not None:
+                        self._on_unavailable(error, backoff)
+                    await self._pause(backoff)
+                    backoff = min(backoff * 2, self.settings.reconnect_max)
         finally:
             beats.cancel()
             ticks.cancel()
@@ -97,6 +112,10 @@ class WorkerLoop:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def cancel_requested(self, execution_id: str) -> None:
         """A cancel was committed for an execution: interrupt its in-flight node bodies now."""
@@ -123,7 +142,8 @@ class WorkerLoop:
             flight.task.cancel()
             with contextlib.suppress(BaseException):
                 await flight.task
-            await self._queue.release(flight.lease)
+            with contextlib.suppress(StorageError):  # unreleased, the lease simply expires
+                await self._queue.release(flight.lease)
         self._in_flight.clear()
 
     async def _claim_once(self) -> None:
@@ -169,19 +189,25 @@ class WorkerLoop:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.settings.heartbeat_every)
-            leases = [flight.lease for flight in self._in_flight.values()]
-            if not leases:
-                continue
-            kept = {
-                lease.execution_id: lease
-                for lease in await self._queue.heartbeat(leases, self.settings.lease_for)
-            }
-            for execution_id, flight in list(self._in_flight.items()):
-                renewed = kept.get(execution_id)
-                if renewed is None:
-                    flight.task.cancel()  # lost: any write it tried would be rejected anyway
-                elif renewed.cancel_requested:
-                    flight.cancelled.set()
+            # A failed beat (database away) must not end the beating: the next one may land
+            # before the leases run out.
+            with contextlib.suppress(StorageError):
+                await self._beat()
+
+    async def _beat(self) -> None:
+        leases = [flight.lease for flight in self._in_flight.values()]
+        if not leases:
+            return
+        kept = {
+            lease.execution_id: lease
+            for lease in await self._queue.heartbeat(leases, self.settings.lease_for)
+        }
+        for execution_id, flight in list(self._in_flight.items()):
+            renewed = kept.get(execution_id)
+            if renewed is None:
+                flight.task.cancel()  # lost: any write it tried would be rejected anyway
+            elif renewed.cancel_requested:
+                flight.cancelled.set()
 
     async def _schedule_ticks(self) -> None:
         if self._schedules is None:

@@ -197,6 +197,7 @@ def _supervise(
         return _ended_early(children, stop, say)
     say(f"Console: {base}/")
     say(f"Token:   {token}  (also in {files.admin_token})")
+    say(f"CLI:     export DATABASE_URL='{url}' SECRET_KEY=\"$(cat {files.secret_key})\"")
     say("Press Ctrl-C to stop.")
     while not stop.event.wait(_CHILD_CHECK_SECONDS):
         if children.first_exited() is not None:

@@ -66,6 +66,15 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
             error=f"{type(error).__name__}: {error}",
         )
 
+    def on_unavailable(error: Exception, retry_in: float) -> None:
+        log(
+            logger,
+            "database unavailable, reconnecting",
+            logging.WARNING,
+            retry_in_seconds=round(retry_in, 2),
+            error=str(error),
+        )
+
     loop = WorkerLoop(
         worker_settings,
         TimedQueue(runtime.queue),
@@ -74,6 +83,7 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
         schedules=engine.fire_schedules(),
         on_advanced=on_advanced,
         on_error=on_error,
+        on_unavailable=on_unavailable,
     )
 
     def on_notification(channel: str, payload: Mapping[str, Any]) -> None:
