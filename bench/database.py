@@ -81,7 +81,8 @@ def commit_ceiling(url: str, connections: int, seconds: float) -> float:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_ceiling (id int PRIMARY KEY, n bigint)")
         conn.execute(
-            "INSERT INTO bench_ceiling SELECT g, 0 FROM generate_series(1, 16) g ON CONFLICT DO NOTHING"
+            "INSERT INTO bench_ceiling SELECT g, 0 FROM generate_series(1, 16) g"
+            " ON CONFLICT DO NOTHING"
         )
     counts = [0] * connections
     deadline = time.monotonic() + seconds

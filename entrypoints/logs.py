@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any
+
+_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])token=)[^&\s]+")
 
 
 class LineFormatter(logging.Formatter):
@@ -30,9 +33,23 @@ def _quote(text: str) -> str:
     return f'"{escaped}"'
 
 
+class RedactQueryTokens(logging.Filter):
+    """Access lines carry paths; event streams may take `?token=`: never log its value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LineFormatter())
+    handler.addFilter(RedactQueryTokens())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

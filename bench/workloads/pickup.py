@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from application.use_cases.start_run import StartRun
@@ -41,13 +42,15 @@ async def measure(context: Context) -> list[Figure]:
     stamps = context.logs / f"stamps-{time.time_ns()}.txt"
     figures: list[Figure] = []
     try:
-        async with engine_runtime(url) as runtime:
-            async with workers(
+        async with (
+            engine_runtime(url) as runtime,
+            workers(
                 url, 1, context.logs, "bench.stamping_worker", TREADLE_BENCH_STAMPS=str(stamps)
-            ):
-                for label, definition in (("inline noop", INLINE), ("http_request", NETWORK)):
-                    latencies = await _latencies(context, runtime, definition, stamps)
-                    figures += _figures(label, latencies)
+            ),
+        ):
+            for label, definition in (("inline noop", INLINE), ("http_request", NETWORK)):
+                latencies = await _latencies(context, runtime, definition, stamps)
+                figures += _figures(label, latencies)
     finally:
         drop(url)
     return figures
@@ -63,11 +66,15 @@ async def _latencies(
         started = await start_run(StartRun(workspace_id, workflow_id, {"i": index}))
         committed = time.time()
         execution_id = started.execution.id
-        await poll(lambda: execution_id in read_stamps(stamps), "the node body to start", 30)
+        await poll(_stamped(stamps, execution_id), "the node body to start", 30)
         if index >= 5:  # the first few warm the worker up
             latencies.append(1000 * (read_stamps(stamps)[execution_id] - committed))
         await asyncio.sleep(0.01)  # let the worker go idle again
     return latencies
+
+
+def _stamped(stamps: Path, execution_id: str) -> Callable[[], bool]:
+    return lambda: execution_id in read_stamps(stamps)
 
 
 def _figures(label: str, latencies: list[float]) -> list[Figure]:

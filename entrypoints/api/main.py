@@ -35,6 +35,7 @@ async def _serve(settings: Settings) -> None:
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
             lifespan="on",
+            log_config=None,  # keep configure_logging's one-line format and token redaction
         )
         where = database_host(settings.database_url) if settings.database_url else "memory"
         log.info(

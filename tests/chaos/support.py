@@ -1,0 +1,148 @@
+"""What the chaos tests share: processes started and killed, runs started, rows checked."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from adapters.postgres.embedded import psycopg_conninfo
+from application.use_cases.create_workflow import CreateWorkflow
+from application.use_cases.start_run import StartRun
+from application.use_cases.tokens import CreateToken
+from application.use_cases.workspaces import EnsureWorkspace
+from entrypoints.api.services import api_services
+from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_KEY = "a-chaos-test-secret-key-of-length"
+FAST_LEASES = {
+    "TREADLE_LEASE_SECONDS": "2",
+    "TREADLE_HEARTBEAT_SECONDS": "0.5",
+    "TREADLE_POLL_INTERVAL": "0.2",
+    "TREADLE_GRACE_SECONDS": "1",
+}
+
+
+def wait_until(condition: Callable[[], bool], what: str, deadline: float) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
+
+
+def spawn(module: str, url: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET_KEY,
+        "PYTHONPATH": str(ROOT),
+        "TREADLE_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    environment.pop("SUPABASE_DB_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        cwd=ROOT,
+        env=environment,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    with_signal = signal.SIGCONT  # a paused process cannot act on SIGTERM
+    process.send_signal(with_signal)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+@asynccontextmanager
+async def runtime_on(url: str) -> AsyncIterator[Runtime]:
+    settings = Settings.model_validate({"database_url": url, "secret_key": SECRET_KEY})
+    runtime = await open_runtime(settings)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+async def new_workflow(runtime: Runtime, definition: dict[str, Any]) -> tuple[str, str]:
+    """(workspace id, workflow id)."""
+    services = api_services(runtime, runtime.settings)
+    workspace = await services.ensure_workspace()(EnsureWorkspace("chaos"))
+    workflow = await runtime.engine.create_workflow()(
+        CreateWorkflow(workspace.id, f"chaos-{time.time_ns()}", definition)
+    )
+    return workspace.id, workflow.id
+
+
+async def admin_token(runtime: Runtime, workspace_id: str) -> str:
+    services = api_services(runtime, runtime.settings)
+    created = await services.create_token()(CreateToken(workspace_id, "chaos", "admin"))
+    return str(created.secret)
+
+
+async def start_runs(
+    runtime: Runtime, workspace_id: str, workflow_id: str, inputs: list[Any]
+) -> list[str]:
+    start_run = runtime.engine.start_run()
+    return [
+        (await start_run(StartRun(workspace_id, workflow_id, value))).execution.id
+        for value in inputs
+    ]
+
+
+def rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+        return list(conn.execute(sql, params).fetchall())
+
+
+def count_completed(url: str, ids: list[str]) -> int:
+    found = rows(
+        url, "SELECT count(*) FROM executions WHERE id = ANY(%s) AND status = 'completed'", (ids,)
+    )
+    return int(found[0][0])
+
+
+def assert_histories_whole(url: str, ids: list[str]) -> None:
+    """Every execution's events run 1..seq with no gap, and each transition happened once."""
+    gaps = rows(
+        url,
+        """SELECT e.id, e.seq, count(v.seq), min(v.seq), max(v.seq)
+           FROM executions e JOIN events v ON v.execution_id = e.id
+           WHERE e.id = ANY(%s) GROUP BY e.id, e.seq
+           HAVING count(v.seq) <> e.seq OR min(v.seq) <> 1 OR max(v.seq) <> e.seq""",
+        (ids,),
+    )
+    assert gaps == [], f"event sequences with gaps: {gaps[:5]}"
+    twice = rows(
+        url,
+        """SELECT execution_id, node_id, type, count(*) FROM events
+           WHERE execution_id = ANY(%s)
+             AND type IN ('node_succeeded', 'execution_completed', 'execution_created')
+           GROUP BY execution_id, node_id, type HAVING count(*) > 1""",
+        (ids,),
+    )
+    assert twice == [], f"transitions recorded twice: {twice[:5]}"
+
+
+def log_text(folder: Path) -> str:
+    return "\n".join(path.read_text(errors="replace") for path in sorted(folder.glob("*.log")))

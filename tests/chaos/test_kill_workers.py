@@ -1,0 +1,191 @@
+"""Kill -9: workers SIGKILLed at random while 500 five-node executions run.
+
+Afterwards every execution completed with the right outputs, each HTTP node was requested
+once plus at most once per kill that interrupted its attempt, and every history is whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from application.ids import node_idempotency_key
+from tests.chaos.support import (
+    FAST_LEASES,
+    assert_histories_whole,
+    count_completed,
+    new_workflow,
+    rows,
+    runtime_on,
+    spawn,
+    start_runs,
+    stop,
+    wait_until,
+)
+from tests.support.fake_servers import Answer, BackgroundServer, RecordedRequest, json_answer
+
+pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
+
+EXECUTIONS = 500
+WORKERS = 4
+KILL_EVERY = 0.5
+KILLING_FOR = 20.0
+DEADLINE = 150.0
+
+
+class EchoServer(BackgroundServer):
+    """Answers every request with its JSON body after a short pause (so kills land mid-call)."""
+
+    def answer(self, request: RecordedRequest) -> Answer:
+        self.stopping.wait(0.02)
+        try:
+            return json_answer(200, request.json())
+        except ValueError:  # cut short by a killed sender: nobody reads the answer
+            return json_answer(400, {"error": "incomplete body"})
+
+    def per_key(self) -> Counter[str]:
+        """Requests received per Idempotency-Key, complete or cut short by a kill."""
+        return Counter(r.headers.get("idempotency-key", "") for r in list(self.requests))
+
+
+def five_nodes(url: str) -> dict[str, Any]:
+    def call(node: str, value: str) -> dict[str, Any]:
+        body = {"value": value, "execution": "{{ execution.id }}", "node": node}
+        config = {"method": "POST", "url": f"{url}/echo", "json": body}
+        return {"id": node, "kind": "http_request", "config": config, "timeout": 10}
+
+    return {
+        "nodes": [
+            {"id": "prepare", "kind": "transform", "config": {"output": {"x": "{{ input.x }}"}}},
+            call("first_call", "{{ nodes.prepare.output.x }}"),
+            {
+                "id": "middle",
+                "kind": "transform",
+                "config": {"output": {"y": "{{ nodes.first_call.output.body.value }}"}},
+            },
+            call("second_call", "{{ nodes.middle.output.y }}"),
+            {
+                "id": "finish",
+                "kind": "transform",
+                "config": {
+                    "output": {
+                        "x": "{{ input.x }}",
+                        "echoed": "{{ nodes.second_call.output.body.value }}",
+                    }
+                },
+            },
+        ],
+        "edges": [
+            {"from": "prepare", "to": "first_call"},
+            {"from": "first_call", "to": "middle"},
+            {"from": "middle", "to": "second_call"},
+            {"from": "second_call", "to": "finish"},
+        ],
+    }
+
+
+def test_sigkilled_workers_lose_nothing_and_repeat_only_interrupted_calls(
+    chaos_database: str, tmp_path: Path
+) -> None:
+    url = chaos_database
+    env = {**FAST_LEASES, "TREADLE_HTTP_ALLOWED_HOSTS": "127.0.0.1"}
+    with EchoServer() as server:
+        ids = asyncio.run(_start(url, five_nodes(server.url)))
+        workers = [
+            spawn("entrypoints.worker", url, tmp_path / f"w{i}.log", **env) for i in range(WORKERS)
+        ]
+        try:
+            kills = _kill_at_random(workers, url, ids, tmp_path, env)
+            wait_until(lambda: count_completed(url, ids) == EXECUTIONS, "all executions", DEADLINE)
+        finally:
+            for worker in workers:
+                stop(worker)
+        per_key = server.per_key()
+    assert kills > 0
+    _assert_outputs(url, ids)
+    _assert_calls_match_interruptions(url, ids, per_key)
+    assert_histories_whole(url, ids)
+
+
+async def _start(url: str, definition: dict[str, Any]) -> list[str]:
+    async with runtime_on(url) as runtime:
+        workspace_id, workflow_id = await new_workflow(runtime, definition)
+        return await start_runs(
+            runtime, workspace_id, workflow_id, [{"x": i} for i in range(EXECUTIONS)]
+        )
+
+
+def _kill_at_random(
+    workers: list[subprocess.Popen[bytes]],
+    url: str,
+    ids: list[str],
+    logs: Path,
+    env: dict[str, str],
+) -> int:
+    """SIGKILL a random worker every KILL_EVERY seconds and start a new one in its place."""
+    chooser = random.Random(8)
+    kills = 0
+    end = time.monotonic() + KILLING_FOR
+    while time.monotonic() < end and count_completed(url, ids) < EXECUTIONS:
+        time.sleep(KILL_EVERY)  # the rhythm of the chaos, not a wait for state
+        index = chooser.randrange(len(workers))
+        workers[index].send_signal(signal.SIGKILL)
+        workers[index].wait(10)
+        kills += 1
+        workers[index] = spawn("entrypoints.worker", url, logs / f"w{index}.log", **env)
+    return kills
+
+
+def _assert_outputs(url: str, ids: list[str]) -> None:
+    found = rows(
+        url,
+        """SELECT e.input, r.output FROM executions e JOIN node_runs r ON r.execution_id = e.id
+           WHERE e.id = ANY(%s) AND r.node_id = 'finish'""",
+        (ids,),
+    )
+    assert len(found) == EXECUTIONS
+    wrong = [(i, o) for i, o in found if o != {"x": i["x"], "echoed": i["x"]}]
+    assert wrong == [], wrong[:5]
+
+
+def _assert_calls_match_interruptions(
+    url: str,
+    ids: list[str],
+    per_key: Counter[str],
+) -> None:
+    interrupted = Counter(
+        {
+            (execution_id, node_id): int(n)
+            for execution_id, node_id, n in rows(
+                url,
+                """SELECT execution_id, node_id, count(*) FROM events
+                   WHERE execution_id = ANY(%s) AND type = 'node_interrupted'
+                   GROUP BY execution_id, node_id""",
+                (ids,),
+            )
+        }
+    )
+    calls = {
+        (execution_id, node): per_key[node_idempotency_key(execution_id, node)]
+        for execution_id in ids
+        for node in ("first_call", "second_call")
+    }
+    # Exactly 1 + kills-that-interrupted-the-attempt, except that a kill landing after the
+    # attempt was recorded but before its request left adds an interruption and no request.
+    problems = [
+        (call, sent, interrupted[call])
+        for call, sent in calls.items()
+        if not 1 <= sent <= 1 + interrupted[call]
+    ]
+    assert problems == [], json.dumps(problems[:5], default=str)
+    assert sum(interrupted.values()) > 0, "no kill landed on a running attempt"
+    assert sum(per_key.values()) == sum(calls.values()), "requests with an unknown key"
