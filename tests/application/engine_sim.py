@@ -6,6 +6,10 @@ Each worker gets its own runner over a wrapped unit-of-work factory and queue; t
 wrappers count the worker's port calls and make the chosen one raise `WorkerCrashed`
 (a BaseException, so no `except Exception` in the engine can swallow it) or block
 until the test lets it go (a stalled worker whose lease is taken over meanwhile).
+
+The cluster runs on the in-memory adapter by default; any adapter that provides
+`SimPorts` over the cluster's fake clock (the Postgres one, in the contract suite) can
+be plugged in instead. The cluster reads state only through units of work.
 """
 
 from __future__ import annotations
@@ -16,22 +20,29 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from dependency_injector import providers
 
 from adapters.clock import FakeClock
+from adapters.memory.queue import InMemoryWorkQueue
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from application.engine.runner import Advanced, ExecutionRunner
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
+from application.ports.queue import WorkQueue
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Lease
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.deliver_signal import DeliverSignal
 from application.use_cases.start_run import StartRun
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.definition import NodeKind
+from domain.execution import Execution
+from domain.node_run import NodeRun
 from domain.policies import NodeError
-from entrypoints.containers import memory_engine
+from entrypoints.containers import Engine
 from tests.application.conftest import FIXED_JITTER, WORKSPACE
 from tests.application.engine_strategies import Crash, Scenario, signal_name
 
@@ -155,6 +166,43 @@ class CrashingQueue:
         return await self._calls.around(claim, may_crash_after=True)
 
 
+# ---- The adapter under the cluster ---------------------------------------------------------
+
+
+class SimPorts(Protocol):
+    """An adapter set on the cluster's clock, and the test's lever to end every lease."""
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory: ...
+
+    @property
+    def queue(self) -> WorkQueue: ...
+
+    async def expire_leases(self) -> None:
+        """Make every live lease lapse now, as if every worker had died."""
+        ...
+
+
+@dataclass
+class MemoryPorts:
+    """The in-memory adapter set, with its store open for synchronous inspection."""
+
+    store: InMemoryStore
+    uow_factory: InMemoryUnitOfWorkFactory
+    queue: InMemoryWorkQueue
+
+    @classmethod
+    def on(cls, clock: FakeClock) -> MemoryPorts:
+        store = InMemoryStore(clock=clock)
+        return cls(store, InMemoryUnitOfWorkFactory(store), InMemoryWorkQueue(store))
+
+    async def expire_leases(self) -> None:
+        self.queue.expire_leases()
+
+
+PortsFactory = Callable[[FakeClock], SimPorts]
+
+
 # ---- The cluster --------------------------------------------------------------------------
 
 
@@ -168,18 +216,22 @@ class SimWorker:
 class Cluster:
     """An engine, its workers and the scenario's executions; `drive()` runs them to the end."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, ports: PortsFactory = MemoryPorts.on) -> None:
         self.scenario = scenario
         self.clock = FakeClock()
-        self.adapters, self.engine = memory_engine(self.clock)
+        self.ports = ports(self.clock)
+        self.engine = Engine(
+            clock=providers.Object(self.clock),
+            uow_factory=providers.Object(self.ports.uow_factory),
+            queue=providers.Object(self.ports.queue),
+        )
         self.executor = SimExecutor(scenario.outcomes)
         self.registry: ExecutorMap = builtin_executors().with_executors(
             {NodeKind.HTTP_REQUEST: self.executor}
         )
         self.engine.executors.override(providers.Object(self.registry))
         self.engine.rng.override(providers.Object(lambda: FIXED_JITTER))
-        self.store = self.adapters.store()
-        self.queue = self.adapters.queue()
+        self.queue: Any = self.ports.queue
         self.execution_ids: list[str] = []
         self.crashes = 0
         self._spawned = 0
@@ -190,7 +242,7 @@ class Cluster:
     def new_worker(self, crash: Crash | None = None, stall_at: int | None = None) -> SimWorker:
         self._spawned += 1
         calls = PortCalls(crash=crash, stall_at=stall_at, yields=self.scenario.yields)
-        uow_factory = self.adapters.uow_factory()
+        uow_factory = self.ports.uow_factory
         runner = ExecutionRunner(
             lambda: CrashingUnitOfWork(uow_factory(), calls),
             self.clock,
@@ -208,6 +260,18 @@ class Cluster:
             on_advanced=endings.append,
         )
         return SimWorker(loop, calls, endings)
+
+    @property
+    def store(self) -> InMemoryStore:
+        """The in-memory store, for synchronous inspection (memory clusters only)."""
+        if not isinstance(self.ports, MemoryPorts):
+            raise TypeError("only a cluster on the in-memory adapter has a store")
+        return self.ports.store
+
+    async def executions(self) -> list[Execution]:
+        async with self.ports.uow_factory() as uow:
+            found = [await uow.executions.get(e) for e in self.execution_ids]
+        return [execution for execution in found if execution is not None]
 
     async def start(self) -> None:
         created = CreateWorkflow(WORKSPACE, "scenario", self.scenario.document)
@@ -228,9 +292,10 @@ class Cluster:
             if before_each_phase is not None:
                 await before_each_phase()
             await self.run_phase()
-            if self.all_ended():
+            executions = await self.executions()
+            if all(execution.status.is_terminal for execution in executions):
                 return
-            following = self._next_wake()
+            following = self._next_wake(executions)
             assert following is not None, "executions are stuck with nothing to wake them"
             self.clock.advance(to=following)
         raise AssertionError("the executions did not end within the phase budget")
@@ -250,20 +315,15 @@ class Cluster:
                 self.crashes += 1
                 self.workers[index] = self.new_worker()
             if crashed:
-                self.queue.expire_leases()  # the dead worker's leases lapse
+                await self.ports.expire_leases()  # the dead worker's leases lapse
                 continue
             if not any(results):
                 return
         raise AssertionError("a phase did not become idle")
 
-    def all_ended(self) -> bool:
-        return all(self.store.executions[e].status.is_terminal for e in self.store.executions)
-
-    def _next_wake(self) -> Any:
+    def _next_wake(self, executions: list[Execution]) -> Any:
         wakes = [
-            e.wake_at
-            for e in self.store.executions.values()
-            if e.wake_at is not None and not e.status.is_terminal
+            e.wake_at for e in executions if e.wake_at is not None and not e.status.is_terminal
         ]
         now = self.clock.now().timestamp()
         signals = [due for due, _, _ in self._pending_signals if due > now]
@@ -275,7 +335,9 @@ class Cluster:
         now = self.clock.now().timestamp()
         while self._pending_signals and self._pending_signals[0][0] <= now:
             _, execution_id, node_id = self._pending_signals.pop(0)
-            if self.store.executions[execution_id].status.is_terminal:
+            async with self.ports.uow_factory() as uow:
+                execution = await uow.executions.get(execution_id)
+            if execution is None or execution.status.is_terminal:
                 continue
             command = DeliverSignal(WORKSPACE, execution_id, signal_name(node_id), node_id)
             await self.engine.deliver_signal()(command)
@@ -283,20 +345,23 @@ class Cluster:
 
 def final_state(cluster: Cluster) -> list[Any]:
     """What must not depend on crashes or interleavings: per execution, its outcome and
-    every node's status, attempt, output and error."""
-    found = []
-    for execution_id in cluster.execution_ids:
-        execution = cluster.store.executions[execution_id]
-        runs = cluster.store.node_runs[execution_id]
-        nodes = {
-            n: (r.status.value, r.attempt, r.output, r.error, r.label) for n, r in runs.items()
-        }
-        found.append((execution.status.value, execution.output, execution.error, nodes))
-    return found
+    every node's status, attempt, output and error (memory clusters only)."""
+    store = cluster.store
+    return [
+        outcome_of(store.executions[execution_id], store.node_runs[execution_id])
+        for execution_id in cluster.execution_ids
+    ]
 
 
-async def simulate(scenario: Scenario) -> Cluster:
-    cluster = Cluster(scenario)
+def outcome_of(execution: Execution, runs: dict[str, NodeRun]) -> Any:
+    """An execution's status, output and error, and each node's status, attempt, output,
+    error and label."""
+    nodes = {n: (r.status.value, r.attempt, r.output, r.error, r.label) for n, r in runs.items()}
+    return (execution.status.value, execution.output, execution.error, nodes)
+
+
+async def simulate(scenario: Scenario, ports: PortsFactory = MemoryPorts.on) -> Cluster:
+    cluster = Cluster(scenario, ports)
     await cluster.start()
     await cluster.drive()
     return cluster
