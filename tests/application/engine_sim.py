@@ -20,19 +20,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from dependency_injector import providers
 
 from adapters.clock import FakeClock
-from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
-from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from application.engine.runner import Advanced, ExecutionRunner
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
-from application.ports.queue import WorkQueue
-from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Lease
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.deliver_signal import DeliverSignal
@@ -45,6 +41,7 @@ from domain.policies import NodeError
 from entrypoints.containers import Engine
 from tests.application.conftest import FIXED_JITTER, WORKSPACE
 from tests.application.engine_strategies import Crash, Scenario, signal_name
+from tests.application.sim_ports import MemoryPorts, PortsFactory
 
 T = TypeVar("T")
 MAX_PHASES = 300
@@ -167,40 +164,6 @@ class CrashingQueue:
 
 
 # ---- The adapter under the cluster ---------------------------------------------------------
-
-
-class SimPorts(Protocol):
-    """An adapter set on the cluster's clock, and the test's lever to end every lease."""
-
-    @property
-    def uow_factory(self) -> UnitOfWorkFactory: ...
-
-    @property
-    def queue(self) -> WorkQueue: ...
-
-    async def expire_leases(self) -> None:
-        """Make every live lease lapse now, as if every worker had died."""
-        ...
-
-
-@dataclass
-class MemoryPorts:
-    """The in-memory adapter set, with its store open for synchronous inspection."""
-
-    store: InMemoryStore
-    uow_factory: InMemoryUnitOfWorkFactory
-    queue: InMemoryWorkQueue
-
-    @classmethod
-    def on(cls, clock: FakeClock) -> MemoryPorts:
-        store = InMemoryStore(clock=clock)
-        return cls(store, InMemoryUnitOfWorkFactory(store), InMemoryWorkQueue(store))
-
-    async def expire_leases(self) -> None:
-        self.queue.expire_leases()
-
-
-PortsFactory = Callable[[FakeClock], SimPorts]
 
 
 # ---- The cluster --------------------------------------------------------------------------

@@ -39,8 +39,9 @@ from domain.events import EventType
 from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.validation import parse_definition
-from tests.application.engine_sim import Cluster, PortsFactory, final_state, outcome_of
+from tests.application.engine_sim import Cluster, final_state, outcome_of
 from tests.application.engine_strategies import Scenario, scenarios
+from tests.application.sim_ports import PortsFactory
 from tests.application.test_engine_properties import (
     check_bodies_rerun_only_after_interruptions,
     check_timers_never_fire_early,
