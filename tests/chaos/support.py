@@ -122,6 +122,19 @@ def count_completed(url: str, ids: list[str]) -> int:
     return int(found[0][0])
 
 
+def describe_unfinished(url: str, ids: list[str]) -> str:
+    """What the executions that did not complete look like: for a failure message."""
+    found = rows(
+        url,
+        """SELECT status, lease_owner IS NOT NULL AS leased,
+                  coalesce(wake_at <= clock_timestamp(), true) AS due, count(*)
+           FROM executions WHERE id = ANY(%s) AND status <> 'completed'
+           GROUP BY 1, 2, 3 ORDER BY 4 DESC""",
+        (ids,),
+    )
+    return "; ".join(f"{st} leased={ls} due={du}: {n}" for st, ls, du, n in found) or "none"
+
+
 def assert_histories_whole(url: str, ids: list[str]) -> None:
     """Every execution's events run 1..seq with no gap, and each transition happened once."""
     gaps = rows(

@@ -23,6 +23,7 @@ from tests.chaos.support import (
     admin_token,
     assert_histories_whole,
     count_completed,
+    describe_unfinished,
     log_text,
     new_workflow,
     runtime_on,
@@ -105,7 +106,13 @@ def test_runs_survive_two_database_restarts(
             wait_until(lambda: _answers(client, "/readyz") == 200, "the API", 60)
             ids = [_run(client, run_path, i) for i in range(RUNS)]
             outages = [_outage(server, client, run_path) for _ in range(2)]
-            wait_until(lambda: count_completed(url, ids) == RUNS, "every run to complete", DEADLINE)
+            try:
+                wait_until(
+                    lambda: count_completed(url, ids) == RUNS, "every run to complete", DEADLINE
+                )
+            except AssertionError as error:
+                unfinished = describe_unfinished(url, ids)
+                raise AssertionError(f"{error}; unfinished: {unfinished}") from None
     finally:
         for process in (api, *workers):
             stop(process)
