@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,6 +35,15 @@ class WorkerSettings:
     schedule_every: float = 1.0
     reconnect_initial: float = 0.1
     reconnect_max: float = 5.0
+    claim_window: float = 0.002
+    """While executions are in flight, wait this long after a claim before the next one, so
+    that slots freed and notifications that arrive meanwhile are served by one claim."""
+    claim_backoff_max: float = 0.02
+    """Claims woken by a notification that find nothing (another worker was faster) space
+    the next claims out, doubling up to this."""
+    timer_recheck_delay: float = 0.02
+    """After a notification that brought no work, look up the next wake time this much later
+    (a timer parked by another process is then followed at most this late)."""
 
 
 @dataclass
@@ -64,6 +76,8 @@ class WorkerLoop:
         self._in_flight: dict[str, _InFlight] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        self._pace = _ClaimPacing(settings)
+        self._notified = False
 
     @property
     def in_flight(self) -> int:
@@ -150,11 +164,19 @@ class WorkerLoop:
         free = self.settings.concurrency - len(self._in_flight)
         if free <= 0:
             return
+        await self._pause(self._pace.claim_delay(busy=bool(self._in_flight)))
+        if self._stopping.is_set():
+            return
         leases = await self._queue.claim(self.settings.worker_id, free, self.settings.lease_for)
+        self._pace.claimed(asked=free, got=len(leases), notified=self._notified)
         for lease in leases:
             cancelled = asyncio.Event()
             task = asyncio.create_task(self._advance(lease, cancelled))
-            self._in_flight[lease.execution_id] = _InFlight(lease, task, cancelled)
+            flight = _InFlight(lease, task, cancelled)
+            self._in_flight[lease.execution_id] = flight
+            # A callback, not a `finally` in the coroutine: a task cancelled before it
+            # started never runs its body, and its slot must still be freed.
+            task.add_done_callback(functools.partial(self._landed, flight))
 
     async def _advance(self, lease: Lease, cancelled: asyncio.Event) -> Advanced | None:
         try:
@@ -165,10 +187,12 @@ class WorkerLoop:
             if self._on_error is not None:
                 self._on_error(lease.execution_id, error)
             return None
-        finally:
-            self._in_flight.pop(lease.execution_id, None)
-            # A slot freed up: wake the claim loop instead of waiting for the next poll.
-            self._wake.set()
+
+    def _landed(self, flight: _InFlight, _task: object = None) -> None:
+        """An advance ended (or was cancelled): free its slot and wake the claim loop."""
+        if self._in_flight.get(flight.lease.execution_id) is flight:
+            del self._in_flight[flight.lease.execution_id]
+        self._wake.set()
 
     async def _wait_for_work(self) -> None:
         if self._stopping.is_set():
@@ -177,14 +201,28 @@ class WorkerLoop:
         if len(self._in_flight) >= self.settings.concurrency:
             waiter = asyncio.create_task(self._wake.wait())
         else:
-            timeout = await self._queue.next_wake_in(self.settings.poll_interval)
-            waiter = asyncio.create_task(self._queue.wait_for_work(timeout))
+            waiter = asyncio.create_task(self._queue.wait_for_work(await self._timer_timeout()))
         stopper = asyncio.create_task(self._stopping.wait())
         waker = asyncio.create_task(self._wake.wait())
         await asyncio.wait([waiter, stopper, waker], return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper, waker):
             task.cancel()
         self._wake.clear()
+        # A notification wakes every worker; only claims it triggers are races to pace.
+        self._notified = waiter.done() and not waiter.cancelled() and waiter.result() is True
+
+    async def _timer_timeout(self) -> float:
+        """Seconds until the next known wake time (at most the poll interval).
+
+        The database is asked only when the last answer is due: a claim woken by a
+        notification that found less work than it asked for schedules a re-check shortly
+        after (`_ClaimPacing.claimed`).
+        """
+        remaining = self._pace.timer_remaining()
+        if remaining is None:
+            remaining = await self._queue.next_wake_in(self.settings.poll_interval)
+            self._pace.timer_known(remaining)
+        return remaining
 
     async def _heartbeats(self) -> None:
         while True:
@@ -195,15 +233,18 @@ class WorkerLoop:
                 await self._beat()
 
     async def _beat(self) -> None:
-        leases = [flight.lease for flight in self._in_flight.values()]
-        if not leases:
+        # Judge only the flights this beat asked about: one claimed while the beat was on
+        # the wire is missing from the answer without having lost anything.
+        flights = list(self._in_flight.values())
+        if not flights:
             return
+        leases = [flight.lease for flight in flights]
         kept = {
             lease.execution_id: lease
             for lease in await self._queue.heartbeat(leases, self.settings.lease_for)
         }
-        for execution_id, flight in list(self._in_flight.items()):
-            renewed = kept.get(execution_id)
+        for flight in flights:
+            renewed = kept.get(flight.lease.execution_id)
             if renewed is None:
                 flight.task.cancel()  # lost: any write it tried would be rejected anyway
             elif renewed.cancel_requested:
@@ -223,3 +264,63 @@ class WorkerLoop:
     def _report(self, result: Advanced) -> None:
         if self._on_advanced is not None:
             self._on_advanced(result)
+
+
+class _ClaimPacing:
+    """When to claim next and when to look up the next wake time again.
+
+    Every notification wakes every worker, so most claims a notification triggers find
+    nothing when several workers run. A claim runs at once when the worker is idle and its
+    last notified claim found work (pickup latency); while executions are in flight, claims
+    are spaced by `claim_window` so one claim serves many freed slots; each notified claim
+    that finds nothing doubles the spacing, up to `claim_backoff_max`, and one that finds
+    work resets it. The next wake time is looked up when the last answer (at most the poll
+    interval) runs out, and `timer_recheck_delay` after a notified claim that found less
+    than it asked for: the notification may have announced a run parked until later.
+    """
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._backoff = 0.0
+        self._last_claim = -math.inf
+        self._timer_due: float | None = None
+
+    @staticmethod
+    def _now() -> float:
+        return time.monotonic()
+
+    def claim_delay(self, *, busy: bool) -> float:
+        gap = max(self._backoff, self._settings.claim_window if busy else 0.0)
+        return max(0.0, self._last_claim + gap - self._now())
+
+    def claimed(self, *, asked: int, got: int, notified: bool) -> None:
+        now = self._now()
+        self._last_claim = now
+        if not notified:
+            return  # a freed slot or a timer: says nothing about other workers
+        if got == 0:
+            self._backoff = min(
+                max(2 * self._backoff, self._settings.claim_window),
+                self._settings.claim_backoff_max,
+            )
+        else:
+            self._backoff = 0.0
+        if got < asked:
+            # What woke us may have been a run parked until later: learn its wake time soon,
+            # but not on the pickup's critical path, and at most once per delay.
+            recheck = now + self._settings.timer_recheck_delay
+            if self._timer_due is None or recheck < self._timer_due:
+                self._timer_due = recheck
+
+    def timer_remaining(self) -> float | None:
+        """Seconds left on the known wake time, or None when it must be looked up."""
+        if self._timer_due is None:
+            return None
+        remaining = self._timer_due - self._now()
+        if remaining <= 0:
+            self._timer_due = None
+            return None
+        return remaining
+
+    def timer_known(self, seconds: float) -> None:
+        self._timer_due = self._now() + max(seconds, 0.0)
