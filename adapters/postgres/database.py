@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
+import psycopg
 import sqlalchemy.exc as sa_exc
 from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.rows import dict_row
 from sqlalchemy import Executable, RowMapping
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,10 +38,14 @@ def translated_errors() -> Iterator[None]:
         raise _integrity_error(error) from error
     except (sa_exc.DBAPIError, sa_exc.TimeoutError, sa_exc.ResourceClosedError) as error:
         raise StorageError(f"the database failed: {_first_line(error)}") from error
+    except psycopg.IntegrityError as error:  # statements sent straight to the driver
+        raise _integrity_error(error) from error
+    except psycopg.Error as error:
+        raise StorageError(f"the database failed: {_first_line(error)}") from error
 
 
-def _integrity_error(error: sa_exc.IntegrityError) -> Exception:
-    original = error.orig
+def _integrity_error(error: sa_exc.IntegrityError | psycopg.IntegrityError) -> Exception:
+    original = error.orig if isinstance(error, sa_exc.IntegrityError) else error
     if isinstance(original, pg_errors.UniqueViolation | pg_errors.ForeignKeyViolation):
         constraint = getattr(getattr(original, "diag", None), "constraint_name", None)
         kind = "already exists" if isinstance(original, pg_errors.UniqueViolation) else "missing"
@@ -56,7 +63,7 @@ def is_connection_error(error: BaseException) -> bool:
     cause = error.__cause__ if isinstance(error, StorageError) else error
     if isinstance(cause, sa_exc.DBAPIError):
         return bool(cause.connection_invalidated) or isinstance(cause, sa_exc.OperationalError)
-    return isinstance(cause, sa_exc.TimeoutError)
+    return isinstance(cause, sa_exc.TimeoutError | psycopg.OperationalError)
 
 
 async def connect(engine: AsyncEngine) -> AsyncConnection:
@@ -78,9 +85,11 @@ class Db:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._connection: AsyncConnection | None = None
+        self._driver: psycopg.AsyncConnection[Any] | None = None
 
     def attach(self, connection: AsyncConnection | None) -> None:
         self._connection = connection
+        self._driver = None
 
     @property
     def connection(self) -> AsyncConnection:
@@ -112,6 +121,47 @@ class Db:
         result = await self.execute(statement, params)
         return result.mappings().first()
 
+    async def driver(self) -> psycopg.AsyncConnection[Any]:
+        """The psycopg connection under this transaction's SQLAlchemy connection."""
+        if self._driver is None:
+            self._driver = await _driver_of(self.connection)
+        return self._driver
+
+    async def fetch(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
+        """Run plain SQL on the driver, in this transaction (cheap: see `hot_sql`)."""
+        return await _fetch(await self.driver(), sql, params)
+
+    async def notify_and_commit(self, notifications: Sequence[tuple[str, str]]) -> None:
+        """Send `(channel, payload)` notifications and COMMIT in one round trip.
+
+        Without parameters psycopg uses the simple query protocol, which carries several
+        statements in one message; the values are quoted by psycopg as literals.
+        """
+        notify = sql.SQL("SELECT pg_notify({}, {})")
+        statements = [notify.format(sql.Literal(c), sql.Literal(p)) for c, p in notifications]
+        driver = await self.driver()
+        with translated_errors():
+            await driver.execute(sql.SQL("; ").join([*statements, sql.SQL("COMMIT")]))
+
+
+async def _driver_of(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    with translated_errors():
+        raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None:
+        raise StorageError("the pooled connection has no driver connection")
+    return cast("psycopg.AsyncConnection[Any]", driver)
+
+
+async def _fetch(
+    driver: psycopg.AsyncConnection[Any], sql: str, params: Mapping[str, Any] | Sequence[Any]
+) -> list[Any]:
+    """Rows as dicts (an empty list for a statement that returns none)."""
+    with translated_errors():
+        cursor = driver.cursor(row_factory=dict_row)
+        await cursor.execute(sql, params)
+        return await cursor.fetchall() if cursor.description is not None else []
+
 
 async def in_transaction(
     engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]], *, retries: int = 1
@@ -135,6 +185,31 @@ async def in_transaction(
             with translated_errors():
                 await connection.commit()
             return result
+        finally:
+            with contextlib.suppress(Exception):
+                await connection.close()
+    raise AssertionError("unreachable")
+
+
+async def autocommit_fetch(
+    engine: AsyncEngine, sql: str, params: Mapping[str, Any] | Sequence[Any], *, retries: int = 1
+) -> list[Any]:
+    """Run one plain-SQL statement as its own transaction: one round trip, no BEGIN/COMMIT.
+
+    For statements that may safely run twice (claims, heartbeats, reads): a lost connection
+    is retried even if the statement may have landed. The pool puts the connection back in
+    transaction mode when it is returned.
+    """
+    for attempt in range(retries + 1):
+        connection = await connect(engine)
+        try:
+            with translated_errors():
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return await _fetch(await _driver_of(connection), sql, params)
+        except StorageError as error:
+            if attempt < retries and is_connection_error(error):
+                continue
+            raise
         finally:
             with contextlib.suppress(Exception):
                 await connection.close()

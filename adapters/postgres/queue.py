@@ -13,12 +13,10 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.postgres.database import in_transaction
+from adapters.postgres.database import autocommit_fetch
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.mappers import as_utc
 from adapters.postgres.tables import CLAIMABLE_PREDICATE
@@ -33,52 +31,59 @@ from application.records import Lease
 # checked exactly against the worker's clock.
 CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
 
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+# Every statement here runs as its own transaction (autocommit: one round trip). Claims
+# and heartbeats turn synchronous commit off for themselves with a local set_config in a
+# one-row CTE joined into the UPDATE.
+_ASYNC_COMMIT = "no_flush AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))"
 
-_CLAIM = text(f"""
-WITH due AS (
+_CLAIM = f"""
+WITH {_ASYNC_COMMIT},
+due AS (
     SELECT id FROM executions
     WHERE ({CLAIMABLE_PREDICATE})
-      AND coalesce(wake_at, created_at) <= :horizon
-      AND (wake_at IS NULL OR wake_at <= :now OR status = 'running')
-      AND (lease_expires_at IS NULL OR lease_expires_at <= :now)
+      AND coalesce(wake_at, created_at) <= %(horizon)s
+      AND (wake_at IS NULL OR wake_at <= %(now)s OR status = 'running')
+      AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
     ORDER BY coalesce(wake_at, created_at), id
-    LIMIT :limit
+    LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
 UPDATE executions AS e
-SET lease_owner = :worker, lease_token = e.lease_token + 1, lease_expires_at = :expires
-FROM due WHERE e.id = due.id
+SET lease_owner = %(worker)s, lease_token = e.lease_token + 1, lease_expires_at = %(expires)s
+FROM due, no_flush WHERE e.id = due.id
 RETURNING e.id, e.lease_token, e.lease_expires_at, e.cancel_requested,
           coalesce(e.wake_at, e.created_at) AS due_at
-""")
+"""
 
-_HEARTBEAT = text("""
-UPDATE executions AS e SET lease_expires_at = :expires
-FROM unnest(CAST(:ids AS text[]), CAST(:tokens AS bigint[]), CAST(:owners AS text[]))
-     AS held(id, token, owner)
+_HEARTBEAT = f"""
+WITH {_ASYNC_COMMIT}
+UPDATE executions AS e SET lease_expires_at = %(expires)s
+FROM unnest(%(ids)s::text[], %(tokens)s::bigint[], %(owners)s::text[]) AS held(id, token, owner),
+     no_flush
 WHERE e.id = held.id AND e.lease_token = held.token AND e.lease_owner = held.owner
-  AND e.lease_expires_at > :now
+  AND e.lease_expires_at > %(now)s
 RETURNING e.id, e.lease_token, e.lease_owner, e.lease_expires_at, e.cancel_requested
-""")
+"""
 
-_RELEASE = text("""
-UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
-WHERE id = :id AND lease_token = :token AND lease_owner = :owner
-RETURNING id
-""")
+# Released rows are announced in the same statement; PostgreSQL delivers on commit.
+_RELEASE = """
+WITH released AS (
+    UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+    WHERE id = %(id)s AND lease_token = %(token)s AND lease_owner = %(owner)s
+    RETURNING id
+)
+SELECT pg_notify(%(channel)s, %(payload)s) FROM released
+"""
 
-_NEXT_WAKE = text(f"""
+_NEXT_WAKE = f"""
 SELECT least(
     (SELECT coalesce(wake_at, created_at) FROM executions
-     WHERE ({CLAIMABLE_PREDICATE}) AND coalesce(wake_at, created_at) > :now
+     WHERE ({CLAIMABLE_PREDICATE}) AND coalesce(wake_at, created_at) > %(now)s
      ORDER BY coalesce(wake_at, created_at), id LIMIT 1),
     (SELECT min(lease_expires_at) FROM executions
-     WHERE lease_expires_at > :now AND status IN ('pending', 'waiting', 'running'))
+     WHERE lease_expires_at > %(now)s AND status IN ('pending', 'waiting', 'running'))
 ) AS next_wake
-""")
-
-_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
+"""
 
 
 class PostgresWorkQueue:
@@ -96,12 +101,7 @@ class PostgresWorkQueue:
             "worker": worker_id,
             "expires": now + lease_for,
         }
-
-        async def work(connection: AsyncConnection) -> list[Any]:
-            await connection.execute(_ASYNC_COMMIT)
-            return list((await connection.execute(_CLAIM, params)).mappings())
-
-        rows = await in_transaction(self._engine, work)
+        rows = await autocommit_fetch(self._engine, _CLAIM, params)
         rows.sort(key=lambda row: (row["due_at"], row["id"]))
         return [
             Lease(row["id"], worker_id, row["lease_token"], as_utc(row["lease_expires_at"]))
@@ -119,12 +119,7 @@ class PostgresWorkQueue:
             "tokens": [lease.token for lease in leases],
             "owners": [lease.worker_id for lease in leases],
         }
-
-        async def work(connection: AsyncConnection) -> list[Any]:
-            await connection.execute(_ASYNC_COMMIT)
-            return list((await connection.execute(_HEARTBEAT, params)).mappings())
-
-        kept = {row["id"]: row for row in await in_transaction(self._engine, work)}
+        kept = {row["id"]: row for row in await autocommit_fetch(self._engine, _HEARTBEAT, params)}
         return [
             Lease(
                 lease.execution_id,
@@ -138,15 +133,9 @@ class PostgresWorkQueue:
         ]
 
     async def release(self, lease: Lease) -> None:
-        params = {"id": lease.execution_id, "token": lease.token, "owner": lease.worker_id}
-        wake = {"channel": WORK_CHANNEL, "payload": notification_payload(params)}
-
-        async def work(connection: AsyncConnection) -> None:
-            released = (await connection.execute(_RELEASE, params)).first()
-            if released is not None:
-                await connection.execute(_NOTIFY, wake)
-
-        await in_transaction(self._engine, work)
+        held = {"id": lease.execution_id, "token": lease.token, "owner": lease.worker_id}
+        wake = {"channel": WORK_CHANNEL, "payload": notification_payload(held)}
+        await autocommit_fetch(self._engine, _RELEASE, {**held, **wake})
 
     async def wait_for_work(self, timeout: float) -> bool:
         event = self._listener.work_available
@@ -158,11 +147,8 @@ class PostgresWorkQueue:
 
     async def next_wake_in(self, max_seconds: float) -> float:
         now = self._clock.now()
-
-        async def work(connection: AsyncConnection) -> Any:
-            return (await connection.execute(_NEXT_WAKE, {"now": now})).scalar()
-
-        found = await in_transaction(self._engine, work)
+        [row] = await autocommit_fetch(self._engine, _NEXT_WAKE, {"now": now})
+        found = row["next_wake"]
         if found is None:
             return max_seconds
         return min(max_seconds, float((found - now).total_seconds()))

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.postgres.database import Db, connect, translated_errors
@@ -29,13 +28,6 @@ from adapters.postgres.repositories.history import (
     PostgresSignals,
 )
 from application.ports.clock import Clock
-
-# One round trip for all of a transaction's notifications, in the order they were queued.
-NOTIFY_MANY = text(
-    "SELECT pg_notify(n.channel, n.payload) FROM unnest("
-    "CAST(:channels AS text[]), CAST(:payloads AS text[])) WITH ORDINALITY"
-    " AS n(channel, payload, position) ORDER BY n.position"
-)
 
 
 def notification_payload(payload: Mapping[str, Any]) -> str:
@@ -92,12 +84,12 @@ class PostgresUnitOfWork:
 
     async def commit(self) -> None:
         connection = self._db.connection
+        if self._notifications:
+            await self._db.notify_and_commit(
+                [(channel, notification_payload(p)) for channel, p in self._notifications]
+            )
         with translated_errors():
-            if self._notifications:
-                channels = [channel for channel, _ in self._notifications]
-                payloads = [notification_payload(p) for _, p in self._notifications]
-                await connection.execute(NOTIFY_MANY, {"channels": channels, "payloads": payloads})
-            await connection.commit()
+            await connection.commit()  # a no-op on the wire after notify_and_commit
         self._notifications.clear()
         self._committed = True
 

@@ -64,12 +64,16 @@ class ExecutionRunner:
         self._stepper = Stepper(executors, calls, definitions, rng)
 
     async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
-        held = await self._load(lease)
-        if held is None:
-            return Advanced(lease.execution_id, Ending.GONE)
+        cancelled = cancelled or asyncio.Event()
         tasks: dict[str, asyncio.Task[NodeResult]] = {}
         try:
-            return await self._drive(held, tasks, cancelled or asyncio.Event())
+            opened = await self._open(lease, cancelled)
+            if opened is None:
+                return Advanced(lease.execution_id, Ending.GONE)
+            held, started = opened
+            if started is not None:
+                self._spawn(held, tasks, started)
+            return await self._drive(held, tasks, cancelled, opened=started is not None)
         except LeaseLost:
             return Advanced(lease.execution_id, Ending.LEASE_LOST)
         finally:
@@ -78,20 +82,53 @@ class ExecutionRunner:
             with contextlib.suppress(BaseException):
                 await asyncio.gather(*tasks.values(), return_exceptions=True)
 
+    async def _open(
+        self, lease: Lease, cancelled: asyncio.Event
+    ) -> tuple[Held, list[NodeCall] | None] | None:
+        """Load the execution and, in the same transaction, commit its first step.
+
+        Returns None when there is nothing to run, else the held copy and the calls the
+        first step started (None when the first step is still to be taken: a cancel or an
+        overdue deadline comes first, or another writer moved the row meanwhile).
+        """
+        async with self._uow() as uow:
+            held = await self._load(uow, lease)
+            if held is None:
+                return None
+            if self._closing(held, cancelled):
+                return held, None
+            try:
+                return held, await self._write(uow, held, self._advance_step(held, {}, True))
+            except StaleExecution:
+                pass
+        await self._refresh(held)
+        return held, None
+
+    def _closing(self, held: Held, cancelled: asyncio.Event) -> bool:
+        return held.execution.cancel_requested or cancelled.is_set() or self._overdue(held)
+
     async def _drive(
-        self, held: Held, tasks: dict[str, asyncio.Task[NodeResult]], cancelled: asyncio.Event
+        self,
+        held: Held,
+        tasks: dict[str, asyncio.Task[NodeResult]],
+        cancelled: asyncio.Event,
+        *,
+        opened: bool,
     ) -> Advanced:
         results: dict[str, NodeResult] = {}
-        opening = True
+        step_taken = opened
         while True:
             if held.execution.status.is_terminal:
                 return self._ended(held, Ending.FINISHED)
-            if held.execution.cancel_requested or cancelled.is_set() or self._overdue(held):
+            if self._closing(held, cancelled):
                 await self._close(held, tasks)
                 continue
-            started = await self._commit(held, self._advance_step(held, results, opening))
-            results, opening = {}, False
-            self._spawn(held, tasks, started)
+            if not step_taken:
+                step = self._advance_step(held, results, opening=not opened)
+                started = await self._commit(held, step)
+                results, opened = {}, True
+                self._spawn(held, tasks, started)
+            step_taken = False
             if held.execution.status.is_terminal:
                 continue
             if not tasks:
@@ -194,18 +231,22 @@ class ExecutionRunner:
 
     async def _commit_once(self, held: Held, step: Step) -> list[NodeCall]:
         async with self._uow() as uow:
-            now = self._clock.now()
-            changes = Changes.on(held, now)
-            await step(uow, changes, now)
-            if changes.empty:
-                return []
-            first_seq = held.execution.seq + 1
-            execution = replace(changes.execution, seq=held.execution.seq + len(changes.events))
-            await uow.executions.save(execution, expected_seq=held.execution.seq, lease=held.lease)
-            await uow.node_runs.save_many(execution.id, list(changes.changed.values()))
-            await uow.events.append(execution.id, first_seq, changes.events, now)
-            announce(uow, execution, changes.events[-1].type)
-            await uow.commit()
+            return await self._write(uow, held, step)
+
+    async def _write(self, uow: UnitOfWork, held: Held, step: Step) -> list[NodeCall]:
+        """Compute `step` in `uow`'s transaction, commit it fenced, and update `held`."""
+        now = self._clock.now()
+        changes = Changes.on(held, now)
+        await step(uow, changes, now)
+        if changes.empty:
+            return []
+        first_seq = held.execution.seq + 1
+        execution = replace(changes.execution, seq=held.execution.seq + len(changes.events))
+        await uow.executions.save(execution, expected_seq=held.execution.seq, lease=held.lease)
+        await uow.node_runs.save_many(execution.id, list(changes.changed.values()))
+        await uow.events.append(execution.id, first_seq, changes.events, now)
+        announce(uow, execution, changes.events[-1].type)
+        await uow.commit()
         held.execution = execution
         held.runs.update(changes.changed)
         return changes.started
@@ -222,13 +263,12 @@ class ExecutionRunner:
             wake_at=fresh.wake_at,
         )
 
-    async def _load(self, lease: Lease) -> Held | None:
-        async with self._uow() as uow:
-            execution = await uow.executions.get(lease.execution_id)
-            if execution is None or execution.status.is_terminal:
-                return None
-            runs = await uow.node_runs.get_all(execution.id)
-            definition = await self._definitions.load(uow, execution.workflow_id, execution.version)
+    async def _load(self, uow: UnitOfWork, lease: Lease) -> Held | None:
+        execution = await uow.executions.get(lease.execution_id)
+        if execution is None or execution.status.is_terminal:
+            return None
+        runs = await uow.node_runs.get_all(execution.id)
+        definition = await self._definitions.load(uow, execution.workflow_id, execution.version)
         return Held(lease=lease, execution=execution, runs=runs, definition=definition)
 
     @staticmethod

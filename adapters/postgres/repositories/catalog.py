@@ -15,6 +15,11 @@ from application.records import Schedule, Workflow, WorkflowVersion
 
 # Names sort by code point, as Python sorts them, whatever the database's locale.
 _NAME_ORDER = workflows.c.name.collate("C")
+# Read first in every run request: plain SQL to the driver, which also sends the
+# transaction's BEGIN in the same round trip (see `Db.fetch`).
+_GET_WORKFLOW = (
+    "SELECT * FROM workflows WHERE id = %(workflow_id)s AND workspace_id = %(workspace_id)s"
+)
 
 
 class PostgresWorkflows:
@@ -35,11 +40,9 @@ class PostgresWorkflows:
         )
 
     async def get(self, workspace_id: str, workflow_id: str) -> Workflow | None:
-        statement = select(workflows).where(
-            workflows.c.id == workflow_id, workflows.c.workspace_id == workspace_id
-        )
-        row = await self._db.first(statement)
-        return mappers.row_to_workflow(row) if row else None
+        params = {"workflow_id": workflow_id, "workspace_id": workspace_id}
+        rows = await self._db.fetch(_GET_WORKFLOW, params)
+        return mappers.row_to_workflow(rows[0]) if rows else None
 
     async def get_by_name(self, workspace_id: str, name: str) -> Workflow | None:
         statement = select(workflows).where(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, exists, literal, select, tuple_, update
+from sqlalchemy import bindparam, exists, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
-from adapters.postgres import mappers
+from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
-from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys, node_runs
+from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
 from application.records import Lease
 from domain.execution import Execution
@@ -28,28 +27,50 @@ _LEASE_COLUMNS = (
 
 # The hot statements are built once with bind parameters: building a SQLAlchemy expression
 # per call costs more CPU than the database spends running it.
-_INSERT_EXECUTION = insert(executions)
-_INSERT_NODE_RUNS = insert(node_runs)
-_GET = select(executions).where(executions.c.id == bindparam("execution_id"))
-_SAVE_WHERE = (executions.c.id == bindparam("b_id"), executions.c.seq == bindparam("b_seq"))
-_SAVE_LEASE_WHERE = (
-    executions.c.lease_token == bindparam("b_token"),
-    executions.c.lease_owner == bindparam("b_owner"),
-    executions.c.lease_expires_at > bindparam("b_now"),
-)
-_SAVE_UNLEASED = update(executions).where(*_SAVE_WHERE).returning(executions.c.id)
-_SAVE_LEASED = _SAVE_UNLEASED.where(*_SAVE_LEASE_WHERE)
 _LEASE_HOLDER = ("lease_owner", "lease_expires_at")
 _ROW_COLUMNS = [c.name for c in executions.c if c.name not in ("id", "lease_token", *_LEASE_HOLDER)]
+# Reads and the fenced save go straight to the driver (see `hot_sql`): they run on every step.
+_SAVE_KEEPING_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=True)
+_SAVE_ENDING_LEASE = hot_sql.save_execution([*_ROW_COLUMNS, *_LEASE_HOLDER], leased=True)
+_SAVE_WITHOUT_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=False)
+_LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 
 
-def _setting(base: Any, names: Sequence[str]) -> Any:
-    return base.values({name: bindparam(name) for name in names})
+def _insert_execution_with_node_runs() -> str:
+    """One statement, one round trip, on the driver: the execution, then a fresh node run per
+    node id (in definition order) taken from the `node_ids` array."""
+    columns = ["id", *_ROW_COLUMNS]
+    fresh = NodeRun("")
+    return (
+        f"WITH new_execution AS (INSERT INTO executions ({', '.join(columns)})"
+        f" VALUES ({', '.join(f'%({name})s' for name in columns)}) RETURNING id)"
+        " INSERT INTO node_runs (execution_id, node_id, position, status, attempt)"
+        " SELECT new_execution.id, n.node_id, n.ordinal - 1,"
+        f" '{fresh.status.value}', {fresh.attempt}"
+        " FROM new_execution, unnest(%(node_ids)s::text[]) WITH ORDINALITY AS n(node_id, ordinal)"
+    )
 
 
-_SAVE_KEEPING_LEASE = _setting(_SAVE_LEASED, _ROW_COLUMNS)
-_SAVE_ENDING_LEASE = _setting(_SAVE_LEASED, [*_ROW_COLUMNS, *_LEASE_HOLDER])
-_SAVE_WITHOUT_LEASE = _setting(_SAVE_UNLEASED, _ROW_COLUMNS)
+_INSERT_EXECUTION_WITH_NODE_RUNS = _insert_execution_with_node_runs()
+_FIND_BY_IDEMPOTENCY_KEY = (
+    select(executions)
+    .join(idempotency_keys, idempotency_keys.c.execution_id == executions.c.id)
+    .where(
+        idempotency_keys.c.workflow_id == bindparam("workflow_id"),
+        idempotency_keys.c.key == bindparam("key"),
+    )
+)
+# DO NOTHING keeps the transaction usable, as the in-memory adapter's is.
+_REMEMBER_IDEMPOTENCY_KEY = (
+    insert(idempotency_keys)
+    .values(
+        workflow_id=bindparam("workflow_id"),
+        key=bindparam("key"),
+        execution_id=bindparam("execution_id"),
+    )
+    .on_conflict_do_nothing(index_elements=["workflow_id", "key"])
+    .returning(idempotency_keys.c.key)
+)
 
 
 class PostgresExecutions:
@@ -57,26 +78,19 @@ class PostgresExecutions:
         self._db = db
 
     async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
-        await self._db.execute(_INSERT_EXECUTION, mappers.execution_to_row(execution))
-        if node_ids:
-            rows = [
-                mappers.node_run_to_row(execution.id, NodeRun(node_id), position)
-                for position, node_id in enumerate(node_ids)
-            ]
-            # Parameters apart from the statement keep it in SQLAlchemy's compiled cache.
-            await self._db.execute(_INSERT_NODE_RUNS, rows)
+        row = hot_sql.bind("executions", mappers.execution_to_row(execution))
+        await self._db.fetch(_INSERT_EXECUTION_WITH_NODE_RUNS, {**row, "node_ids": list(node_ids)})
 
     async def get(self, execution_id: str) -> Execution | None:
-        row = await self._db.first(_GET, {"execution_id": execution_id})
-        return mappers.row_to_execution(row) if row else None
+        rows = await self._db.fetch(hot_sql.GET_EXECUTION, {"execution_id": execution_id})
+        return mappers.row_to_execution(rows[0]) if rows else None
 
     async def lock(self, execution_id: str) -> Execution | None:
-        statement = select(executions).where(executions.c.id == execution_id).with_for_update()
-        row = await self._db.first(statement)
-        return mappers.row_to_execution(row) if row else None
+        rows = await self._db.fetch(_LOCK, {"execution_id": execution_id})
+        return mappers.row_to_execution(rows[0]) if rows else None
 
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
-        values: dict[str, Any] = mappers.execution_to_row(execution)
+        values = hot_sql.bind("executions", mappers.execution_to_row(execution))
         del values["id"]
         now = self._db.clock.now()
         params = {"b_id": execution.id, "b_seq": expected_seq}
@@ -88,7 +102,7 @@ class PostgresExecutions:
                 # The lease ends with the run; its token stays, so it only ever grows.
                 values.update(lease_owner=None, lease_expires_at=None)
                 statement = _SAVE_ENDING_LEASE
-        if await self._db.count(statement, {**values, **params}) != 1:
+        if len(await self._db.fetch(statement, {**values, **params})) != 1:
             await self._explain_rejected_save(execution.id, lease, now)
 
     async def _explain_rejected_save(
@@ -107,23 +121,13 @@ class PostgresExecutions:
         raise StaleExecution()
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
-        statement = (
-            select(executions)
-            .join(idempotency_keys, idempotency_keys.c.execution_id == executions.c.id)
-            .where(idempotency_keys.c.workflow_id == workflow_id, idempotency_keys.c.key == key)
-        )
-        row = await self._db.first(statement)
+        params = {"workflow_id": workflow_id, "key": key}
+        row = await self._db.first(_FIND_BY_IDEMPOTENCY_KEY, params)
         return mappers.row_to_execution(row) if row else None
 
     async def remember_idempotency_key(self, workflow_id: str, key: str, execution_id: str) -> None:
-        # DO NOTHING keeps the transaction usable, as the in-memory adapter's is.
-        statement = (
-            insert(idempotency_keys)
-            .values(workflow_id=workflow_id, key=key, execution_id=execution_id)
-            .on_conflict_do_nothing(index_elements=["workflow_id", "key"])
-            .returning(idempotency_keys.c.key)
-        )
-        if await self._db.count(statement) != 1:
+        params = {"workflow_id": workflow_id, "key": key, "execution_id": execution_id}
+        if await self._db.count(_REMEMBER_IDEMPOTENCY_KEY, params) != 1:
             raise Conflict(f"idempotency key {key!r} is already used")
 
     async def find_child(self, parent_execution_id: str, parent_node_id: str) -> Execution | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from adapters.postgres import mappers
+from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
-from adapters.postgres.tables import events, node_runs, signals
+from adapters.postgres.tables import events, signals
 from application.errors import Conflict
 from application.records import Signal, StoredEvent
 from domain.events import DomainEvent
@@ -19,21 +19,6 @@ from domain.node_run import NodeRun
 # Node runs are inserted with their execution, in definition order; a run saved later for
 # a node the execution did not start with sorts after them.
 _LATE_NODE_POSITION = 1_000_000
-_RUN_COLUMNS = [
-    c.name for c in node_runs.c if c.name not in ("execution_id", "node_id", "position")
-]
-
-_UPSERT_NODE_RUNS = insert(node_runs)
-_UPSERT_NODE_RUNS = _UPSERT_NODE_RUNS.on_conflict_do_update(
-    index_elements=["execution_id", "node_id"],
-    set_={name: _UPSERT_NODE_RUNS.excluded[name] for name in _RUN_COLUMNS},
-)
-_GET_RUNS = (
-    select(node_runs)
-    .where(node_runs.c.execution_id == bindparam("execution_id"))
-    .order_by(node_runs.c.position, node_runs.c.node_id)
-)
-_INSERT_EVENTS = insert(events).on_conflict_do_nothing().returning(events.c.seq)
 
 
 class PostgresNodeRuns:
@@ -41,7 +26,7 @@ class PostgresNodeRuns:
         self._db = db
 
     async def get_all(self, execution_id: str) -> dict[str, NodeRun]:
-        rows = await self._db.rows(_GET_RUNS, {"execution_id": execution_id})
+        rows = await self._db.fetch(hot_sql.GET_NODE_RUNS, {"execution_id": execution_id})
         runs = [mappers.row_to_node_run(row) for row in rows]
         return {run.node_id: run for run in runs}
 
@@ -52,9 +37,8 @@ class PostgresNodeRuns:
             mappers.node_run_to_row(execution_id, run, _LATE_NODE_POSITION + offset)
             for offset, run in enumerate(runs)
         ]
-        # Rows as executemany parameters (one multi-row statement on the wire): a statement
-        # with the rows inlined would be compiled afresh for every call.
-        await self._db.execute(_UPSERT_NODE_RUNS, rows)
+        flat = hot_sql.flatten("node_runs", hot_sql.NODE_RUN_COLUMNS, rows)
+        await self._db.fetch(hot_sql.upsert_node_runs(len(rows)), flat)
 
 
 class PostgresEvents:
@@ -70,7 +54,9 @@ class PostgresEvents:
             mappers.event_to_row(execution_id, first_seq + offset, event, at)
             for offset, event in enumerate(events_)
         ]
-        inserted = list((await self._db.execute(_INSERT_EVENTS, rows)).scalars())
+        flat = hot_sql.flatten("events", hot_sql.EVENT_COLUMNS, rows)
+        found = await self._db.fetch(hot_sql.insert_events(len(rows)), flat)
+        inserted = [row["seq"] for row in found]
         if len(inserted) != len(rows):
             # Take back the part that landed, so the transaction is as it was before.
             await self._db.execute(
