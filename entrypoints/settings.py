@@ -29,6 +29,14 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    api_workers: int = Field(default=1, ge=1, le=64)
+    """API processes sharing the port (one per core is a good start)."""
+    api_access_log: bool = True
+    """One log line per request; turn off to spare the CPU on a busy API."""
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    """How long an authenticated token is trusted without asking the database again; a
+    revocation through another process (or the CLI) takes effect within this; 0 turns
+    the cache off."""
     pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
 

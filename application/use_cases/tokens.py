@@ -2,6 +2,11 @@
 
 Only a SHA-256 hash of a token is stored: tokens are long random strings, so a plain
 hash is enough to make a leaked table useless (no salt or slow hash is needed).
+
+Authenticated tokens are remembered for a few seconds (`AuthenticatedTokens`), so a busy
+client does not cost a database round trip per request. A revocation made through the
+same cache is seen at once; one made elsewhere (another API process, the CLI) within the
+cache's time to live.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from application.access import Principal, Role
 from application.errors import NotFound, Unauthenticated
@@ -88,10 +94,54 @@ class RevokeToken:
     token_id: str
 
 
+class AuthenticatedTokens:
+    """Principals of recently authenticated tokens, keyed by token hash, for `ttl`.
+
+    Only successful look-ups are kept (an unknown token is asked of the database each
+    time), and at most `capacity` of them, the oldest dropped first. `generation` counts
+    revocations: a look-up that began before one is not kept, since it may have read the
+    token just before it was revoked.
+    """
+
+    def __init__(
+        self, clock: Clock, ttl: timedelta = timedelta(seconds=5), capacity: int = 10_000
+    ) -> None:
+        self._clock = clock
+        self._ttl = ttl
+        self._capacity = capacity
+        self._entries: dict[str, tuple[Principal, datetime]] = {}
+        self.generation = 0
+
+    def get(self, token_hash: str) -> Principal | None:
+        entry = self._entries.get(token_hash)
+        if entry is None:
+            return None
+        principal, expires_at = entry
+        if self._clock.now() >= expires_at:
+            del self._entries[token_hash]
+            return None
+        return principal
+
+    def put(self, token_hash: str, principal: Principal, generation: int) -> None:
+        if self._ttl <= timedelta(0) or generation != self.generation:
+            return
+        self._entries.pop(token_hash, None)
+        while len(self._entries) >= self._capacity:
+            del self._entries[next(iter(self._entries))]
+        self._entries[token_hash] = (principal, self._clock.now() + self._ttl)
+
+    def forget(self, token_hash: str) -> None:
+        self.generation += 1
+        self._entries.pop(token_hash, None)
+
+
 class RevokeTokenHandler:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, cache: AuthenticatedTokens | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._cache = cache
 
     async def __call__(self, command: RevokeToken) -> ApiToken:
         async with self._uow() as uow:
@@ -105,25 +155,37 @@ class RevokeTokenHandler:
             )
             if found is None:
                 raise NotFound(f"no token {command.token_id} in this workspace")
-            if found.revoked_at is not None:
-                return found
-            revoked = replace(found, revoked_at=self._clock.now())
-            await uow.tokens.save(revoked)
-            await uow.commit()
+            revoked = found
+            if found.revoked_at is None:
+                revoked = replace(found, revoked_at=self._clock.now())
+                await uow.tokens.save(revoked)
+                await uow.commit()
+        if self._cache is not None:
+            # Also when it was revoked already: perhaps elsewhere, after this process cached it.
+            self._cache.forget(revoked.token_hash)
         return revoked
 
 
 class AuthenticateHandler:
     """Turns a presented bearer token into the principal it stands for."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, cache: AuthenticatedTokens | None = None) -> None:
         self._uow = uow
+        self._cache = cache
 
     async def __call__(self, token: str) -> Principal:
         if not token.startswith(TOKEN_PREFIX):
             raise Unauthenticated("the bearer token is not a Treadle token")
+        token_hash = hash_token(token)
+        cache = self._cache
+        if cache is not None and (known := cache.get(token_hash)) is not None:
+            return known
+        generation = cache.generation if cache is not None else 0
         async with self._uow() as uow:
-            found = await uow.tokens.find_by_hash(hash_token(token))
+            found = await uow.tokens.find_by_hash(token_hash)
         if found is None or found.revoked_at is not None:
             raise Unauthenticated("the bearer token is unknown or revoked")
-        return Principal(found.workspace_id, Role(found.role), found.id)
+        principal = Principal(found.workspace_id, Role(found.role), found.id)
+        if cache is not None:
+            cache.put(token_hash, principal, generation)
+        return principal

@@ -107,6 +107,9 @@ def create_app(runtime: Any, settings: Settings, services: ApiServices | None = 
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         middleware=[metrics.middleware],
+        # Litestar's default logging set-up would replace the process's handler, and with it
+        # the one-line format and the filter that keeps `?token=` values out of access lines.
+        logging_config=None,
         on_startup=[lambda: hub.attach(runtime)],
         on_shutdown=[hub.close],
         state=State({"runtime": runtime, "services": services, "hub": hub}),

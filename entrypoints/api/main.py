@@ -1,14 +1,19 @@
 """`treadle api`: open the runtime, build the app and serve it with uvicorn.
 
 It refuses to start, with one line saying what to do, when the database cannot be
-reached or its schema is older than this code.
+reached or its schema is older than this code. With `TREADLE_API_WORKERS` above one,
+a supervisor process binds the port and runs that many API processes on it
+(`entrypoints.api.processes`); each opens its own runtime, pool and listener.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import uvicorn
 
@@ -22,39 +27,75 @@ log = logging.getLogger("treadle.api")
 
 # Open event streams would otherwise hold a graceful shutdown open for ever.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+STARTUP_FAILED = 2
+"""The exit status of a process that could not start (bad settings, database, schema)."""
 
 
-async def _serve(settings: Settings) -> None:
+def server_config(app: Any, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        access_log=settings.api_access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        lifespan="on",
+        log_config=None,  # keep configure_logging's one-line format and token redaction
+    )
+
+
+async def _serve(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
     runtime: Runtime = await open_runtime(settings)
     try:
-        app = create_app(runtime, settings)
-        config = uvicorn.Config(
-            app,
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-            lifespan="on",
-            log_config=None,  # keep configure_logging's one-line format and token redaction
-        )
-        where = database_host(settings.database_url) if settings.database_url else "memory"
-        log.info(
-            "serving on http://%s:%s (storage: %s)", settings.api_host, settings.api_port, where
-        )
-        await uvicorn.Server(config).serve()
+        config = server_config(create_app(runtime, settings), settings)
+        if sockets is None:
+            where = database_host(settings.database_url) if settings.database_url else "memory"
+            log.info(
+                "serving on http://%s:%s (storage: %s)",
+                settings.api_host,
+                settings.api_port,
+                where,
+            )
+        await uvicorn.Server(config).serve(sockets=sockets)
     finally:
         await runtime.close()
 
 
-def serve(settings: Settings) -> None:
-    configure_logging(settings.log_level)
+def run_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `main` on uvloop when it is installed (it comes with uvicorn[standard] on Linux and
+    macOS): its event loop and transports cost a fraction of asyncio's per request."""
     try:
-        asyncio.run(_serve(settings))
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+
+
+def serve_here(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
+    """Serve in this process; exit with STARTUP_FAILED when the database is not usable."""
+    try:
+        run_loop(lambda: _serve(settings, sockets))
     except (SchemaOutOfDate, StorageError) as error:
         print(f"treadle api: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(STARTUP_FAILED)
     except KeyboardInterrupt:
         pass
+
+
+def serve(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    if settings.api_workers > 1 and not settings.database_url:
+        # Each process would keep its own in-memory store: requests would see different data.
+        print("treadle api: TREADLE_API_WORKERS > 1 needs DATABASE_URL", file=sys.stderr)
+        sys.exit(STARTUP_FAILED)
+    if settings.api_workers > 1:
+        from entrypoints.api.processes import serve_in_processes
+
+        serve_in_processes(settings)
+    else:
+        serve_here(settings)
 
 
 if __name__ == "__main__":
@@ -64,4 +105,4 @@ if __name__ == "__main__":
         serve(load_settings())
     except SettingsError as error:
         print(f"treadle api: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(STARTUP_FAILED)

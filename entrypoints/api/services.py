@@ -7,6 +7,7 @@ the first token. Tests override its providers instead of patching.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -27,6 +28,7 @@ from application.use_cases.secrets import (
     RotateSecretHandler,
 )
 from application.use_cases.tokens import (
+    AuthenticatedTokens,
     AuthenticateHandler,
     CreateTokenHandler,
     RevokeTokenHandler,
@@ -41,6 +43,11 @@ class ApiServices(containers.DeclarativeContainer):
     encryptor: providers.Dependency[Any] = providers.Dependency(
         default=providers.Singleton(NoEncryptor)
     )
+    token_cache_ttl: providers.Dependency[timedelta] = providers.Dependency(
+        default=providers.Object(timedelta(seconds=5))
+    )
+    # Shared by authentication and revocation, so a token revoked here is refused at once.
+    token_cache = providers.Singleton(AuthenticatedTokens, clock, token_cache_ttl)
 
     workflow_queries = providers.Singleton(WorkflowQueries, uow_factory)
     execution_queries = providers.Singleton(ExecutionQueries, uow_factory)
@@ -54,15 +61,17 @@ class ApiServices(containers.DeclarativeContainer):
     rotate_secret = providers.Singleton(RotateSecretHandler, uow_factory, clock, encryptor)
     delete_secret = providers.Singleton(DeleteSecretHandler, uow_factory)
     create_token = providers.Singleton(CreateTokenHandler, uow_factory, clock)
-    revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock)
-    authenticate = providers.Singleton(AuthenticateHandler, uow_factory)
+    revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock, token_cache)
+    authenticate = providers.Singleton(AuthenticateHandler, uow_factory, token_cache)
     ensure_workspace = providers.Singleton(EnsureWorkspaceHandler, uow_factory, clock)
 
 
 def api_services(runtime: Any, settings: Settings) -> ApiServices:
     """Services over the runtime's storage, encrypting secrets when SECRET_KEY is set."""
     services = ApiServices(
-        clock=providers.Object(runtime.clock), uow_factory=providers.Object(runtime.uow_factory)
+        clock=providers.Object(runtime.clock),
+        uow_factory=providers.Object(runtime.uow_factory),
+        token_cache_ttl=providers.Object(timedelta(seconds=settings.token_cache_seconds)),
     )
     if settings.secret_key is not None:
         from adapters.secrets.crypto import SecretCipher
