@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from application.claim_pacing import ClaimPacing, PacingSettings
 from application.engine.runner import Advanced, ExecutionRunner
 from application.errors import StorageError
 from application.ports.clock import Clock
@@ -76,7 +75,11 @@ class WorkerLoop:
         self._in_flight: dict[str, _InFlight] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._pace = _ClaimPacing(settings)
+        self._pace = ClaimPacing(
+            PacingSettings(
+                settings.claim_window, settings.claim_backoff_max, settings.timer_recheck_delay
+            )
+        )
         self._notified = False
 
     @property
@@ -216,7 +219,7 @@ class WorkerLoop:
 
         The database is asked only when the last answer is due: a claim woken by a
         notification that found less work than it asked for schedules a re-check shortly
-        after (`_ClaimPacing.claimed`).
+        after (`ClaimPacing.claimed`).
         """
         remaining = self._pace.timer_remaining()
         if remaining is None:
@@ -264,63 +267,3 @@ class WorkerLoop:
     def _report(self, result: Advanced) -> None:
         if self._on_advanced is not None:
             self._on_advanced(result)
-
-
-class _ClaimPacing:
-    """When to claim next and when to look up the next wake time again.
-
-    Every notification wakes every worker, so most claims a notification triggers find
-    nothing when several workers run. A claim runs at once when the worker is idle and its
-    last notified claim found work (pickup latency); while executions are in flight, claims
-    are spaced by `claim_window` so one claim serves many freed slots; each notified claim
-    that finds nothing doubles the spacing, up to `claim_backoff_max`, and one that finds
-    work resets it. The next wake time is looked up when the last answer (at most the poll
-    interval) runs out, and `timer_recheck_delay` after a notified claim that found less
-    than it asked for: the notification may have announced a run parked until later.
-    """
-
-    def __init__(self, settings: WorkerSettings) -> None:
-        self._settings = settings
-        self._backoff = 0.0
-        self._last_claim = -math.inf
-        self._timer_due: float | None = None
-
-    @staticmethod
-    def _now() -> float:
-        return time.monotonic()
-
-    def claim_delay(self, *, busy: bool) -> float:
-        gap = max(self._backoff, self._settings.claim_window if busy else 0.0)
-        return max(0.0, self._last_claim + gap - self._now())
-
-    def claimed(self, *, asked: int, got: int, notified: bool) -> None:
-        now = self._now()
-        self._last_claim = now
-        if not notified:
-            return  # a freed slot or a timer: says nothing about other workers
-        if got == 0:
-            self._backoff = min(
-                max(2 * self._backoff, self._settings.claim_window),
-                self._settings.claim_backoff_max,
-            )
-        else:
-            self._backoff = 0.0
-        if got < asked:
-            # What woke us may have been a run parked until later: learn its wake time soon,
-            # but not on the pickup's critical path, and at most once per delay.
-            recheck = now + self._settings.timer_recheck_delay
-            if self._timer_due is None or recheck < self._timer_due:
-                self._timer_due = recheck
-
-    def timer_remaining(self) -> float | None:
-        """Seconds left on the known wake time, or None when it must be looked up."""
-        if self._timer_due is None:
-            return None
-        remaining = self._timer_due - self._now()
-        if remaining <= 0:
-            self._timer_due = None
-            return None
-        return remaining
-
-    def timer_known(self, seconds: float) -> None:
-        self._timer_due = self._now() + max(seconds, 0.0)

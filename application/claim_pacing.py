@@ -1,0 +1,74 @@
+"""When a worker claims next, and when it looks up the next wake time again."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PacingSettings:
+    claim_window: float
+    claim_backoff_max: float
+    timer_recheck_delay: float
+
+
+class ClaimPacing:
+    """When to claim next and when to look up the next wake time again.
+
+    Every notification wakes every worker, so most claims a notification triggers find
+    nothing when several workers run. A claim runs at once when the worker is idle and its
+    last notified claim found work (pickup latency); while executions are in flight, claims
+    are spaced by `claim_window` so one claim serves many freed slots; each notified claim
+    that finds nothing doubles the spacing, up to `claim_backoff_max`, and one that finds
+    work resets it. The next wake time is looked up when the last answer (at most the poll
+    interval) runs out, and `timer_recheck_delay` after a notified claim that found less
+    than it asked for: the notification may have announced a run parked until later.
+    """
+
+    def __init__(self, settings: PacingSettings) -> None:
+        self._settings = settings
+        self._backoff = 0.0
+        self._last_claim = -math.inf
+        self._timer_due: float | None = None
+
+    @staticmethod
+    def _now() -> float:
+        return time.monotonic()
+
+    def claim_delay(self, *, busy: bool) -> float:
+        gap = max(self._backoff, self._settings.claim_window if busy else 0.0)
+        return max(0.0, self._last_claim + gap - self._now())
+
+    def claimed(self, *, asked: int, got: int, notified: bool) -> None:
+        now = self._now()
+        self._last_claim = now
+        if not notified:
+            return  # a freed slot or a timer: says nothing about other workers
+        if got == 0:
+            self._backoff = min(
+                max(2 * self._backoff, self._settings.claim_window),
+                self._settings.claim_backoff_max,
+            )
+        else:
+            self._backoff = 0.0
+        if got < asked:
+            # What woke us may have been a run parked until later: learn its wake time soon,
+            # but not on the pickup's critical path, and at most once per delay.
+            recheck = now + self._settings.timer_recheck_delay
+            if self._timer_due is None or recheck < self._timer_due:
+                self._timer_due = recheck
+
+    def timer_remaining(self) -> float | None:
+        """Seconds left on the known wake time, or None when it must be looked up."""
+        if self._timer_due is None:
+            return None
+        remaining = self._timer_due - self._now()
+        if remaining <= 0:
+            self._timer_due = None
+            return None
+        return remaining
+
+    def timer_known(self, seconds: float) -> None:
+        self._timer_due = self._now() + max(seconds, 0.0)

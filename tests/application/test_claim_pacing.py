@@ -1,0 +1,65 @@
+"""Claim pacing: idle workers claim at once, busy ones space claims, lost races back off."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.claim_pacing import ClaimPacing, PacingSettings
+
+SETTINGS = PacingSettings(claim_window=0.002, claim_backoff_max=0.02, timer_recheck_delay=0.02)
+
+
+@pytest.fixture
+def pacing(monkeypatch: pytest.MonkeyPatch) -> tuple[ClaimPacing, list[float]]:
+    now = [100.0]
+    monkeypatch.setattr(ClaimPacing, "_now", staticmethod(lambda: now[0]))
+    return ClaimPacing(SETTINGS), now
+
+
+def test_an_idle_worker_claims_at_once(pacing: tuple[ClaimPacing, list[float]]) -> None:
+    pace, _ = pacing
+    pace.claimed(asked=10, got=3, notified=True)
+    assert pace.claim_delay(busy=False) == 0.0
+
+
+def test_a_busy_worker_spaces_claims_by_the_window(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, now = pacing
+    pace.claimed(asked=10, got=3, notified=True)
+    assert pace.claim_delay(busy=True) == pytest.approx(0.002)
+    now[0] += 0.002
+    assert pace.claim_delay(busy=True) == 0.0
+
+
+def test_lost_races_double_the_spacing_up_to_the_cap_and_a_win_resets_it(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, _ = pacing
+    delays = []
+    for _ in range(6):
+        pace.claimed(asked=10, got=0, notified=True)
+        delays.append(round(pace.claim_delay(busy=False), 6))
+    assert delays == [0.002, 0.004, 0.008, 0.016, 0.02, 0.02]
+    pace.claimed(asked=10, got=1, notified=True)
+    assert pace.claim_delay(busy=False) == 0.0
+
+
+def test_claims_not_caused_by_a_notification_say_nothing_about_races(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, _ = pacing
+    pace.claimed(asked=10, got=0, notified=False)
+    assert pace.claim_delay(busy=False) == 0.0
+    assert pace.timer_remaining() is None
+
+
+def test_a_short_notified_claim_schedules_a_wake_time_lookup_soon(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, now = pacing
+    pace.timer_known(1.0)
+    pace.claimed(asked=10, got=2, notified=True)
+    assert pace.timer_remaining() == pytest.approx(0.02)
+    now[0] += 0.02
+    assert pace.timer_remaining() is None  # due: the caller asks the database again
