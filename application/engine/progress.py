@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from application.cancellation import cancel_child, waiting_children
 from application.creation import insert_execution, wake_parent
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
@@ -93,7 +94,10 @@ class Stepper:
     async def close(
         self, uow: UnitOfWork, changes: Changes, now: datetime, *, timed_out: bool
     ) -> None:
-        """Cancel every unfinished node and end the execution as cancelled or timed out."""
+        """Cancel every unfinished node and end the execution as cancelled or timed out;
+        sub-workflows it waits on are cancelled with it."""
+        for child_id in waiting_children(changes.runs):
+            await cancel_child(uow, child_id, now)
         for run in list(changes.runs.values()):
             if not run.status.is_terminal:
                 changes.apply(nr.cancel, run.node_id, now)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from application.creation import announce, append_external_event, wake_parent
+from application.cancellation import cancel_unleased
+from application.creation import append_external_event
 from application.errors import Conflict
 from application.lookups import lock_execution
 from application.ports.clock import Clock
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWorkFactory
 from domain import execution as ex
-from domain import node_run as nr
-from domain.events import DomainEvent
 from domain.execution import Execution
 from domain.status import ExecutionStatus
 
@@ -41,26 +40,6 @@ class CancelExecutionHandler:
                     uow, execution, events[0], now, cancel_requested=True
                 )
             else:
-                result = await self._cancel_now(uow, execution)
+                result = await cancel_unleased(uow, execution, now)
             await uow.commit()
         return result
-
-    async def _cancel_now(self, uow: UnitOfWork, execution: Execution) -> Execution:
-        now = self._clock.now()
-        events: list[DomainEvent] = []
-        runs = await uow.node_runs.get_all(execution.id)
-        changed = []
-        for run in runs.values():
-            if not run.status.is_terminal:
-                new_run, run_events = nr.cancel(run, now)
-                changed.append(new_run)
-                events.extend(run_events)
-        cancelled, exec_events = ex.cancel(execution, now)
-        events.extend(exec_events)
-        cancelled = replace(cancelled, seq=execution.seq + len(events))
-        await uow.executions.save(cancelled, expected_seq=execution.seq, lease=None)
-        await uow.node_runs.save_many(execution.id, changed)
-        await uow.events.append(execution.id, execution.seq + 1, events, now)
-        announce(uow, cancelled, events[-1].type)
-        await wake_parent(uow, cancelled, now)
-        return cancelled
