@@ -141,7 +141,11 @@ async def test_two_processes_share_the_port_and_each_serves_live_streams(
         httpx.AsyncClient(base_url=base, headers=headers, timeout=DEADLINE) for _ in range(6)
     ]
     try:
-        assert listening_connections(database) == PROCESSES + 1  # and the worker's
+        # Each API process listens, and so does the worker, which may still be starting.
+        wait_until(
+            lambda: listening_connections(database) == PROCESSES + 1,
+            f"{PROCESSES} API processes and the worker to listen",
+        )
         workflow_id = await create(clients[0], WAITS_FOR_GO)
         ids = [await run(client, workflow_id) for client in clients]
         for client, execution_id in zip(clients, ids, strict=True):
