@@ -38,7 +38,13 @@ class RetryPolicy:
             return GiveUp(reason="non_retryable")
         if attempt >= self.max_attempts:
             return GiveUp(reason="attempts_exhausted")
-        return RetryAfter(delay=self.backoff(attempt, rng_value))
+        delay = self.backoff(attempt, rng_value)
+        asked = error.asked_delay()
+        if asked is not None:
+            # The server said when to come back (Retry-After): wait at least that long,
+            # but never past the policy's longest wait.
+            delay = max(delay, min(asked, self.max_interval))
+        return RetryAfter(delay=delay)
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
@@ -52,6 +58,13 @@ class NodeError:
     message: str
     retryable: bool = True
     details: dict[str, object] | None = None
+
+    def asked_delay(self) -> timedelta | None:
+        """The wait the failing service asked for (`details.retry_after_seconds`), if any."""
+        value = (self.details or {}).get("retry_after_seconds")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            return None
+        return timedelta(seconds=min(float(value), 10 * 365 * 86400))
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {

@@ -7,7 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from application.engine.changes import Changes, Held
-from application.expressions import redact, render, template_secret_names
+from application.expressions import (
+    expression_secret_names,
+    redact,
+    render,
+    template_secret_names,
+)
 from application.ids import node_idempotency_key
 from application.ports.executors import Failed, NodeCall
 from application.ports.secrets import SecretStore
@@ -48,6 +53,16 @@ def template_context(changes: Changes) -> dict[str, Any]:
     }
 
 
+def _secret_names(node: Node) -> set[str]:
+    """The secrets a node's templates, or its condition expressions, name."""
+    names = template_secret_names(node.config)
+    if node.kind is NodeKind.CONDITION:
+        for case in node.config.get("cases") or ():
+            if isinstance(case, dict) and isinstance(case.get("if"), str):
+                names |= expression_secret_names(case["if"])
+    return names
+
+
 class NodeCallBuilder:
     """Builds the NodeCall for a node's next attempt and the input to store for it."""
 
@@ -58,7 +73,7 @@ class NodeCallBuilder:
         self, held: Held, changes: Changes, node: Node, now: datetime
     ) -> tuple[NodeCall, Any] | Failed:
         context = template_context(changes)
-        names = template_secret_names(node.config)
+        names = _secret_names(node)
         if node.kind is NodeKind.AI_PROMPT:
             names.add(str(node.config.get("api_key_secret") or DEFAULT_API_KEY_SECRET))
         secrets = await self._load_secrets(held, names)

@@ -151,3 +151,21 @@ def test_is_past_counts_the_deadline_instant_as_past() -> None:
     assert is_past(deadline, deadline)
     assert is_past(deadline, deadline + timedelta(days=1))
     assert not is_past(None, NOW + timedelta(days=10_000))
+
+
+def test_a_retry_waits_at_least_what_the_server_asked_for() -> None:
+    policy = RetryPolicy(initial_interval=timedelta(seconds=1), max_interval=timedelta(seconds=60))
+    asked = NodeError("http_status", "slow down", True, {"retry_after_seconds": 30})
+    decision = policy.decide(1, asked)
+    assert isinstance(decision, RetryAfter)
+    assert decision.delay == timedelta(seconds=30)
+
+
+def test_what_the_server_asks_is_capped_by_the_longest_wait_and_never_shortens_it() -> None:
+    policy = RetryPolicy(initial_interval=timedelta(seconds=8), max_interval=timedelta(seconds=60))
+    too_long = NodeError("http_status", "later", True, {"retry_after_seconds": 3600})
+    too_short = NodeError("http_status", "soon", True, {"retry_after_seconds": 1})
+    nonsense = NodeError("http_status", "?", True, {"retry_after_seconds": "soon"})
+    assert policy.decide(1, too_long) == RetryAfter(timedelta(seconds=60))
+    assert policy.decide(1, too_short) == RetryAfter(timedelta(seconds=8))
+    assert policy.decide(1, nonsense) == RetryAfter(timedelta(seconds=8))

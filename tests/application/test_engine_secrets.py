@@ -1,0 +1,61 @@
+"""Secrets reach templates and condition expressions, and never what is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from dependency_injector import providers
+
+from tests.application.conftest import Harness, build_harness, document, edge, node
+
+SECRET = "gold-plan-7f3a"
+
+
+class OneSecret:
+    """A secret store holding one value, counting what was asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def get_many(self, workspace_id: str, names: Iterable[str]) -> dict[str, str]:
+        wanted = list(names)
+        self.asked += wanted
+        return {name: SECRET for name in wanted if name == "PLAN"}
+
+
+def with_secret() -> tuple[Harness, OneSecret]:
+    harness = build_harness()
+    store = OneSecret()
+    harness.engine.secrets.override(providers.Object(store))
+    return harness, store
+
+
+async def test_a_condition_expression_can_read_a_secret() -> None:
+    harness, store = with_secret()
+    cases = [{"when": "gold", "if": f"secrets.PLAN == '{SECRET}'"}]
+    doc = document(
+        [
+            node("plan", "condition", config={"cases": cases, "default": "other"}),
+            node("gold"),
+            node("other"),
+        ],
+        [edge("plan", "gold", "gold"), edge("plan", "other", "other")],
+    )
+    execution_id = await harness.run(doc)
+
+    assert harness.status(execution_id) == "completed"
+    assert harness.node_statuses(execution_id)["gold"] == "succeeded"
+    assert harness.node_statuses(execution_id)["other"] == "skipped"
+    assert store.asked == ["PLAN"]
+
+
+async def test_a_secret_rendered_into_a_transform_is_redacted_from_what_is_stored() -> None:
+    harness, _ = with_secret()
+    doc = document([node("leak", "transform", config={"output": "key={{ secrets.PLAN }}"})])
+    execution_id = await harness.run(doc)
+
+    run = harness.node(execution_id, "leak")
+    assert run.output == "key=[redacted]"
+    stored = repr(run) + repr(harness.events(execution_id))
+    stored += repr(harness.execution(execution_id))
+    assert SECRET not in stored
