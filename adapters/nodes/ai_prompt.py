@@ -27,6 +27,7 @@ from adapters.nodes.http_common import (
 )
 from adapters.nodes.network_guard import AddressNotAllowed
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
+from application.redaction import REDACTED
 from domain.definition import NodeKind
 from domain.node_config import AiPromptConfig, parse_node_config
 from domain.policies import NodeError
@@ -36,7 +37,6 @@ DEFAULT_TIMEOUT_SECONDS = 120.0
 MAX_RESPONSE_BYTES = 10_000_000
 # The statuses OpenAI's own clients retry: timeouts, conflicts, rate limits, server errors.
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
-REDACTED = "[redacted]"
 _CODE_FENCE = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(?P<inner>.*)\n```$", re.DOTALL)
 
 

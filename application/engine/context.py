@@ -7,15 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from application.engine.changes import Changes, Held
-from application.expressions import (
-    expression_secret_names,
-    redact,
-    render,
-    template_secret_names,
-)
+from application.expressions import expression_secret_names, render, template_secret_names
 from application.ids import node_idempotency_key
 from application.ports.executors import Failed, NodeCall
 from application.ports.secrets import SecretStore
+from application.redaction import redact
 from domain.definition import Node, NodeKind
 from domain.errors import ExpressionError
 from domain.node_config import DEFAULT_API_KEY_SECRET

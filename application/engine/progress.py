@@ -17,7 +17,6 @@ from application.creation import insert_execution, wake_parent
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
 from application.engine.context import NodeCallBuilder
-from application.expressions import redact
 from application.nodes.builtin import is_inline
 from application.ports.executors import (
     ExecutorRegistry,
@@ -28,6 +27,7 @@ from application.ports.executors import (
     Suspend,
 )
 from application.ports.unit_of_work import UnitOfWork
+from application.redaction import redact
 from domain import execution as ex
 from domain import node_run as nr
 from domain.execution import ParentLink

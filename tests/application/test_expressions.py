@@ -13,10 +13,10 @@ from application.expressions import (
     evaluate,
     expression_secret_names,
     is_template,
-    redact,
     render,
     template_secret_names,
 )
+from application.redaction import redact
 from domain.errors import ExpressionError
 
 TOKEN = "tok-9f8e7d6c5b4a"
