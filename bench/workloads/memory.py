@@ -41,4 +41,4 @@ async def measure(context: Context) -> list[Figure]:
 
 
 def _rss_mb(pid: int) -> float:
-    return psutil.Process(pid).memory_info().rss / 2**20
+    return float(psutil.Process(pid).memory_info().rss) / 2**20

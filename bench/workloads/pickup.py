@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from application.use_cases.start_run import StartRun
@@ -57,7 +57,7 @@ async def measure(context: Context) -> list[Figure]:
 
 
 async def _latencies(
-    context: Context, runtime: object, definition: dict[str, object], stamps: Path
+    context: Context, runtime: object, definition: Mapping[str, object], stamps: Path
 ) -> list[float]:
     workspace_id, workflow_id = await new_workflow(runtime, definition, "w3")  # type: ignore[arg-type]
     start_run = runtime.engine.start_run()  # type: ignore[attr-defined]
