@@ -20,9 +20,9 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from adapters.postgres.embedded import EmbeddedPostgres, ensure_database, psycopg_conninfo
+from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from adapters.postgres.migrate import upgrade
-from adapters.postgres.urls import sqlalchemy_url
+from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
 
 
 def free_port() -> int:
@@ -63,12 +63,12 @@ def fresh_database(server_url: str, label: str) -> str:
 
 def drop(url: str) -> None:
     name = make_url(url).database
-    with psycopg.connect(psycopg_conninfo(url, database="postgres"), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url, database="postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def server_facts(url: str, embedded: bool) -> ServerFacts:
-    with psycopg.connect(psycopg_conninfo(url)) as conn:
+    with psycopg.connect(libpq_conninfo(url)) as conn:
         version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         fsync = str(conn.execute("SHOW fsync").fetchone()[0])  # type: ignore[index]
         sync = str(conn.execute("SHOW synchronous_commit").fetchone()[0])  # type: ignore[index]
@@ -77,7 +77,7 @@ def server_facts(url: str, embedded: bool) -> ServerFacts:
 
 def commit_ceiling(url: str, connections: int, seconds: float) -> float:
     """Single-row UPDATE + COMMIT per second from `connections` connections at once."""
-    conninfo = psycopg_conninfo(url)
+    conninfo = libpq_conninfo(url)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bench_ceiling (id int PRIMARY KEY, n bigint)")
         conn.execute(

@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from adapters.postgres.embedded import psycopg_conninfo
+from adapters.postgres.urls import libpq_conninfo
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
 from application.use_cases.workspaces import EnsureWorkspace
@@ -73,13 +73,13 @@ async def start_runs(
 
 
 def query_one(url: str, sql: str, params: tuple[Any, ...] = ()) -> Any:
-    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as conn:
         row = conn.execute(sql, params).fetchone()
     return row[0] if row and len(row) == 1 else row
 
 
 def execute(url: str, sql: str, params: tuple[Any, ...] = ()) -> None:
-    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as conn:
         conn.execute(sql, params)
 
 

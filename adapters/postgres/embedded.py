@@ -32,13 +32,15 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import ClassVar, Self, TypeVar
 from urllib.parse import quote
 
 import psutil
 import psycopg
 from psycopg import errors, sql
 from sqlalchemy.engine import make_url
+
+from adapters.postgres.urls import libpq_conninfo
 
 with warnings.catch_warnings():
     # The wheel resolves a runtime folder at import time and warns when XDG_RUNTIME_DIR is
@@ -148,30 +150,13 @@ def prune_dead_handle_pids(data_dir: Path) -> list[int]:
 
 def ensure_database(url: str, name: str) -> str:
     """Create database `name` on the server at `url` if missing; return a URL to it."""
-    with psycopg.connect(psycopg_conninfo(url, database="postgres"), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url, database="postgres"), autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if found is None:
             # Another process may create it between our check and our CREATE.
             with contextlib.suppress(errors.DuplicateDatabase, errors.UniqueViolation):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def psycopg_conninfo(url: str, database: str | None = None) -> str:
-    """Turn a SQLAlchemy URL (socket or TCP) into a libpq connection string for psycopg."""
-    parsed = make_url(url)
-    params: dict[str, Any] = {
-        key: value if isinstance(value, str) else value[-1] for key, value in parsed.query.items()
-    }
-    fields = {
-        "host": parsed.host,
-        "port": parsed.port,
-        "user": parsed.username,
-        "password": parsed.password,
-        "dbname": database or parsed.database,
-    }
-    params.update({key: value for key, value in fields.items() if value})
-    return psycopg.conninfo.make_conninfo(**params)
 
 
 def _tcp_url(port: int) -> str:

@@ -22,8 +22,8 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def libpq_conninfo(url: str) -> str:
-    """The same database as a libpq connection string, for plain psycopg connections."""
+def libpq_conninfo(url: str, database: str | None = None) -> str:
+    """The same database (or `database` on that server) as a libpq connection string."""
     parsed = make_url(sqlalchemy_url(url))
     params: dict[str, Any] = {
         key: value if isinstance(value, str) else value[-1] for key, value in parsed.query.items()
@@ -33,7 +33,7 @@ def libpq_conninfo(url: str) -> str:
         "port": parsed.port,
         "user": parsed.username,
         "password": parsed.password,
-        "dbname": parsed.database,
+        "dbname": database or parsed.database,
     }
     params.update({key: value for key, value in fields.items() if value})
     return psycopg.conninfo.make_conninfo(**params)

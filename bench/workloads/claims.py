@@ -68,9 +68,9 @@ def _grow(url: str, names: dict[str, str], have: int, want: int) -> None:
 def _run(url: str, sql: str, params: dict[str, object]) -> None:
     import psycopg
 
-    from adapters.postgres.embedded import psycopg_conninfo
+    from adapters.postgres.urls import libpq_conninfo
 
-    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as conn:
         conn.execute(sql, params)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from adapters.postgres.embedded import psycopg_conninfo
+from adapters.postgres.urls import libpq_conninfo
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
 from application.use_cases.tokens import CreateToken
@@ -111,7 +111,7 @@ async def start_runs(
 
 
 def rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(psycopg_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as conn:
         return list(conn.execute(sql, params).fetchall())
 
 

@@ -12,7 +12,7 @@ import pytest
 from adapters.clock import FakeClock
 from adapters.memory.maintenance import InMemoryExecutionPruner
 from adapters.memory.store import InMemoryStore
-from adapters.postgres.embedded import psycopg_conninfo
+from adapters.postgres.urls import libpq_conninfo
 from application.input_errors import InvalidInput
 from application.use_cases.prune import PruneExecutions, PruneExecutionsHandler, PruneProgress
 from domain.execution import Execution, ParentLink
@@ -49,7 +49,7 @@ def test_prune_deletes_old_finished_executions_only(
     old = [_run_to_the_end(cli, workspace) for _ in range(3)]
     recent = _run_to_the_end(cli, workspace)
     waiting = cli("run", "approval", "-w", workspace).stdout.strip()
-    with psycopg.connect(psycopg_conninfo(cli_database_url), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(cli_database_url), autocommit=True) as conn:
         conn.execute(
             "UPDATE executions SET finished_at = now() - interval '40 days',"
             " created_at = now() - interval '41 days' WHERE id = ANY(%s)",

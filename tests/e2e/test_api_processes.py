@@ -20,8 +20,8 @@ import httpx
 import psycopg
 import pytest
 
-from adapters.postgres.embedded import psycopg_conninfo
 from adapters.postgres.migrate import upgrade
+from adapters.postgres.urls import libpq_conninfo
 from entrypoints.api.controllers.streams import KEEPALIVE_SECONDS
 from tests.api.workflows import WAITS_FOR_GO
 from tests.e2e.test_api_postgres import (
@@ -109,7 +109,7 @@ def listening_connections(database: str) -> int:
         "SELECT count(*) FROM pg_stat_activity"
         " WHERE datname = current_database() AND query LIKE 'LISTEN%%'"
     )
-    with psycopg.connect(psycopg_conninfo(database), autocommit=True) as connection:
+    with psycopg.connect(libpq_conninfo(database), autocommit=True) as connection:
         row = connection.execute(query).fetchone()
     return int(row[0]) if row else 0
 

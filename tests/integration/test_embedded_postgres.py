@@ -21,8 +21,8 @@ from adapters.postgres.embedded import (
     EmbeddedPostgres,
     EmbeddedPostgresError,
     ensure_database,
-    psycopg_conninfo,
 )
+from adapters.postgres.urls import libpq_conninfo
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def free_tcp_port() -> int:
 
 
 def postmaster_started_at(url: str) -> datetime:
-    with psycopg.connect(psycopg_conninfo(url)) as conn:
+    with psycopg.connect(libpq_conninfo(url)) as conn:
         row = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
     assert row is not None
     started_at: datetime = row[0]
@@ -58,7 +58,7 @@ def postmaster_started_at(url: str) -> datetime:
 
 def assert_refuses_connections(url: str) -> None:
     with pytest.raises(psycopg.OperationalError):
-        psycopg.connect(psycopg_conninfo(url), connect_timeout=2).close()
+        psycopg.connect(libpq_conninfo(url), connect_timeout=2).close()
 
 
 def dead_pid() -> int:
@@ -76,7 +76,7 @@ def test_start_initialises_a_server_that_answers_queries(data_dir: Path) -> None
     with EmbeddedPostgres(data_dir) as server:
         assert server.url.startswith("postgresql+psycopg://postgres@/postgres?host=")
         assert (data_dir / "PG_VERSION").exists()
-        with psycopg.connect(psycopg_conninfo(server.url)) as conn:
+        with psycopg.connect(libpq_conninfo(server.url)) as conn:
             row = conn.execute("SELECT version()").fetchone()
     assert row is not None
     assert str(row[0]).startswith("PostgreSQL ")
@@ -152,7 +152,7 @@ def test_a_stopped_server_starts_again_on_the_same_data(data_dir: Path) -> None:
     with EmbeddedPostgres(data_dir) as server:
         ensure_database(server.url, "kept")
     with EmbeddedPostgres(data_dir) as server:
-        kept_url = psycopg_conninfo(server.url, database="kept")
+        kept_url = libpq_conninfo(server.url, database="kept")
         with psycopg.connect(kept_url) as conn:
             row = conn.execute("SELECT current_database()").fetchone()
     assert row == ("kept",)
@@ -189,6 +189,6 @@ def test_ensure_database_creates_a_missing_database_once(data_dir: Path) -> None
     with EmbeddedPostgres(data_dir) as server:
         url = ensure_database(server.url, "treadle_example")
         assert ensure_database(server.url, "treadle_example") == url
-        with psycopg.connect(psycopg_conninfo(url)) as conn:
+        with psycopg.connect(libpq_conninfo(url)) as conn:
             row = conn.execute("SELECT current_database()").fetchone()
     assert row == ("treadle_example",)

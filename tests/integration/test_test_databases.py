@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from adapters.postgres.embedded import psycopg_conninfo
+from adapters.postgres.urls import libpq_conninfo
 from tests.support.databases import (
     TEST_DATABASE_URL_ENV,
     as_sqlalchemy_url,
@@ -18,7 +18,7 @@ from tests.support.databases import (
 
 
 def database_names(server_url: str) -> set[str]:
-    with psycopg.connect(psycopg_conninfo(server_url)) as conn:
+    with psycopg.connect(libpq_conninfo(server_url)) as conn:
         rows = conn.execute("SELECT datname FROM pg_database").fetchall()
     return {str(name) for (name,) in rows}
 
@@ -60,7 +60,7 @@ def test_fresh_databases_are_new_empty_and_droppable(postgres_server_url: str) -
     first_name, second_name = make_url(first).database, make_url(second).database
     assert first_name != second_name
     assert {first_name, second_name} <= database_names(postgres_server_url)
-    with psycopg.connect(psycopg_conninfo(first)) as conn:
+    with psycopg.connect(libpq_conninfo(first)) as conn:
         row = conn.execute(
             "SELECT current_database(), count(*) FROM information_schema.tables"
             " WHERE table_schema = 'public'"
@@ -79,6 +79,6 @@ def test_a_bad_prefix_is_refused() -> None:
 
 
 def test_the_session_database_is_reachable(postgres_database_url: str) -> None:
-    with psycopg.connect(psycopg_conninfo(postgres_database_url)) as conn:
+    with psycopg.connect(libpq_conninfo(postgres_database_url)) as conn:
         row = conn.execute("SELECT current_database()").fetchone()
     assert row == (make_url(postgres_database_url).database,)

@@ -17,7 +17,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from adapters.postgres.embedded import ensure_database, psycopg_conninfo
+from adapters.postgres.embedded import ensure_database
+from adapters.postgres.urls import libpq_conninfo
 
 TEST_DATABASE_URL_ENV = "TREADLE_TEST_DATABASE_URL"
 _SQLALCHEMY_SCHEME = "postgresql+psycopg://"
@@ -62,6 +63,6 @@ def drop_database(url: str) -> None:
     name = make_url(url).database
     if not name:
         raise ValueError(f"{url!r} names no database")
-    with psycopg.connect(psycopg_conninfo(url, database="postgres"), autocommit=True) as conn:
+    with psycopg.connect(libpq_conninfo(url, database="postgres"), autocommit=True) as conn:
         statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
         conn.execute(statement.format(sql.Identifier(name)))

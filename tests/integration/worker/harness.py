@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
-from adapters.postgres.embedded import psycopg_conninfo
+from adapters.postgres.urls import libpq_conninfo
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.deliver_signal import DeliverSignal
 from application.use_cases.schedules import CreateSchedule, UpdateSchedule
@@ -118,7 +118,7 @@ class Harness:
         self.logs = logs
         self.workers: list[WorkerProcess] = []
         self.connect_log = logs / "non-loopback-connections.txt"
-        self._db = psycopg.connect(psycopg_conninfo(database_url), autocommit=True)
+        self._db = psycopg.connect(libpq_conninfo(database_url), autocommit=True)
 
     # --- worker processes ---------------------------------------------------------------
 
