@@ -17,7 +17,6 @@ import httpx
 from adapters.nodes.http_common import (
     decode_text,
     excerpt,
-    invalid_config,
     lower_headers,
     read_capped,
     status_details,
@@ -26,10 +25,10 @@ from adapters.nodes.http_common import (
     transport_failure,
 )
 from adapters.nodes.network_guard import AddressNotAllowed
+from application.nodes.rendered_config import invalid_config, typed_config
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
 from application.redaction import REDACTED
-from domain.definition import NodeKind
-from domain.node_config import AiPromptConfig, parse_node_config
+from domain.node_config import AiPromptConfig
 from domain.policies import NodeError
 from domain.problems import Problem
 
@@ -57,9 +56,9 @@ class AiPromptExecutor:
         self._default_timeout = default_timeout
 
     async def run(self, call: NodeCall) -> NodeResult:
-        config, problems = parse_node_config(NodeKind.AI_PROMPT, call.config, "config")
-        if problems or not isinstance(config, AiPromptConfig):
-            return invalid_config(problems)
+        config = typed_config(call, AiPromptConfig)
+        if isinstance(config, Failed):
+            return config
         payload = _payload(config)
         if isinstance(payload, Failed):
             return payload

@@ -17,7 +17,6 @@ import httpx
 from adapters.nodes.network_guard import AddressNotAllowed
 from application.ports.executors import Failed
 from domain.policies import NodeError
-from domain.problems import Problem
 
 EXCERPT_CHARS = 500
 
@@ -32,13 +31,6 @@ def time_budget(now: datetime, deadline: datetime | None, default: float) -> flo
 def timeout_failure(what: str, seconds: float) -> Failed:
     message = f"{what} did not finish within {seconds:.3g} s."
     return Failed(NodeError(kind="timeout", message=message, retryable=True))
-
-
-def invalid_config(problems: list[Problem]) -> Failed:
-    listed = "; ".join(f"{problem.path}: {problem.message}" for problem in problems)
-    details: dict[str, object] = {"problems": [problem.as_dict() for problem in problems]}
-    message = f"The node's config is invalid after rendering: {listed}"
-    return Failed(NodeError("invalid_config", message, retryable=False, details=details))
 
 
 def describe(method: str, url: httpx.URL) -> str:

@@ -16,7 +16,6 @@ import httpx
 
 from adapters.nodes.http_common import (
     describe,
-    invalid_config,
     lower_headers,
     parse_body,
     read_capped,
@@ -26,9 +25,9 @@ from adapters.nodes.http_common import (
     transport_failure,
 )
 from adapters.nodes.network_guard import AddressNotAllowed
+from application.nodes.rendered_config import invalid_config, typed_config
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
-from domain.definition import NodeKind
-from domain.node_config import HTTP_METHODS, HttpRequestConfig, parse_node_config
+from domain.node_config import HTTP_METHODS, HttpRequestConfig
 from domain.policies import NodeError
 from domain.problems import Problem
 
@@ -69,9 +68,9 @@ class HttpRequestExecutor:
         self._default_timeout = default_timeout
 
     async def run(self, call: NodeCall) -> NodeResult:
-        config, problems = parse_node_config(NodeKind.HTTP_REQUEST, call.config, "config")
-        if problems or not isinstance(config, HttpRequestConfig):
-            return invalid_config(problems)
+        config = typed_config(call, HttpRequestConfig)
+        if isinstance(config, Failed):
+            return config
         request = _build_request(config, call.idempotency_key)
         if isinstance(request, Failed):
             return request

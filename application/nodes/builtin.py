@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from application.expressions import evaluate
+from application.nodes.rendered_config import typed_config
 from application.ports.executors import (
     Failed,
     NodeCall,
@@ -22,18 +23,8 @@ from domain.node_config import (
     DelayConfig,
     SubWorkflowConfig,
     WaitForSignalConfig,
-    parse_node_config,
 )
 from domain.policies import NodeError
-
-
-def invalid_config(call: NodeCall) -> Failed | None:
-    """Re-validate the rendered config: templates may have produced wrong types."""
-    _, problems = parse_node_config(call.kind, call.config, "config")
-    if not problems:
-        return None
-    message = "; ".join(f"{p.path}: {p.message}" for p in problems)
-    return Failed(NodeError("invalid_config", message, retryable=False))
 
 
 class NoopExecutor:
@@ -60,9 +51,9 @@ class ConditionExecutor:
     inline = True
 
     async def run(self, call: NodeCall) -> NodeResult:
-        config, _ = parse_node_config(call.kind, call.config, "config")
-        if not isinstance(config, ConditionConfig):
-            return invalid_config(call) or Failed(NodeError("invalid_config", "bad condition"))
+        config = typed_config(call, ConditionConfig)
+        if isinstance(config, Failed):
+            return config
         try:
             for case in config.cases:
                 if evaluate(case.expression, call.context, node_id=call.node_id):
@@ -81,9 +72,9 @@ class DelayExecutor:
     inline = True
 
     async def run(self, call: NodeCall) -> NodeResult:
-        config, _ = parse_node_config(call.kind, call.config, "config")
-        if not isinstance(config, DelayConfig):
-            return invalid_config(call) or Failed(NodeError("invalid_config", "bad delay"))
+        config = typed_config(call, DelayConfig)
+        if isinstance(config, Failed):
+            return config
         if config.seconds is not None:
             wake_at = call.now + timedelta(seconds=float(config.seconds))
         else:
@@ -97,9 +88,9 @@ class WaitForSignalExecutor:
     inline = True
 
     async def run(self, call: NodeCall) -> NodeResult:
-        config, _ = parse_node_config(call.kind, call.config, "config")
-        if not isinstance(config, WaitForSignalConfig):
-            return invalid_config(call) or Failed(NodeError("invalid_config", "bad wait"))
+        config = typed_config(call, WaitForSignalConfig)
+        if isinstance(config, Failed):
+            return config
         wake_at = None
         if config.timeout_seconds is not None:
             wake_at = call.now + timedelta(seconds=float(config.timeout_seconds))
@@ -112,9 +103,9 @@ class SubWorkflowExecutor:
     inline = True
 
     async def run(self, call: NodeCall) -> NodeResult:
-        config, _ = parse_node_config(call.kind, call.config, "config")
-        if not isinstance(config, SubWorkflowConfig):
-            return invalid_config(call) or Failed(NodeError("invalid_config", "bad sub-workflow"))
+        config = typed_config(call, SubWorkflowConfig)
+        if isinstance(config, Failed):
+            return config
         version = int(config.version) if config.version is not None else None
         return StartChild(workflow_id=config.workflow_id, input=config.input, version=version)
 
