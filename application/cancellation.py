@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
-from application.creation import announce, append_external_event, wake_parent
+from application.creation import append_external_event, record, wake_parent
 from application.ports.unit_of_work import UnitOfWork
 from domain import execution as ex
 from domain import node_run as nr
@@ -38,11 +37,7 @@ async def cancel_unleased(
             events.extend(run_events)
     cancelled, exec_events = ex.cancel(execution, now)
     events.extend(exec_events)
-    cancelled = replace(cancelled, seq=execution.seq + len(events))
-    await uow.executions.save(cancelled, expected_seq=execution.seq, lease=None)
-    await uow.node_runs.save_many(execution.id, changed)
-    await uow.events.append(execution.id, execution.seq + 1, events, now)
-    announce(uow, cancelled, events[-1].type)
+    cancelled = await record(uow, execution, cancelled, changed, events, now)
     for child_id in waiting_children(runs):
         await cancel_child(uow, child_id, now)
     if tell_parent:

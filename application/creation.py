@@ -1,18 +1,22 @@
-"""Creating an execution row with its node runs and first event: shared by runs, schedules,
-re-runs and sub-workflows."""
+"""Writing executions: inserting one (with its node runs and first event), and recording a
+transition of one (its row, changed node runs and events, then the notifications).
+
+Shared by runs, schedules, re-runs, sub-workflows, the runner and the control use cases."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from application.ids import new_id
 from application.ports.unit_of_work import UnitOfWork
-from application.records import Workflow
+from application.records import Lease, Workflow
 from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent, EventType
 from domain.execution import Execution, ParentLink
+from domain.node_run import NodeRun
 from domain.policies import execution_deadline
 from domain.status import ExecutionStatus
 
@@ -81,15 +85,31 @@ def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:
         uow.notify_after_commit(CONTROL_CHANNEL, {"execution_id": execution.id, "type": event_type})
 
 
+async def record(
+    uow: UnitOfWork,
+    before: Execution,
+    after: Execution,
+    runs: Sequence[NodeRun],
+    events: Sequence[DomainEvent],
+    now: datetime,
+    lease: Lease | None = None,
+) -> Execution:
+    """Write one transition: the row as a compare-and-set on `before`'s sequence (and on the
+    lease, for a worker), the changed node runs, the events numbered on from `before`."""
+    saved = replace(after, seq=before.seq + len(events))
+    await uow.executions.save(saved, expected_seq=before.seq, lease=lease)
+    if runs:
+        await uow.node_runs.save_many(saved.id, list(runs))
+    await uow.events.append(saved.id, before.seq + 1, events, now)
+    announce(uow, saved, events[-1].type)
+    return saved
+
+
 async def append_external_event(
     uow: UnitOfWork, execution: Execution, event: DomainEvent, now: datetime, **changes: Any
 ) -> Execution:
     """Record an event on an execution the caller has locked but does not lease."""
-    updated = replace(execution, seq=execution.seq + 1, **changes)
-    await uow.executions.save(updated, expected_seq=execution.seq, lease=None)
-    await uow.events.append(execution.id, execution.seq + 1, [event], now)
-    announce(uow, updated, event.type)
-    return updated
+    return await record(uow, execution, replace(execution, **changes), [], [event], now)
 
 
 async def wake_parent(uow: UnitOfWork, child: Execution, now: datetime) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from application.creation import announce
+from application.creation import record
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
 from application.engine.context import NodeCallBuilder
@@ -240,12 +240,10 @@ class ExecutionRunner:
         await step(uow, changes, now)
         if changes.empty:
             return []
-        first_seq = held.execution.seq + 1
-        execution = replace(changes.execution, seq=held.execution.seq + len(changes.events))
-        await uow.executions.save(execution, expected_seq=held.execution.seq, lease=held.lease)
-        await uow.node_runs.save_many(execution.id, list(changes.changed.values()))
-        await uow.events.append(execution.id, first_seq, changes.events, now)
-        announce(uow, execution, changes.events[-1].type)
+        runs = list(changes.changed.values())
+        execution = await record(
+            uow, held.execution, changes.execution, runs, changes.events, now, held.lease
+        )
         await uow.commit()
         held.execution = execution
         held.runs.update(changes.changed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from application.creation import announce
+from application.creation import record
 from application.definitions import DefinitionCache
 from application.errors import Conflict
 from application.lookups import lock_execution
@@ -54,10 +54,8 @@ class RetryExecutionHandler:
             reopened, exec_events = ex.reopen(execution)
             events.extend(exec_events)
             deadline = execution_deadline(now, definition.settings.execution_timeout)
-            reopened = replace(reopened, seq=execution.seq + len(events), deadline_at=deadline)
-            await uow.executions.save(reopened, expected_seq=execution.seq, lease=None)
-            await uow.node_runs.save_many(execution.id, changed)
-            await uow.events.append(execution.id, execution.seq + 1, events, now)
-            announce(uow, reopened, events[-1].type)
+            reopened = await record(
+                uow, execution, replace(reopened, deadline_at=deadline), changed, events, now
+            )
             await uow.commit()
         return reopened
