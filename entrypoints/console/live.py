@@ -12,7 +12,6 @@ execution has finished.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,7 +22,15 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from application.access import Principal
 from application.queries.executions import ExecutionDetail, ExecutionQueries
-from entrypoints.api.controllers.streams import KEEPALIVE_SECONDS, RECONNECT_MS, workspace_changes
+from entrypoints.api.controllers.streams import (
+    KEEPALIVE_SECONDS,
+    event_hub,
+    json_message,
+    keepalive,
+    resume_after,
+    stream_open,
+    workspace_changes,
+)
 from entrypoints.api.live import EventHub
 from entrypoints.console.presentation import pretty_json, timeline_item
 
@@ -52,38 +59,29 @@ def end_of(detail: ExecutionDetail) -> dict[str, Any]:
     }
 
 
-def _message(event: str, data: Any, id: int | None = None) -> ServerSentEventMessage:
-    return ServerSentEventMessage(data=json.dumps(data), event=event, id=id)
-
-
 async def execution_updates(
     hub: EventHub, queries: ExecutionQueries, principal: Principal, execution_id: str, after: int
 ) -> AsyncIterator[ServerSentEventMessage]:
     workspace = principal.workspace_id
     with hub.subscribe(workspace, execution_id) as subscription:
-        yield ServerSentEventMessage(comment="stream open", retry=RECONNECT_MS, data=None)
+        yield stream_open()
         changed = True  # send the state once at the start: the page may be stale
         while not hub.closed and not subscription.overflowed:
             page = await queries.events(workspace, execution_id, after=after, limit=200)
             for event in page.events:
-                yield _message("step", timeline_item(event), event.seq)
+                yield json_message(timeline_item(event), "step", event.seq)
                 after, changed = event.seq, True
             if page.next_after is not None:
                 continue
             if changed:
                 detail = await queries.get(workspace, execution_id)
-                yield _message("state", state_of(detail), after)
+                yield json_message(state_of(detail), "state", after)
                 if detail.execution.status.is_terminal and detail.execution.seq <= after:
-                    yield _message("end", end_of(detail), after)
+                    yield json_message(end_of(detail), "end", after)
                     return
                 changed = False
             if await subscription.next(KEEPALIVE_SECONDS) is None and not hub.closed:
-                yield ServerSentEventMessage(comment="keepalive", data=None)
-
-
-def _after(last_event_id: str | None, after: int) -> int:
-    text = (last_event_id or "").strip()
-    return int(text) if text.isdigit() else after
+                yield keepalive()
 
 
 class LiveStreams(Controller):
@@ -101,8 +99,8 @@ class LiveStreams(Controller):
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         await execution_queries.status(principal.workspace_id, execution_id)  # 404 first
-        hub: EventHub = request.app.state["hub"]
-        start = _after(last_event_id, after)
+        start = resume_after(last_event_id, default=after)
+        hub = event_hub(request)
         updates = execution_updates(hub, execution_queries, principal, execution_id, start)
         return ServerSentEvent(updates)
 
@@ -114,5 +112,4 @@ class LiveStreams(Controller):
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """Status changes of the workspace's executions (as the API's /stream sends them)."""
-        hub: EventHub = request.app.state["hub"]
-        return ServerSentEvent(workspace_changes(hub, principal, last_event_id))
+        return ServerSentEvent(workspace_changes(event_hub(request), principal, last_event_id))

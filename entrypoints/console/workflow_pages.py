@@ -28,6 +28,10 @@ from entrypoints.console.graph_view import draw_graph
 RECENT_EXECUTIONS = 8
 
 
+def _back_to_schedules(workflow_id: str, notice: str) -> Response[Any]:
+    return Redirect(f"/console/workflows/{workflow_id}?notice={notice}#schedules", status_code=303)
+
+
 class WorkflowServices:
     """The queries one workflow page reads from, gathered to keep signatures short."""
 
@@ -166,9 +170,7 @@ class WorkflowPages(Controller):
             return await _workflow_page(
                 pages, principal, workflow_id, status=422, schedule=form, schedule_error=error
             )
-        return Redirect(
-            f"/console/workflows/{workflow_id}?notice=scheduled#schedules", status_code=303
-        )
+        return _back_to_schedules(workflow_id, "scheduled")
 
     @post("/{workflow_id:str}/schedules/{schedule_id:str}/{action:str}", status_code=303)
     async def switch_schedule(
@@ -184,7 +186,4 @@ class WorkflowPages(Controller):
             raise InvalidInput("action", "a schedule can be enabled or disabled")
         enabled = action == "enable"
         await update_schedule(UpdateSchedule(principal.workspace_id, schedule_id, enabled=enabled))
-        notice = "enabled" if enabled else "disabled"
-        return Redirect(
-            f"/console/workflows/{workflow_id}?notice={notice}#schedules", status_code=303
-        )
+        return _back_to_schedules(workflow_id, "enabled" if enabled else "disabled")

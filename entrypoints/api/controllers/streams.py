@@ -1,7 +1,8 @@
 """Server-sent event streams: one execution's events, and a workspace's status changes.
 
 Both accept the token as `?token=` as well as the Authorization header, because the
-browser's EventSource cannot set headers.
+browser's EventSource cannot set headers. The console's cookie-authenticated streams
+reuse the framing helpers here, so both send the same kind of messages.
 """
 
 from __future__ import annotations
@@ -43,10 +44,30 @@ QueryToken = Annotated[
 ]
 
 
-def _last_seq(last_event_id: str | None) -> int:
-    if last_event_id is None or not last_event_id.strip().isdigit():
-        return 0
-    return int(last_event_id.strip())
+def resume_after(last_event_id: str | None, default: int = 0) -> int:
+    """The seq to resume after: the Last-Event-ID the browser sent back, if it is one."""
+    text = (last_event_id or "").strip()
+    return int(text) if text.isdigit() else default
+
+
+def stream_open() -> ServerSentEventMessage:
+    """The first message of every stream: tells the browser how soon to reconnect."""
+    return ServerSentEventMessage(comment="stream open", retry=RECONNECT_MS, data=None)
+
+
+def keepalive() -> ServerSentEventMessage:
+    return ServerSentEventMessage(comment="keepalive", data=None)
+
+
+def json_message(
+    data: Any, event: str | None = None, id: int | str | None = None
+) -> ServerSentEventMessage:
+    return ServerSentEventMessage(data=json.dumps(data), event=event, id=id)
+
+
+def event_hub(request: Request[Any, Any, Any]) -> EventHub:
+    hub: EventHub = request.app.state["hub"]
+    return hub
 
 
 async def execution_events(
@@ -60,7 +81,7 @@ async def execution_events(
     execution has finished and every event was sent."""
     workspace = principal.workspace_id
     with hub.subscribe(workspace, execution_id) as subscription:
-        yield ServerSentEventMessage(comment="stream open", retry=RECONNECT_MS, data=None)
+        yield stream_open()
         while not hub.closed and not subscription.overflowed:
             page = await queries.events(workspace, execution_id, after=after, limit=200)
             for event in page.events:
@@ -71,15 +92,15 @@ async def execution_events(
             execution = await queries.status(workspace, execution_id)
             if execution.status.is_terminal and execution.seq <= after:
                 end = {"status": execution.status.value, "seq": execution.seq}
-                yield ServerSentEventMessage(data=json.dumps(end), event="end", id=after)
+                yield json_message(end, "end", after)
                 return
             if await subscription.next(KEEPALIVE_SECONDS) is None and not hub.closed:
-                yield ServerSentEventMessage(comment="keepalive", data=None)
+                yield keepalive()
 
 
 def _status_message(hub: EventHub, notice: Notice) -> ServerSentEventMessage:
     payload = {key: notice.payload.get(key) for key in ("execution_id", "status", "seq", "type")}
-    return ServerSentEventMessage(data=json.dumps(payload), id=hub.event_id(notice))
+    return json_message(payload, id=hub.event_id(notice))
 
 
 async def workspace_changes(
@@ -87,7 +108,7 @@ async def workspace_changes(
 ) -> AsyncIterator[ServerSentEventMessage]:
     """Status changes of the workspace's executions as they commit."""
     with hub.subscribe(principal.workspace_id) as subscription:
-        yield ServerSentEventMessage(comment="stream open", retry=RECONNECT_MS, data=None)
+        yield stream_open()
         sent = 0
         if last_event_id:
             missed = hub.missed_since(principal.workspace_id, last_event_id)
@@ -101,7 +122,7 @@ async def workspace_changes(
             notice = await subscription.next(KEEPALIVE_SECONDS)
             if notice is None:
                 if not hub.closed:
-                    yield ServerSentEventMessage(comment="keepalive", data=None)
+                    yield keepalive()
             elif notice.number > sent:
                 yield _status_message(hub, notice)
                 sent = notice.number
@@ -124,8 +145,8 @@ class StreamController(Controller):
         """Server-sent events: each `data` is an event (as in /events) with `id` = seq; an
         `end` event follows the last one once the execution has finished."""
         await execution_queries.status(principal.workspace_id, execution_id)  # 404 first
-        hub: EventHub = request.app.state["hub"]
-        after = _last_seq(last_event_id)
+        after = resume_after(last_event_id)
+        hub = event_hub(request)
         events = execution_events(hub, execution_queries, principal, execution_id, after)
         return ServerSentEvent(events)
 
@@ -139,5 +160,4 @@ class StreamController(Controller):
     ) -> ServerSentEvent:
         """Server-sent events: `data` is {execution_id, status, seq, type} for every change
         of an execution in the workspace; `reset` means "reload, some changes were missed"."""
-        hub: EventHub = request.app.state["hub"]
-        return ServerSentEvent(workspace_changes(hub, principal, last_event_id))
+        return ServerSentEvent(workspace_changes(event_hub(request), principal, last_event_id))
