@@ -137,7 +137,7 @@ class Stepper:
         for run in list(changes.runs.values()):
             if run.status is NodeStatus.READY:
                 progressed |= await self._start(uow, held, changes, run.node_id, now)
-        return progressed or bool(decided.skipped)
+        return progressed
 
     async def _start(
         self, uow: UnitOfWork, held: Held, changes: Changes, node_id: str, now: datetime
