@@ -84,8 +84,11 @@ class Stepper:
             return
         for node_id, result in results.items():
             await self._apply_result(uow, held, changes, node_id, result, now)
+        # Within one transaction, a wait that did not end in one round does not end in the
+        # next (same `now`, same signals and children): look each waiting node up once.
+        looked_up: set[str] = set()
         for _ in range(MAX_INLINE_ROUNDS):
-            await self._resolve_waits(uow, held, changes, now)
+            await self._resolve_waits(uow, held, changes, now, looked_up)
             if changes.execution.status.is_terminal or not await self._plan_and_start(
                 uow, held, changes, now
             ):
@@ -225,12 +228,13 @@ class Stepper:
         changes.apply(nr.wait, node_id, None, {"child": child.id})
 
     async def _resolve_waits(
-        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime
+        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime, looked_up: set[str]
     ) -> None:
         for run in list(changes.runs.values()):
             if run.status is NodeStatus.RETRYING and is_past(run.wake_at, now):
                 changes.apply(nr.make_ready, run.node_id)
-            elif run.status is NodeStatus.WAITING:
+            elif run.status is NodeStatus.WAITING and run.node_id not in looked_up:
+                looked_up.add(run.node_id)
                 await self._resolve_wait(uow, held, changes, run.node_id, now)
 
     async def _resolve_wait(
