@@ -6,12 +6,12 @@ Shared by runs, schedules, re-runs, sub-workflows, the runner and the control us
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from application.ids import new_id
-from application.ports.unit_of_work import UnitOfWork
+from application.ports.unit_of_work import EventBatch, FencedSave, UnitOfWork
 from application.records import Lease, Workflow
 from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent, EventType
@@ -57,12 +57,11 @@ async def insert_execution(
         rerun_of=rerun_of,
         seq=1,
     )
-    await uow.executions.add(execution, [node.id for node in definition.nodes])
     payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}
     if execution.wake_at is not None:
         payload["start_at"] = execution.wake_at.isoformat()
     event = DomainEvent(EventType.EXECUTION_CREATED, payload=payload)
-    await uow.events.append(execution.id, 1, [event], now)
+    await uow.executions.add(execution, [node.id for node in definition.nodes], [event])
     announce(uow, execution, EventType.EXECUTION_CREATED)
     return execution
 
@@ -85,6 +84,18 @@ def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:
         uow.notify_after_commit(CONTROL_CHANNEL, {"execution_id": execution.id, "type": event_type})
 
 
+@dataclass(frozen=True)
+class Transition:
+    """One execution moved from `before` to `after`, with the node runs it changed and the
+    events that say so."""
+
+    before: Execution
+    after: Execution
+    runs: Sequence[NodeRun]
+    events: Sequence[DomainEvent]
+    lease: Lease | None = None
+
+
 async def record(
     uow: UnitOfWork,
     before: Execution,
@@ -96,12 +107,24 @@ async def record(
 ) -> Execution:
     """Write one transition: the row as a compare-and-set on `before`'s sequence (and on the
     lease, for a worker), the changed node runs, the events numbered on from `before`."""
-    saved = replace(after, seq=before.seq + len(events))
-    await uow.executions.save(saved, expected_seq=before.seq, lease=lease)
-    if runs:
-        await uow.node_runs.save_many(saved.id, list(runs))
-    await uow.events.append(saved.id, before.seq + 1, events, now)
-    announce(uow, saved, events[-1].type)
+    [saved] = await record_many(uow, [Transition(before, after, runs, events, lease)], now)
+    return saved
+
+
+async def record_many(
+    uow: UnitOfWork, transitions: Sequence[Transition], now: datetime
+) -> list[Execution]:
+    """Write several executions' transitions (as `record` writes one) in a few statements;
+    raises if any row's compare-and-set fails, and the caller rolls everything back."""
+    saved = [replace(t.after, seq=t.before.seq + len(t.events)) for t in transitions]
+    pairs = list(zip(saved, transitions, strict=True))
+    await uow.executions.save_many([FencedSave(row, t.before.seq, t.lease) for row, t in pairs])
+    await uow.node_runs.save_for({row.id: t.runs for row, t in pairs if t.runs})
+    await uow.events.append_many(
+        [EventBatch(row.id, t.before.seq + 1, t.events) for row, t in pairs], now
+    )
+    for row, transition in pairs:
+        announce(uow, row, transition.events[-1].type)
     return saved
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.journal import Journal
 from adapters.memory.store import InMemoryStore
 from application.errors import Conflict, LeaseLost, StaleExecution
+from application.ports.unit_of_work import EventBatch, FencedSave
 from application.records import (
     ApiToken,
     Lease,
@@ -92,9 +93,17 @@ def _workflow_key(store: InMemoryStore, workflow_id: str) -> tuple[str, str]:
 
 
 class MemoryExecutions(_Repo):
-    async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
+    async def add(
+        self,
+        execution: Execution,
+        node_ids: Sequence[str],
+        first_events: Sequence[DomainEvent] = (),
+    ) -> None:
         self.journal.set(self.store.executions, execution.id, execution)
         self.journal.set(self.store.node_runs, execution.id, {n: NodeRun(n) for n in node_ids})
+        if first_events:
+            events = MemoryEvents(self.store, self.journal)
+            await events.append(execution.id, 1, first_events, execution.created_at)
 
     async def get(self, execution_id: str) -> Execution | None:
         return self.store.executions.get(execution_id)
@@ -102,16 +111,27 @@ class MemoryExecutions(_Repo):
     async def lock(self, execution_id: str) -> Execution | None:
         return self.store.executions.get(execution_id)
 
+    async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
+        now = self.store.clock.now()
+        held = {}
+        for lease in leases:
+            execution = self.store.executions.get(lease.execution_id)
+            if execution is not None and self._holds(lease, now):
+                held[execution.id] = execution
+        return held
+
+    def _holds(self, lease: Lease, now: datetime) -> bool:
+        row = self.store.leases[lease.execution_id]
+        alive = row.expires_at is not None and row.expires_at > now
+        return row.token == lease.token and row.owner == lease.worker_id and alive
+
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
         stored = self.store.executions.get(execution.id)
         if stored is None:
             raise StaleExecution("the execution no longer exists")
         row = self.store.leases[execution.id]
-        if lease is not None:
-            now = self.store.clock.now()
-            alive = row.expires_at is not None and row.expires_at > now
-            if row.token != lease.token or row.owner != lease.worker_id or not alive:
-                raise LeaseLost()
+        if lease is not None and not self._holds(lease, self.store.clock.now()):
+            raise LeaseLost()
         if stored.seq != expected_seq:
             raise StaleExecution()
         self.journal.set(self.store.executions, execution.id, execution)
@@ -119,6 +139,11 @@ class MemoryExecutions(_Repo):
             self.journal.set(
                 self.store.leases, execution.id, replace(row, owner=None, expires_at=None)
             )
+
+    async def save_many(self, saves: Sequence[FencedSave]) -> None:
+        # A rejected save raises; the unit of work then takes back the ones before it.
+        for save in saves:
+            await self.save(save.execution, expected_seq=save.expected_seq, lease=save.lease)
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
         found = self.store.idempotency.get((workflow_id, key))
@@ -178,10 +203,17 @@ class MemoryNodeRuns(_Repo):
     async def get_all(self, execution_id: str) -> dict[str, NodeRun]:
         return dict(self.store.node_runs.get(execution_id, {}))
 
+    async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
+        return {execution_id: await self.get_all(execution_id) for execution_id in execution_ids}
+
     async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None:
         table = dict(self.store.node_runs.get(execution_id, {}))
         table.update({run.node_id: run for run in runs})
         self.journal.set(self.store.node_runs, execution_id, table)
+
+    async def save_for(self, runs: Mapping[str, Sequence[NodeRun]]) -> None:
+        for execution_id, changed in runs.items():
+            await self.save_many(execution_id, changed)
 
 
 class MemoryEvents(_Repo):
@@ -202,6 +234,10 @@ class MemoryEvents(_Repo):
                 at,
             )
             self.journal.append(log, stored)
+
+    async def append_many(self, batches: Sequence[EventBatch], at: datetime) -> None:
+        for batch in batches:
+            await self.append(batch.execution_id, batch.first_seq, batch.events, at)
 
     async def search(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 500

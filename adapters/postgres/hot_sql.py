@@ -48,6 +48,18 @@ GET_EXECUTION = "SELECT * FROM executions WHERE id = %(execution_id)s"
 GET_NODE_RUNS = (
     "SELECT * FROM node_runs WHERE execution_id = %(execution_id)s ORDER BY position, node_id"
 )
+GET_NODE_RUNS_OF_MANY = (
+    "SELECT * FROM node_runs WHERE execution_id = ANY(%(execution_ids)s)"
+    " ORDER BY execution_id, position, node_id"
+)
+# Locked in id order, so that two lockers never wait on each other in a circle.
+LOCK_LEASED = (
+    "SELECT e.* FROM executions AS e"
+    " JOIN unnest(%(ids)s::text[], %(tokens)s::bigint[], %(owners)s::text[])"
+    " AS held(id, token, owner)"
+    " ON e.id = held.id AND e.lease_token = held.token AND e.lease_owner = held.owner"
+    " WHERE e.lease_expires_at > %(now)s ORDER BY e.id FOR UPDATE OF e"
+)
 
 
 def save_execution(columns: Iterable[str], *, leased: bool) -> str:
@@ -89,9 +101,12 @@ def upsert_node_runs(rows: int) -> str:
 
 @cache
 def insert_events(rows: int) -> str:
-    """Insert `rows` events, skipping numbers already taken; returns the numbers inserted."""
+    """Insert `rows` events, skipping numbers already taken; returns the keys inserted."""
     columns, values = _values(EVENT_COLUMNS, rows)
-    return f"INSERT INTO events ({columns}) VALUES {values} ON CONFLICT DO NOTHING RETURNING seq"
+    return (
+        f"INSERT INTO events ({columns}) VALUES {values}"
+        " ON CONFLICT DO NOTHING RETURNING execution_id, seq"
+    )
 
 
 def flatten(table: str, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> list[Any]:

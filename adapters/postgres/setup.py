@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.migrate import ensure_schema_current
+from adapters.postgres.pool_checks import ping_idle_connections
 from adapters.postgres.queue import PostgresWorkQueue
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
@@ -17,10 +18,11 @@ from application.ports.clock import Clock
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    """An async engine on psycopg 3; stale pooled connections are replaced on checkout."""
-    return create_async_engine(
-        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    """An async engine on psycopg 3; pooled connections that sat idle are checked on checkout
+    and replaced when closed (`pool_checks`)."""
+    engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size)
+    ping_idle_connections(engine)
+    return engine
 
 
 class PostgresAdapters:

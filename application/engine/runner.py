@@ -1,33 +1,35 @@
 """The runner: advances one leased execution until it finishes, parks or loses its lease.
 
-Every commit is a fenced compare-and-set on the execution row. When another writer
-moved the row first (a cancel request, a signal, a child finishing), the step is
-recomputed from the fresh row; when the lease is gone, the runner stops writing.
+Every step is committed by the group committer, together with other executions' steps:
+the execution's row is locked and re-read first (a cancel request, a signal or a child
+finishing may have moved it), then the step is computed and saved as a fenced
+compare-and-set; when the lease is gone, the runner stops writing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from application.creation import record
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
 from application.engine.context import NodeCallBuilder
+from application.engine.group_commit import GroupCommitter, Opened, Step
 from application.engine.progress import Stepper, wake_in
 from application.errors import LeaseLost, StaleExecution
 from application.ports.clock import Clock
 from application.ports.executors import ExecutorRegistry, Failed, NodeCall, NodeResult
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.records import Lease
+from domain.execution import Execution
+from domain.node_run import NodeRun
 from domain.policies import NodeError, is_past
 
 MAX_STALE_RETRIES = 20
-Step = Callable[[UnitOfWork, Changes, datetime], Awaitable[None]]
 
 
 class Ending(StrEnum):
@@ -62,6 +64,7 @@ class ExecutionRunner:
         self._calls = calls
         self._definitions = definitions
         self._stepper = Stepper(executors, calls, definitions, rng)
+        self._committer = GroupCommitter(uow_factory, clock)
 
     async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
         cancelled = cancelled or asyncio.Event()
@@ -89,20 +92,21 @@ class ExecutionRunner:
 
         Returns None when there is nothing to run, else the held copy and the calls the
         first step started (None when the first step is still to be taken: a cancel or an
-        overdue deadline comes first, or another writer moved the row meanwhile).
+        overdue deadline comes first).
         """
-        async with self._uow() as uow:
-            held = await self._load(uow, lease)
-            if held is None:
+
+        async def opener(
+            uow: UnitOfWork, execution: Execution, runs: dict[str, NodeRun]
+        ) -> Opened | None:
+            if execution.status.is_terminal:
                 return None
+            definition = await self._definitions.load(uow, execution.workflow_id, execution.version)
+            held = Held(lease=lease, execution=execution, runs=runs, definition=definition)
             if self._closing(held, cancelled):
                 return held, None
-            try:
-                return held, await self._write(uow, held, self._advance_step(held, {}, True))
-            except StaleExecution:
-                pass
-        await self._refresh(held)
-        return held, None
+            return held, self._advance_step(held, {}, True)
+
+        return await self._committer.open(lease, opener)
 
     def _closing(self, held: Held, cancelled: asyncio.Event) -> bool:
         return held.execution.cancel_requested or cancelled.is_set() or self._overdue(held)
@@ -221,53 +225,13 @@ class ExecutionRunner:
         return {node_id: task.result() for node_id, task in done.items()}
 
     async def _commit(self, held: Held, step: Step) -> list[NodeCall]:
-        """Compute `step` inside a transaction and commit it fenced; retry on stale reads."""
+        """Compute `step` on the up-to-date held copy and commit it with other runners'."""
         for _ in range(MAX_STALE_RETRIES):
-            try:
-                return await self._commit_once(held, step)
-            except StaleExecution:
-                await self._refresh(held)
+            # Rows are locked before the step is computed, so a stale save means a writer
+            # that does not lock (a bug elsewhere): compute the step again.
+            with contextlib.suppress(StaleExecution):
+                return await self._committer.commit(held, step)
         raise LeaseLost("the execution kept changing under this worker")
-
-    async def _commit_once(self, held: Held, step: Step) -> list[NodeCall]:
-        async with self._uow() as uow:
-            return await self._write(uow, held, step)
-
-    async def _write(self, uow: UnitOfWork, held: Held, step: Step) -> list[NodeCall]:
-        """Compute `step` in `uow`'s transaction, commit it fenced, and update `held`."""
-        now = self._clock.now()
-        changes = Changes.on(held, now)
-        await step(uow, changes, now)
-        if changes.empty:
-            return []
-        runs = list(changes.changed.values())
-        execution = await record(
-            uow, held.execution, changes.execution, runs, changes.events, now, held.lease
-        )
-        await uow.commit()
-        held.execution = execution
-        held.runs.update(changes.changed)
-        return changes.started
-
-    async def _refresh(self, held: Held) -> None:
-        async with self._uow() as uow:
-            fresh = await uow.executions.get(held.execution.id)
-        if fresh is None or (fresh.status.is_terminal and not held.execution.status.is_terminal):
-            raise LeaseLost("the execution was closed by another writer")
-        held.execution = replace(
-            held.execution,
-            seq=fresh.seq,
-            cancel_requested=fresh.cancel_requested,
-            wake_at=fresh.wake_at,
-        )
-
-    async def _load(self, uow: UnitOfWork, lease: Lease) -> Held | None:
-        execution = await uow.executions.get(lease.execution_id)
-        if execution is None or execution.status.is_terminal:
-            return None
-        runs = await uow.node_runs.get_all(execution.id)
-        definition = await self._definitions.load(uow, execution.workflow_id, execution.version)
-        return Held(lease=lease, execution=execution, runs=runs, definition=definition)
 
     @staticmethod
     def _ended(held: Held, ending: Ending) -> Advanced:

@@ -8,6 +8,7 @@ sequence, and on the lease token for workers), which serialises writers per exec
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -27,6 +28,24 @@ from domain.events import DomainEvent
 from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.status import ExecutionStatus
+
+
+@dataclass(frozen=True)
+class FencedSave:
+    """One compare-and-set write of an execution row (see `ExecutionRepository.save`)."""
+
+    execution: Execution
+    expected_seq: int
+    lease: Lease | None
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """Events of one execution, numbered from `first_seq`."""
+
+    execution_id: str
+    first_seq: int
+    events: Sequence[DomainEvent]
 
 
 class WorkflowRepository(Protocol):
@@ -57,14 +76,28 @@ class WorkflowRepository(Protocol):
 
 
 class ExecutionRepository(Protocol):
-    async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
-        """Insert a new execution with a pending node run per node."""
+    async def add(
+        self,
+        execution: Execution,
+        node_ids: Sequence[str],
+        first_events: Sequence[DomainEvent] = (),
+    ) -> None:
+        """Insert a new execution with a pending node run per node, and its first events
+        (numbered from 1, stamped with its creation time)."""
         ...
 
     async def get(self, execution_id: str) -> Execution | None: ...
 
     async def lock(self, execution_id: str) -> Execution | None:
         """Read the execution and hold its row until the transaction ends."""
+        ...
+
+    async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
+        """Read and hold the rows of the executions whose lease still holds (same token and
+        owner, not expired), keyed by id; an execution whose lease is gone is left out.
+
+        Rows are locked in id order, so two callers never wait on each other in a circle.
+        """
         ...
 
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
@@ -74,6 +107,11 @@ class ExecutionRepository(Protocol):
         Raises LeaseLost when the lease no longer holds, StaleExecution when another
         writer moved the sequence first.
         """
+        ...
+
+    async def save_many(self, saves: Sequence[FencedSave]) -> None:
+        """Several compare-and-set writes at once, each judged as `save` judges it; raises
+        for the first one rejected (the caller then rolls the whole transaction back)."""
         ...
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None: ...
@@ -108,7 +146,15 @@ class ExecutionRepository(Protocol):
 class NodeRunRepository(Protocol):
     async def get_all(self, execution_id: str) -> dict[str, NodeRun]: ...
 
+    async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
+        """The node runs of several executions, keyed by execution id then node id."""
+        ...
+
     async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None: ...
+
+    async def save_for(self, runs: Mapping[str, Sequence[NodeRun]]) -> None:
+        """Insert or update the node runs of several executions, keyed by execution id."""
+        ...
 
 
 class EventRepository(Protocol):
@@ -116,6 +162,10 @@ class EventRepository(Protocol):
         self, execution_id: str, first_seq: int, events: Sequence[DomainEvent], at: datetime
     ) -> None:
         """Insert events numbered from `first_seq`; a repeated number is a conflict."""
+        ...
+
+    async def append_many(self, batches: Sequence[EventBatch], at: datetime) -> None:
+        """`append` for several executions at once; a repeated number is a conflict."""
         ...
 
     async def search(

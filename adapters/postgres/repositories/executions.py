@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, exists, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
@@ -12,7 +14,9 @@ from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
 from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
+from application.ports.unit_of_work import FencedSave
 from application.records import Lease
+from domain.events import DomainEvent
 from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.status import ExecutionStatus
@@ -37,17 +41,23 @@ _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 
 
 def _insert_execution_with_node_runs() -> str:
-    """One statement, one round trip, on the driver: the execution, then a fresh node run per
-    node id (in definition order) taken from the `node_ids` array."""
+    """One statement, one round trip, on the driver: the execution, a fresh node run per
+    node id (in definition order) taken from the `node_ids` array, and its first events
+    from the `event_*` arrays."""
     columns = ["id", *_ROW_COLUMNS]
     fresh = NodeRun("")
     return (
         f"WITH new_execution AS (INSERT INTO executions ({', '.join(columns)})"
-        f" VALUES ({', '.join(f'%({name})s' for name in columns)}) RETURNING id)"
-        " INSERT INTO node_runs (execution_id, node_id, position, status, attempt)"
+        f" VALUES ({', '.join(f'%({name})s' for name in columns)}) RETURNING id),"
+        " new_runs AS (INSERT INTO node_runs (execution_id, node_id, position, status, attempt)"
         " SELECT new_execution.id, n.node_id, n.ordinal - 1,"
         f" '{fresh.status.value}', {fresh.attempt}"
-        " FROM new_execution, unnest(%(node_ids)s::text[]) WITH ORDINALITY AS n(node_id, ordinal)"
+        " FROM new_execution, unnest(%(node_ids)s::text[]) WITH ORDINALITY AS n(node_id, ordinal))"
+        " INSERT INTO events (execution_id, seq, type, node_id, attempt, payload, created_at)"
+        " SELECT new_execution.id, e.ordinal, e.type, e.node_id, e.attempt, e.payload,"
+        " %(created_at)s FROM new_execution, unnest(%(event_types)s::text[],"
+        " %(event_node_ids)s::text[], %(event_attempts)s::integer[], %(event_payloads)s::jsonb[])"
+        " WITH ORDINALITY AS e(type, node_id, attempt, payload, ordinal)"
     )
 
 
@@ -77,9 +87,21 @@ class PostgresExecutions:
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    async def add(self, execution: Execution, node_ids: Sequence[str]) -> None:
+    async def add(
+        self,
+        execution: Execution,
+        node_ids: Sequence[str],
+        first_events: Sequence[DomainEvent] = (),
+    ) -> None:
         row = hot_sql.bind("executions", mappers.execution_to_row(execution))
-        await self._db.fetch(_INSERT_EXECUTION_WITH_NODE_RUNS, {**row, "node_ids": list(node_ids)})
+        events = {
+            "event_types": [event.type for event in first_events],
+            "event_node_ids": [event.node_id for event in first_events],
+            "event_attempts": [event.attempt for event in first_events],
+            "event_payloads": [Jsonb(dict(event.payload)) for event in first_events],
+        }
+        params = {**row, "node_ids": list(node_ids), **events}
+        await self._db.fetch(_INSERT_EXECUTION_WITH_NODE_RUNS, params)
 
     async def get(self, execution_id: str) -> Execution | None:
         rows = await self._db.fetch(hot_sql.GET_EXECUTION, {"execution_id": execution_id})
@@ -89,11 +111,40 @@ class PostgresExecutions:
         rows = await self._db.fetch(_LOCK, {"execution_id": execution_id})
         return mappers.row_to_execution(rows[0]) if rows else None
 
+    async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
+        if not leases:
+            return {}
+        params = {
+            "ids": [lease.execution_id for lease in leases],
+            "tokens": [lease.token for lease in leases],
+            "owners": [lease.worker_id for lease in leases],
+            "now": self._db.clock.now(),
+        }
+        rows = await self._db.fetch(hot_sql.LOCK_LEASED, params)
+        return {row["id"]: mappers.row_to_execution(row) for row in rows}
+
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
+        await self.save_many([FencedSave(execution, expected_seq, lease)])
+
+    async def save_many(self, saves: Sequence[FencedSave]) -> None:
+        now = self._db.clock.now()
+        by_statement: dict[str, list[tuple[FencedSave, dict[str, Any]]]] = {}
+        for save in saves:
+            statement, params = self._fenced_update(save, now)
+            by_statement.setdefault(statement, []).append((save, params))
+        for statement, group in by_statement.items():
+            answers = await self._db.fetch_each(statement, [params for _, params in group])
+            for (save, _), rows in zip(group, answers, strict=True):
+                if len(rows) != 1:
+                    await self._explain_rejected_save(save.execution.id, save.lease, now)
+
+    @staticmethod
+    def _fenced_update(save: FencedSave, now: datetime) -> tuple[str, dict[str, Any]]:
+        """The statement and parameters of one fenced save (one of three statements)."""
+        execution, lease = save.execution, save.lease
         values = hot_sql.bind("executions", mappers.execution_to_row(execution))
         del values["id"]
-        now = self._db.clock.now()
-        params = {"b_id": execution.id, "b_seq": expected_seq}
+        params = {"b_id": execution.id, "b_seq": save.expected_seq}
         statement = _SAVE_WITHOUT_LEASE
         if lease is not None:
             params.update(b_token=lease.token, b_owner=lease.worker_id, b_now=now)
@@ -102,8 +153,7 @@ class PostgresExecutions:
                 # The lease ends with the run; its token stays, so it only ever grows.
                 values.update(lease_owner=None, lease_expires_at=None)
                 statement = _SAVE_ENDING_LEASE
-        if len(await self._db.fetch(statement, {**values, **params})) != 1:
-            await self._explain_rejected_save(execution.id, lease, now)
+        return statement, {**values, **params}
 
     async def _explain_rejected_save(
         self, execution_id: str, lease: Lease | None, now: datetime

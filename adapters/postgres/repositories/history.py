@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
 from adapters.postgres.tables import events, signals
 from application.errors import Conflict
+from application.ports.unit_of_work import EventBatch
 from application.records import Signal, StoredEvent
 from domain.events import DomainEvent
 from domain.node_run import NodeRun
@@ -30,13 +31,27 @@ class PostgresNodeRuns:
         runs = [mappers.row_to_node_run(row) for row in rows]
         return {run.node_id: run for run in runs}
 
+    async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
+        found: dict[str, dict[str, NodeRun]] = {execution_id: {} for execution_id in execution_ids}
+        if not execution_ids:
+            return found
+        params = {"execution_ids": list(execution_ids)}
+        for row in await self._db.fetch(hot_sql.GET_NODE_RUNS_OF_MANY, params):
+            run = mappers.row_to_node_run(row)
+            found[row["execution_id"]][run.node_id] = run
+        return found
+
     async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None:
-        if not runs:
-            return
+        await self.save_for({execution_id: runs})
+
+    async def save_for(self, runs: Mapping[str, Sequence[NodeRun]]) -> None:
         rows = [
             mappers.node_run_to_row(execution_id, run, _LATE_NODE_POSITION + offset)
-            for offset, run in enumerate(runs)
+            for execution_id, changed in runs.items()
+            for offset, run in enumerate(changed)
         ]
+        if not rows:
+            return
         flat = hot_sql.flatten("node_runs", hot_sql.NODE_RUN_COLUMNS, rows)
         await self._db.fetch(hot_sql.upsert_node_runs(len(rows)), flat)
 
@@ -48,23 +63,27 @@ class PostgresEvents:
     async def append(
         self, execution_id: str, first_seq: int, events_: Sequence[DomainEvent], at: datetime
     ) -> None:
-        if not events_:
-            return
+        await self.append_many([EventBatch(execution_id, first_seq, events_)], at)
+
+    async def append_many(self, batches: Sequence[EventBatch], at: datetime) -> None:
         rows = [
-            mappers.event_to_row(execution_id, first_seq + offset, event, at)
-            for offset, event in enumerate(events_)
+            mappers.event_to_row(batch.execution_id, batch.first_seq + offset, event, at)
+            for batch in batches
+            for offset, event in enumerate(batch.events)
         ]
+        if not rows:
+            return
         flat = hot_sql.flatten("events", hot_sql.EVENT_COLUMNS, rows)
         found = await self._db.fetch(hot_sql.insert_events(len(rows)), flat)
-        inserted = [row["seq"] for row in found]
-        if len(inserted) != len(rows):
+        if len(found) != len(rows):
             # Take back the part that landed, so the transaction is as it was before.
-            await self._db.execute(
-                delete(events).where(
-                    events.c.execution_id == execution_id, events.c.seq.in_(inserted)
-                )
-            )
-            raise Conflict(f"event {first_seq} of {execution_id} is out of sequence")
+            landed = [(row["execution_id"], row["seq"]) for row in found]
+            if landed:
+                key = tuple_(events.c.execution_id, events.c.seq)
+                await self._db.execute(delete(events).where(key.in_(landed)))
+            taken = {(row["execution_id"], row["seq"]) for row in found}
+            first = next(row for row in rows if (row["execution_id"], row["seq"]) not in taken)
+            raise Conflict(f"event {first['seq']} of {first['execution_id']} is out of sequence")
 
     async def search(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 500
