@@ -21,10 +21,14 @@ class ClaimPacing:
     nothing when several workers run. A claim runs at once when the worker is idle and its
     last notified claim found work (pickup latency); while executions are in flight, claims
     are spaced by `claim_window` so one claim serves many freed slots; each notified claim
-    that finds nothing doubles the spacing, up to `claim_backoff_max`, and one that finds
-    work resets it. The next wake time is looked up when the last answer (at most the poll
-    interval) runs out, and `timer_recheck_delay` after a notified claim that found less
-    than it asked for: the notification may have announced a run parked until later.
+    that finds nothing doubles the spacing, up to `claim_backoff_max`. A claim at once that
+    finds work, or a spaced one that finds more than one run, resets it; a spaced claim that
+    finds exactly one keeps it, so with several idle workers one answers notifications at
+    once and the others sweep behind it instead of racing it for every run.
+
+    The next wake time is looked up when the last answer (at most the poll interval) runs
+    out, and `timer_recheck_delay` after a notified claim that found less than it asked
+    for: the notification may have announced a run parked until later.
     """
 
     def __init__(self, settings: PacingSettings) -> None:
@@ -51,8 +55,12 @@ class ClaimPacing:
                 max(2 * self._backoff, self._settings.claim_window),
                 self._settings.claim_backoff_max,
             )
-        else:
+        elif self._backoff == 0.0 or got > 1:
+            # Won the race for a notification, or work piled up while this worker waited
+            # (nobody else answers promptly): answer notifications at once again.
             self._backoff = 0.0
+        # A spaced claim that found one run keeps its spacing: another worker answers the
+        # notifications, and this one sweeps up what arrives while that one is busy.
         if got < asked:
             # What woke us may have been a run parked until later: learn its wake time soon,
             # but not on the pickup's critical path, and at most once per delay.

@@ -236,6 +236,16 @@ class MemoryEvents(_Repo):
             self.journal.append(log, stored)
 
     async def append_many(self, batches: Sequence[EventBatch], at: datetime) -> None:
+        # Check every batch before writing any, so a conflict leaves nothing of the call.
+        next_seq = {
+            batch.execution_id: len(self.store.events[batch.execution_id]) + 1 for batch in batches
+        }
+        for batch in batches:
+            if next_seq[batch.execution_id] != batch.first_seq:
+                raise Conflict(
+                    f"event {batch.first_seq} of {batch.execution_id} is out of sequence"
+                )
+            next_seq[batch.execution_id] += len(batch.events)
         for batch in batches:
             await self.append(batch.execution_id, batch.first_seq, batch.events, at)
 

@@ -14,9 +14,7 @@ import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from adapters.postgres.database import autocommit_fetch
+from adapters.postgres.direct import DirectConnection
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.mappers import as_utc
 from adapters.postgres.tables import CLAIMABLE_PREDICATE
@@ -87,10 +85,15 @@ SELECT least(
 
 
 class PostgresWorkQueue:
-    def __init__(self, engine: AsyncEngine, clock: Clock, listener: PostgresListener) -> None:
-        self._engine = engine
+    def __init__(
+        self, statements: DirectConnection, clock: Clock, listener: PostgresListener
+    ) -> None:
+        self._statements = statements
         self._clock = clock
         self._listener = listener
+
+    async def close(self) -> None:
+        await self._statements.close()
 
     async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
         now = self._clock.now()
@@ -101,7 +104,7 @@ class PostgresWorkQueue:
             "worker": worker_id,
             "expires": now + lease_for,
         }
-        rows = await autocommit_fetch(self._engine, _CLAIM, params)
+        rows = await self._statements.fetch(_CLAIM, params)
         rows.sort(key=lambda row: (row["due_at"], row["id"]))
         return [
             Lease(row["id"], worker_id, row["lease_token"], as_utc(row["lease_expires_at"]))
@@ -119,7 +122,7 @@ class PostgresWorkQueue:
             "tokens": [lease.token for lease in leases],
             "owners": [lease.worker_id for lease in leases],
         }
-        kept = {row["id"]: row for row in await autocommit_fetch(self._engine, _HEARTBEAT, params)}
+        kept = {row["id"]: row for row in await self._statements.fetch(_HEARTBEAT, params)}
         return [
             Lease(
                 lease.execution_id,
@@ -135,7 +138,7 @@ class PostgresWorkQueue:
     async def release(self, lease: Lease) -> None:
         held = {"id": lease.execution_id, "token": lease.token, "owner": lease.worker_id}
         wake = {"channel": WORK_CHANNEL, "payload": notification_payload(held)}
-        await autocommit_fetch(self._engine, _RELEASE, {**held, **wake})
+        await self._statements.fetch(_RELEASE, {**held, **wake})
 
     async def wait_for_work(self, timeout: float) -> bool:
         event = self._listener.work_available
@@ -147,7 +150,7 @@ class PostgresWorkQueue:
 
     async def next_wake_in(self, max_seconds: float) -> float:
         now = self._clock.now()
-        [row] = await autocommit_fetch(self._engine, _NEXT_WAKE, {"now": now})
+        [row] = await self._statements.fetch(_NEXT_WAKE, {"now": now})
         found = row["next_wake"]
         if found is None:
             return max_seconds

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.postgres.direct import DirectConnection
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.migrate import ensure_schema_current
 from adapters.postgres.pool_checks import ping_idle_connections
@@ -40,7 +41,8 @@ class PostgresAdapters:
         self.engine = create_engine(self.url, pool_size)
         self.uow_factory = PostgresUnitOfWorkFactory(self.engine, clock)
         self.listener = PostgresListener(libpq_conninfo(self.url), channels)
-        self.queue = PostgresWorkQueue(self.engine, clock, self.listener)
+        statements = DirectConnection(libpq_conninfo(self.url))
+        self.queue = PostgresWorkQueue(statements, clock, self.listener)
 
     async def start(self) -> None:
         """Check the schema is current (SchemaOutOfDate if not), then start listening."""
@@ -49,4 +51,5 @@ class PostgresAdapters:
 
     async def close(self) -> None:
         await self.listener.close()
+        await self.queue.close()
         await self.engine.dispose()

@@ -106,8 +106,7 @@ class GroupCommitter:
         except Exception as error:
             if len(batch) > 1 and not committing:
                 # Nothing landed: let each member succeed or fail on its own.
-                for member in batch:
-                    await self._flush([member])
+                await self._flush_one_by_one(batch)
                 return
             for member in batch:
                 _settle(member, error)
@@ -126,6 +125,15 @@ class GroupCommitter:
             answers[id(done.member)] = (done.held, done.changes.started)
         for member in batch:
             _settle(member, answers[id(member)])
+
+    async def _flush_one_by_one(self, batch: list[_Member]) -> None:
+        try:
+            for member in batch:
+                await self._flush([member])
+        except asyncio.CancelledError as error:
+            for member in batch:  # the committer is being shut down: nobody waits
+                _settle(member, error)
+            raise
 
     async def _compute(
         self, uow: UnitOfWork, batch: Sequence[_Member]

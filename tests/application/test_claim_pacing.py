@@ -32,7 +32,7 @@ def test_a_busy_worker_spaces_claims_by_the_window(
     assert pace.claim_delay(busy=True) == 0.0
 
 
-def test_lost_races_double_the_spacing_up_to_the_cap_and_a_win_resets_it(
+def test_lost_races_double_the_spacing_up_to_the_cap(
     pacing: tuple[ClaimPacing, list[float]],
 ) -> None:
     pace, _ = pacing
@@ -41,6 +41,31 @@ def test_lost_races_double_the_spacing_up_to_the_cap_and_a_win_resets_it(
         pace.claimed(asked=10, got=0, notified=True)
         delays.append(round(pace.claim_delay(busy=False), 6))
     assert delays == [0.002, 0.004, 0.008, 0.016, 0.02, 0.02]
+
+
+def test_a_spaced_claim_that_finds_one_run_keeps_sweeping_at_its_pace(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, _ = pacing
+    pace.claimed(asked=10, got=0, notified=True)
+    pace.claimed(asked=10, got=0, notified=True)
+    pace.claimed(asked=10, got=1, notified=True)
+    assert pace.claim_delay(busy=False) == pytest.approx(0.004)
+
+
+def test_work_piled_up_behind_a_spaced_claim_makes_the_worker_answer_at_once(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, _ = pacing
+    pace.claimed(asked=10, got=0, notified=True)
+    pace.claimed(asked=10, got=2, notified=True)
+    assert pace.claim_delay(busy=False) == 0.0
+
+
+def test_a_claim_at_once_that_finds_work_keeps_answering_at_once(
+    pacing: tuple[ClaimPacing, list[float]],
+) -> None:
+    pace, _ = pacing
     pace.claimed(asked=10, got=1, notified=True)
     assert pace.claim_delay(busy=False) == 0.0
 

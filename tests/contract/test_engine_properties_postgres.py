@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
+from adapters.postgres.direct import DirectConnection
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.queue import PostgresWorkQueue
 from adapters.postgres.setup import create_engine
@@ -85,7 +86,9 @@ class PostgresPorts:
         self._clock = clock
         self.uow_factory = PostgresUnitOfWorkFactory(engine, clock)
         # `run_until_idle` never waits for notifications, so the listener is never started.
-        self.queue = PostgresWorkQueue(engine, clock, PostgresListener(libpq_conninfo(url)))
+        self.queue = PostgresWorkQueue(
+            DirectConnection(libpq_conninfo(url)), clock, PostgresListener(libpq_conninfo(url))
+        )
 
     async def expire_leases(self) -> None:
         async with self._engine.begin() as connection:
@@ -97,11 +100,19 @@ def on_postgres(url: str, body: Callable[[PortsFactory], Awaitable[T]]) -> T:
 
     async def run() -> T:
         engine = create_engine(url, pool_size=POOL_SIZE)
+        made: list[PostgresPorts] = []
+
+        def ports(clock: FakeClock) -> PostgresPorts:
+            made.append(PostgresPorts(engine, sqlalchemy_url(url), clock))
+            return made[-1]
+
         try:
             async with engine.begin() as connection:
                 await connection.execute(_TRUNCATE)
-            return await body(lambda clock: PostgresPorts(engine, sqlalchemy_url(url), clock))
+            return await body(ports)
         finally:
+            for each in made:
+                await each.queue.close()
             await engine.dispose()
 
     return asyncio.run(run())

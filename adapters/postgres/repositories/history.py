@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -81,9 +82,10 @@ class PostgresEvents:
             if landed:
                 key = tuple_(events.c.execution_id, events.c.seq)
                 await self._db.execute(delete(events).where(key.in_(landed)))
-            taken = {(row["execution_id"], row["seq"]) for row in found}
-            first = next(row for row in rows if (row["execution_id"], row["seq"]) not in taken)
-            raise Conflict(f"event {first['seq']} of {first['execution_id']} is out of sequence")
+            refused = Counter((row["execution_id"], row["seq"]) for row in rows)
+            refused.subtract(landed)
+            execution_id, seq = next(key for key, count in refused.items() if count > 0)
+            raise Conflict(f"event {seq} of {execution_id} is out of sequence")
 
     async def search(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 500

@@ -1,0 +1,59 @@
+"""One autocommit driver connection for the work queue's one-statement transactions.
+
+Claims, heartbeats, releases and wake-time look-ups are single statements that commit by
+themselves. Sent through the pool, each paid for a checkout, an isolation-level switch and
+a checkin in Python, more than the statement itself; on a connection of their own they
+cost one round trip. Statements take turns on it; a lost connection is replaced and the
+statement retried once (every statement sent here may safely run twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+
+from adapters.postgres.database import _fetch, is_connection_error, translated_errors
+from application.errors import StorageError
+
+
+class DirectConnection:
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._turn = asyncio.Lock()
+
+    async def fetch(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any], *, retries: int = 1
+    ) -> list[Any]:
+        """Run one statement as its own transaction; its rows as dicts."""
+        async with self._turn:
+            for attempt in range(retries + 1):
+                try:
+                    return await _fetch(await self._connected(), sql, params)
+                except StorageError as error:
+                    if not is_connection_error(error):
+                        raise
+                    await self._drop()
+                    if attempt == retries:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        async with self._turn:
+            await self._drop()
+
+    async def _connected(self) -> psycopg.AsyncConnection[Any]:
+        if self._connection is None or self._connection.closed:
+            with translated_errors():
+                self._connection = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True
+                )
+        return self._connection
+
+    async def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
