@@ -120,6 +120,13 @@ class MemoryExecutions(_Repo):
                 held[execution.id] = execution
         return held
 
+    async def lock_leased_with_runs(
+        self, leases: Sequence[Lease], runs_of: Sequence[str]
+    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
+        held = await self.lock_leased(leases)
+        runs = MemoryNodeRuns(self.store, self.journal)
+        return held, await runs.get_for([id_ for id_ in runs_of if id_ in held])
+
     def _holds(self, lease: Lease, now: datetime) -> bool:
         row = self.store.leases[lease.execution_id]
         alive = row.expires_at is not None and row.expires_at > now

@@ -142,10 +142,10 @@ class GroupCommitter:
 
         Returns the answers of the members with nothing to write, and the computed steps.
         """
-        rows = await uow.executions.lock_leased([member.lease for member in batch])
         opening = [m.lease.execution_id for m in batch if m.held is None]
-        found = [execution_id for execution_id in opening if execution_id in rows]
-        runs = await uow.node_runs.get_for(found) if found else {}
+        rows, runs = await uow.executions.lock_leased_with_runs(
+            [member.lease for member in batch], opening
+        )
         answers: dict[int, Outcome | BaseException] = {}
         computed: list[_Computed] = []
         for member in batch:

@@ -100,6 +100,13 @@ class ExecutionRepository(Protocol):
         """
         ...
 
+    async def lock_leased_with_runs(
+        self, leases: Sequence[Lease], runs_of: Sequence[str]
+    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
+        """`lock_leased`, then the node runs of the executions in `runs_of` that it locked
+        (read after the locks are held, so no other writer can have changed them since)."""
+        ...
+
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
         """Compare-and-set write: lands only if the stored sequence is `expected_seq` and,
         with a lease, the lease token still matches and has not expired.

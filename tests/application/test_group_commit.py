@@ -22,6 +22,7 @@ from application.records import Lease
 from domain.definition import NodeKind
 from domain.events import EventType
 from domain.execution import Execution
+from domain.node_run import NodeRun
 from tests.application.conftest import (
     SCRIPTED_KIND,
     Harness,
@@ -57,7 +58,7 @@ class TransactionLog:
 
 
 class _LockRecorder:
-    """An execution repository that notes which executions each `lock_leased` asked for."""
+    """An execution repository that notes which executions each lock asked for."""
 
     def __init__(self, inner: Any, log: TransactionLog) -> None:
         self._inner = inner
@@ -66,9 +67,12 @@ class _LockRecorder:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
+    async def lock_leased_with_runs(
+        self, leases: Sequence[Lease], runs_of: Sequence[str]
+    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
         self._log.locked.append([lease.execution_id for lease in leases])
-        found: dict[str, Execution] = await self._inner.lock_leased(leases)
+        found: tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]
+        found = await self._inner.lock_leased_with_runs(leases, runs_of)
         return found
 
 

@@ -65,6 +65,28 @@ async def test_lock_leased_returns_only_the_executions_whose_lease_still_holds(
     assert found == {held.id: held}
 
 
+async def test_lock_leased_with_runs_reads_the_runs_of_the_locked_ones_asked_for(
+    backend: Backend,
+) -> None:
+    start = backend.clock.now()
+    flow = await add_workflow(backend.uow, start)
+    opening = await add_execution(backend.uow, flow.id, start)
+    opening_lease = await claim_one(backend)
+    stepping = await add_execution(backend.uow, flow.id, start)
+    stepping_lease = await claim_one(backend)
+    lost = await add_execution(backend.uow, flow.id, start)
+    lost_lease = replace(await claim_one(backend), token=0)
+
+    async with backend.uow() as uow:
+        held, runs = await uow.executions.lock_leased_with_runs(
+            [opening_lease, stepping_lease, lost_lease], [opening.id, lost.id]
+        )
+        assert await uow.executions.lock_leased_with_runs([], [opening.id]) == ({}, {})
+
+    assert held == {opening.id: opening, stepping.id: stepping}
+    assert runs == {opening.id: {node_id: NodeRun(node_id) for node_id in NODES}}
+
+
 async def test_lock_leased_wants_both_the_token_and_the_owner(backend: Backend) -> None:
     now = backend.clock.now()
     flow = await add_workflow(backend.uow, now)

@@ -114,14 +114,34 @@ class PostgresExecutions:
     async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
         if not leases:
             return {}
-        params = {
+        rows = await self._db.fetch(hot_sql.LOCK_LEASED, self._lease_params(leases))
+        return {row["id"]: mappers.row_to_execution(row) for row in rows}
+
+    async def lock_leased_with_runs(
+        self, leases: Sequence[Lease], runs_of: Sequence[str]
+    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
+        if not leases:
+            return {}, {}
+        # Both statements go out in one network exchange; the server runs the node-run read
+        # after the lock, with a snapshot of its own, so it sees every write before the lock.
+        statements = [(hot_sql.LOCK_LEASED, self._lease_params(leases))]
+        if runs_of:
+            statements.append((hot_sql.GET_NODE_RUNS_OF_MANY, {"execution_ids": list(runs_of)}))
+        answers = await self._db.fetch_pipelined(statements)
+        held = {row["id"]: mappers.row_to_execution(row) for row in answers[0]}
+        runs: dict[str, dict[str, NodeRun]] = {id_: {} for id_ in runs_of if id_ in held}
+        for row in answers[1] if runs_of else []:
+            if row["execution_id"] in runs:
+                runs[row["execution_id"]][row["node_id"]] = mappers.row_to_node_run(row)
+        return held, runs
+
+    def _lease_params(self, leases: Sequence[Lease]) -> dict[str, Any]:
+        return {
             "ids": [lease.execution_id for lease in leases],
             "tokens": [lease.token for lease in leases],
             "owners": [lease.worker_id for lease in leases],
             "now": self._db.clock.now(),
         }
-        rows = await self._db.fetch(hot_sql.LOCK_LEASED, params)
-        return {row["id"]: mappers.row_to_execution(row) for row in rows}
 
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
         await self.save_many([FencedSave(execution, expected_seq, lease)])
