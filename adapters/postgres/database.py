@@ -142,23 +142,6 @@ class Db:
                 results.append(await cursor.fetchall())
         return results
 
-    async def fetch_pipelined(
-        self, statements: Sequence[tuple[str, Mapping[str, Any]]]
-    ) -> list[list[Any]]:
-        """Run several statements in order, sent together in one network exchange (the
-        transaction's BEGIN too, when it is the first); each one's rows."""
-        driver = await self.driver()
-        with translated_errors():
-            cursors = [driver.cursor(row_factory=dict_row) for _ in statements]
-            async with driver.pipeline() as pipeline:
-                for cursor, (sql_text, params) in zip(cursors, statements, strict=True):
-                    await cursor.execute(sql_text, params)
-                await pipeline.sync()
-            return [
-                await cursor.fetchall() if cursor.description is not None else []
-                for cursor in cursors
-            ]
-
     async def notify_and_commit(self, notifications: Sequence[tuple[str, str]]) -> None:
         """Send `(channel, payload)` notifications and COMMIT in one round trip.
 

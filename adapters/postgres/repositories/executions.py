@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
+from adapters.postgres.repositories.history import PostgresNodeRuns
 from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
 from application.ports.unit_of_work import FencedSave
@@ -114,34 +115,27 @@ class PostgresExecutions:
     async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
         if not leases:
             return {}
-        rows = await self._db.fetch(hot_sql.LOCK_LEASED, self._lease_params(leases))
-        return {row["id"]: mappers.row_to_execution(row) for row in rows}
+        ids = [lease.execution_id for lease in leases]
+        rows = await self._db.fetch(hot_sql.LOCK_MANY, {"ids": ids})
+        # Judged here rather than in SQL: the plain look-up by id costs the server less than
+        # joining the leases in; a row locked for nothing is let go at the transaction's end.
+        now = self._db.clock.now()
+        wanted = {(lease.execution_id, lease.token, lease.worker_id) for lease in leases}
+        return {
+            row["id"]: mappers.row_to_execution(row)
+            for row in rows
+            if (row["id"], row["lease_token"], row["lease_owner"]) in wanted
+            and row["lease_expires_at"] is not None
+            and row["lease_expires_at"] > now
+        }
 
     async def lock_leased_with_runs(
         self, leases: Sequence[Lease], runs_of: Sequence[str]
     ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
-        if not leases:
-            return {}, {}
-        # Both statements go out in one network exchange; the server runs the node-run read
-        # after the lock, with a snapshot of its own, so it sees every write before the lock.
-        statements = [(hot_sql.LOCK_LEASED, self._lease_params(leases))]
-        if runs_of:
-            statements.append((hot_sql.GET_NODE_RUNS_OF_MANY, {"execution_ids": list(runs_of)}))
-        answers = await self._db.fetch_pipelined(statements)
-        held = {row["id"]: mappers.row_to_execution(row) for row in answers[0]}
-        runs: dict[str, dict[str, NodeRun]] = {id_: {} for id_ in runs_of if id_ in held}
-        for row in answers[1] if runs_of else []:
-            if row["execution_id"] in runs:
-                runs[row["execution_id"]][row["node_id"]] = mappers.row_to_node_run(row)
+        held = await self.lock_leased(leases)
+        wanted = [execution_id for execution_id in runs_of if execution_id in held]
+        runs = await PostgresNodeRuns(self._db).get_for(wanted) if wanted else {}
         return held, runs
-
-    def _lease_params(self, leases: Sequence[Lease]) -> dict[str, Any]:
-        return {
-            "ids": [lease.execution_id for lease in leases],
-            "tokens": [lease.token for lease in leases],
-            "owners": [lease.worker_id for lease in leases],
-            "now": self._db.clock.now(),
-        }
 
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
         await self.save_many([FencedSave(execution, expected_seq, lease)])
