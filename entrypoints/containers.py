@@ -42,6 +42,10 @@ class Engine(containers.DeclarativeContainer):
 
     clock: providers.Dependency[Any] = providers.Dependency()
     uow_factory: providers.Dependency[Any] = providers.Dependency()
+    commit_uow_factory: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Object(None)
+    )
+    """Units of work for the runner's group committer (one at a time); None: `uow_factory`."""
     queue: providers.Dependency[Any] = providers.Dependency()
     secrets: providers.Dependency[Any] = providers.Dependency(
         default=providers.Singleton(NoSecrets)
@@ -56,6 +60,7 @@ class Engine(containers.DeclarativeContainer):
     runner = providers.Singleton(
         ExecutionRunner,
         uow_factory=uow_factory,
+        commit_uow_factory=commit_uow_factory,
         clock=clock,
         executors=executors,
         calls=calls,

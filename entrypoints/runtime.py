@@ -102,6 +102,7 @@ async def open_runtime(
         await postgres.start()
         secrets = _secret_store(settings, postgres.uow_factory)
         engine = _engine(settings, clock, postgres.uow_factory, postgres.queue, secrets)
+        engine.commit_uow_factory.override(providers.Object(postgres.commit_uow_factory))
         return Runtime(settings, clock, postgres.uow_factory, postgres.queue, engine, postgres)
     store = InMemoryStore(clock=clock)
     uow_factory = InMemoryUnitOfWorkFactory(store)

@@ -40,6 +40,8 @@ class PostgresAdapters:
         self.clock = clock
         self.engine = create_engine(self.url, pool_size)
         self.uow_factory = PostgresUnitOfWorkFactory(self.engine, clock)
+        self.commit_uow_factory = self.uow_factory.one_at_a_time()
+        """For the worker's group committer, which runs one transaction at a time."""
         self.listener = PostgresListener(libpq_conninfo(self.url), channels)
         statements = DirectConnection(libpq_conninfo(self.url))
         self.queue = PostgresWorkQueue(statements, clock, self.listener)
@@ -52,4 +54,5 @@ class PostgresAdapters:
     async def close(self) -> None:
         await self.listener.close()
         await self.queue.close()
+        await self.commit_uow_factory.close()
         await self.engine.dispose()

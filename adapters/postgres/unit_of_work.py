@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.postgres.database import Db, connect, translated_errors
+from adapters.postgres.pool_checks import IDLE_BEFORE_PING
 from adapters.postgres.repositories.accounts import (
     PostgresSecrets,
     PostgresTokens,
@@ -34,9 +36,74 @@ def notification_payload(payload: Mapping[str, Any]) -> str:
     return json.dumps(dict(payload), separators=(",", ":"), default=str)
 
 
-class PostgresUnitOfWork:
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+class PooledConnections:
+    """Each unit of work checks a connection out of the pool and gives it back."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def acquire(self) -> AsyncConnection:
+        return await connect(self._engine)
+
+    async def release(self, connection: AsyncConnection, *, broken: bool) -> None:
+        with contextlib.suppress(Exception):
+            await connection.close()
+
+
+class KeptConnection:
+    """Units of work used one at a time share one connection, kept between them.
+
+    For the worker's group committer, which runs one transaction at a time: checking a
+    connection out of the pool and back costs more Python than a short transaction's
+    statements. A connection that failed or sat idle longer than the pool's ping threshold
+    goes back to the pool, and the next unit of work takes a checked one from there.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._kept: AsyncConnection | None = None
+        self._idle_since = 0.0
+        self._in_use = False
+
+    async def acquire(self) -> AsyncConnection:
+        if self._in_use:
+            raise RuntimeError("a kept connection serves one unit of work at a time")
+        kept, self._kept = self._kept, None
+        if kept is not None and time.monotonic() - self._idle_since > IDLE_BEFORE_PING:
+            await _close_quietly(kept)
+            kept = None
+        connection = kept or await connect(self._engine)
+        self._in_use = True
+        return connection
+
+    async def release(self, connection: AsyncConnection, *, broken: bool) -> None:
+        self._in_use = False
+        if broken or connection.invalidated:
+            await _close_quietly(connection)
+            return
+        self._kept = connection
+        self._idle_since = time.monotonic()
+
+    async def close(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            await _close_quietly(kept)
+
+
+async def _close_quietly(connection: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        await connection.close()
+
+
+class ConnectionSource(Protocol):
+    async def acquire(self) -> AsyncConnection: ...
+
+    async def release(self, connection: AsyncConnection, *, broken: bool) -> None: ...
+
+
+class PostgresUnitOfWork:
+    def __init__(self, source: ConnectionSource, clock: Clock) -> None:
+        self._source = source
         self._db = Db(clock)
         self._connection: AsyncConnection | None = None
         self._notifications: list[tuple[str, Mapping[str, Any]]] = []
@@ -52,12 +119,12 @@ class PostgresUnitOfWork:
         self.secrets = PostgresSecrets(self._db)
 
     async def __aenter__(self) -> Self:
-        connection = await connect(self._engine)
+        connection = await self._source.acquire()
         try:
             with translated_errors():
                 await connection.begin()
         except BaseException:
-            await connection.close()
+            await self._source.release(connection, broken=True)
             raise
         self._connection = connection
         self._db.attach(connection)
@@ -73,14 +140,14 @@ class PostgresUnitOfWork:
         self._db.attach(None)
         if connection is None:
             return
-        try:
-            if not self._committed:
+        broken = False
+        if not self._committed:
+            try:
+                await connection.rollback()
+            except Exception:
                 # A broken connection cannot roll back, but the server already has.
-                with contextlib.suppress(Exception):
-                    await connection.rollback()
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
+                broken = True
+        await self._source.release(connection, broken=broken or exc_type is not None)
 
     async def commit(self) -> None:
         connection = self._db.connection
@@ -101,6 +168,23 @@ class PostgresUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+        self._pooled = PooledConnections(engine)
 
     def __call__(self) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self.engine, self.clock)
+        return PostgresUnitOfWork(self._pooled, self.clock)
+
+    def one_at_a_time(self) -> KeptUnitOfWorkFactory:
+        """A factory for a caller that uses one unit of work at a time (a connection kept)."""
+        return KeptUnitOfWorkFactory(KeptConnection(self.engine), self.clock)
+
+
+class KeptUnitOfWorkFactory:
+    def __init__(self, source: KeptConnection, clock: Clock) -> None:
+        self._source = source
+        self.clock = clock
+
+    def __call__(self) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._source, self.clock)
+
+    async def close(self) -> None:
+        await self._source.close()

@@ -57,14 +57,16 @@ class ExecutionRunner:
         calls: NodeCallBuilder,
         definitions: DefinitionCache,
         rng: Callable[[], float],
+        commit_uow_factory: UnitOfWorkFactory | None = None,
     ) -> None:
-        self._uow = uow_factory
+        """`commit_uow_factory`, when given, serves the group committer, which uses one unit
+        of work at a time (an adapter can keep a connection for it)."""
         self._clock = clock
         self._executors = executors
         self._calls = calls
         self._definitions = definitions
         self._stepper = Stepper(executors, calls, definitions, rng)
-        self._committer = GroupCommitter(uow_factory, clock)
+        self._committer = GroupCommitter(commit_uow_factory or uow_factory, clock)
 
     async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
         cancelled = cancelled or asyncio.Event()
