@@ -81,6 +81,8 @@ class WorkerLoop:
             )
         )
         self._notified = False
+        self._may_have_work = True
+        """Whether a claim may find something: a freed slot alone does not make it so."""
 
     @property
     def in_flight(self) -> int:
@@ -165,13 +167,16 @@ class WorkerLoop:
 
     async def _claim_once(self) -> None:
         free = self.settings.concurrency - len(self._in_flight)
-        if free <= 0:
+        if free <= 0 or not self._may_have_work:
             return
         await self._pause(self._pace.claim_delay(busy=bool(self._in_flight)))
         if self._stopping.is_set():
             return
         leases = await self._queue.claim(self.settings.worker_id, free, self.settings.lease_for)
         self._pace.claimed(asked=free, got=len(leases), notified=self._notified)
+        # A claim that filled every free slot may have left more behind; one that did not
+        # emptied what was due: the next claim waits for a notification or a timer.
+        self._may_have_work = len(leases) == free
         for lease in leases:
             cancelled = asyncio.Event()
             task = asyncio.create_task(self._advance(lease, cancelled))
@@ -200,19 +205,24 @@ class WorkerLoop:
     async def _wait_for_work(self) -> None:
         if self._stopping.is_set():
             return
-        waiter: asyncio.Task[Any]
-        if len(self._in_flight) >= self.settings.concurrency:
-            waiter = asyncio.create_task(self._wake.wait())
-        else:
-            waiter = asyncio.create_task(self._queue.wait_for_work(await self._timer_timeout()))
-        stopper = asyncio.create_task(self._stopping.wait())
-        waker = asyncio.create_task(self._wake.wait())
-        await asyncio.wait([waiter, stopper, waker], return_when=asyncio.FIRST_COMPLETED)
-        for task in (waiter, stopper, waker):
+        waiters: list[asyncio.Task[Any]] = [
+            asyncio.create_task(self._stopping.wait()),
+            asyncio.create_task(self._wake.wait()),
+        ]
+        listening = len(self._in_flight) < self.settings.concurrency
+        if listening:
+            timeout = await self._timer_timeout()
+            waiters.append(asyncio.create_task(self._queue.wait_for_work(timeout)))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in waiters:
             task.cancel()
         self._wake.clear()
+        queue_waiter = waiters[-1] if listening else None
+        heard = queue_waiter is not None and queue_waiter.done() and not queue_waiter.cancelled()
         # A notification wakes every worker; only claims it triggers are races to pace.
-        self._notified = waiter.done() and not waiter.cancelled() and waiter.result() is True
+        self._notified = heard and queue_waiter is not None and queue_waiter.result() is True
+        if heard:
+            self._may_have_work = True  # a notification, or the wait for a timer ran out
 
     async def _timer_timeout(self) -> float:
         """Seconds until the next known wake time (at most the poll interval).

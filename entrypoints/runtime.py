@@ -87,17 +87,24 @@ async def open_runtime(
     settings: Settings,
     clock: Clock | None = None,
     channels: Sequence[str] = API_CHANNELS,
+    *,
+    runs_worker: bool = False,
 ) -> Runtime:
     """Postgres when `DATABASE_URL` is set (the schema must be current), else in memory.
 
-    `channels` are the notification channels this process listens to on Postgres.
+    `channels` are the notification channels this process listens to on Postgres;
+    `runs_worker` makes it one of the workers that share out work notifications.
     """
     clock = clock or SystemClock()
     if settings.database_url:
         from adapters.postgres.setup import PostgresAdapters
 
         postgres = PostgresAdapters(
-            settings.database_url, clock, pool_size=settings.pool_size, channels=channels
+            settings.database_url,
+            clock,
+            pool_size=settings.pool_size,
+            channels=channels,
+            runs_worker=runs_worker,
         )
         await postgres.start()
         secrets = _secret_store(settings, postgres.uow_factory)

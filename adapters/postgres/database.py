@@ -59,11 +59,28 @@ def _first_line(error: BaseException) -> str:
 
 
 def is_connection_error(error: BaseException) -> bool:
-    """True when the failure was the connection itself (worth a retry if nothing committed)."""
+    """True when the failure was the connection itself (worth a retry if nothing committed).
+
+    Not every `OperationalError` is one: a statement timeout, a lock or deadlock error, or
+    a full disk arrive on a healthy connection, and running the statement again elsewhere
+    would hide them.
+    """
     cause = error.__cause__ if isinstance(error, StorageError) else error
     if isinstance(cause, sa_exc.DBAPIError):
-        return bool(cause.connection_invalidated) or isinstance(cause, sa_exc.OperationalError)
-    return isinstance(cause, sa_exc.TimeoutError | psycopg.OperationalError)
+        return bool(cause.connection_invalidated) or _lost_connection(cause.orig)
+    return isinstance(cause, sa_exc.TimeoutError) or _lost_connection(cause)
+
+
+def _lost_connection(error: BaseException | None) -> bool:
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    sqlstate = error.sqlstate
+    # No SQLSTATE: the client lost or could not open the connection. Class 08 is a
+    # connection exception; 57P01-57P03: the server is shutting down or starting up.
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _SERVER_GOING_AWAY
+
+
+_SERVER_GOING_AWAY = frozenset({"57P01", "57P02", "57P03"})
 
 
 async def connect(engine: AsyncEngine) -> AsyncConnection:

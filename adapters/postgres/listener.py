@@ -35,12 +35,18 @@ class PostgresListener:
         work_channel: str = WORK_CHANNEL,
         keepalive_seconds: float = 30.0,
         max_backoff_seconds: float = 5.0,
+        membership: tuple[int, int] | None = None,
     ) -> None:
+        """`membership`: an advisory lock key (class, slot) held on the LISTEN connection,
+        so that the processes listening for work can see each other in `pg_locks`."""
         self._conninfo = conninfo
         self._channels = tuple(dict.fromkeys(channels))
         self._work_channel = work_channel
         self._keepalive = keepalive_seconds
         self._max_backoff = max_backoff_seconds
+        self._membership = membership
+        self.on_work: Callable[[Mapping[str, Any]], None] | None = None
+        """Decides what a work notification wakes; by default it sets `work_available`."""
         self._subscribers: list[Subscriber] = []
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -86,6 +92,11 @@ class PostgresListener:
     async def _connect(self) -> None:
         connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         try:
+            if self._membership is not None:
+                # Held for as long as this connection lives: a dead process leaves at once.
+                await connection.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", list(self._membership)
+                )
             for channel in self._channels:
                 await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         except BaseException:
@@ -135,7 +146,10 @@ class PostgresListener:
         if not isinstance(payload, dict):
             payload = {"value": payload}
         if channel == self._work_channel:
-            self.work_available.set()
+            if self.on_work is None:
+                self.work_available.set()
+            else:
+                self.on_work(payload)
         for subscriber in list(self._subscribers):
             try:
                 subscriber(channel, payload)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from adapters.postgres.direct import DirectConnection
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.mappers import as_utc
 from adapters.postgres.tables import CLAIMABLE_PREDICATE
 from adapters.postgres.unit_of_work import notification_payload
+from adapters.postgres.wake_routing import MEMBERS, MEMBERSHIP_CLASS, WakeRouter
 from application.creation import WORK_CHANNEL
+from application.errors import StorageError
 from application.ports.clock import Clock
 from application.records import Lease
 
@@ -86,13 +89,25 @@ SELECT least(
 
 class PostgresWorkQueue:
     def __init__(
-        self, statements: DirectConnection, clock: Clock, listener: PostgresListener
+        self,
+        statements: DirectConnection,
+        clock: Clock,
+        listener: PostgresListener,
+        router: WakeRouter | None = None,
     ) -> None:
+        """With a `router`, a work notification wakes this worker at once only when the
+        router designates it (see `wake_routing`); `listener` must hold its membership."""
         self._statements = statements
         self._clock = clock
         self._listener = listener
+        self._router = router
+        self._sweep: asyncio.TimerHandle | None = None
+        if router is not None:
+            listener.on_work = self._route
 
     async def close(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
         await self._statements.close()
 
     async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
@@ -140,7 +155,28 @@ class PostgresWorkQueue:
         wake = {"channel": WORK_CHANNEL, "payload": notification_payload(held)}
         await self._statements.fetch(_RELEASE, {**held, **wake})
 
+    def _route(self, payload: Mapping[str, Any]) -> None:
+        assert self._router is not None
+        if self._router.designated(payload.get("execution_id")):
+            self._listener.work_available.set()
+        elif self._sweep is None:
+            delay = self._router.sweep_delay
+            self._sweep = asyncio.get_running_loop().call_later(delay, self._sweep_now)
+
+    def _sweep_now(self) -> None:
+        self._sweep = None
+        self._listener.work_available.set()
+
+    async def _refresh_members(self) -> None:
+        assert self._router is not None
+        # The database being away is the worker loop's business; keep the last view.
+        with contextlib.suppress(StorageError):
+            rows = await self._statements.fetch(MEMBERS, {"class": MEMBERSHIP_CLASS})
+            self._router.members_are(row["slot"] for row in rows)
+
     async def wait_for_work(self, timeout: float) -> bool:
+        if self._router is not None and self._router.due_for_refresh():
+            await self._refresh_members()
         event = self._listener.work_available
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)

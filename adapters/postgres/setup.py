@@ -14,6 +14,7 @@ from adapters.postgres.pool_checks import ping_idle_connections
 from adapters.postgres.queue import PostgresWorkQueue
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
+from adapters.postgres.wake_routing import WakeRouter, new_slot
 from application.creation import WORK_CHANNEL
 from application.ports.clock import Clock
 
@@ -35,6 +36,8 @@ class PostgresAdapters:
         clock: Clock,
         pool_size: int = 10,
         channels: Sequence[str] = (WORK_CHANNEL,),
+        *,
+        runs_worker: bool = False,
     ) -> None:
         self.url = sqlalchemy_url(url)
         self.clock = clock
@@ -42,9 +45,12 @@ class PostgresAdapters:
         self.uow_factory = PostgresUnitOfWorkFactory(self.engine, clock)
         self.commit_uow_factory = self.uow_factory.one_at_a_time()
         """For the worker's group committer, which runs one transaction at a time."""
-        self.listener = PostgresListener(libpq_conninfo(self.url), channels)
+        # Worker processes route work notifications among themselves.
+        router = WakeRouter(new_slot()) if runs_worker else None
+        membership = router.membership if router is not None else None
+        self.listener = PostgresListener(libpq_conninfo(self.url), channels, membership=membership)
         statements = DirectConnection(libpq_conninfo(self.url))
-        self.queue = PostgresWorkQueue(statements, clock, self.listener)
+        self.queue = PostgresWorkQueue(statements, clock, self.listener, router)
 
     async def start(self) -> None:
         """Check the schema is current (SchemaOutOfDate if not), then start listening."""

@@ -70,8 +70,7 @@ class KeptConnection:
             raise RuntimeError("a kept connection serves one unit of work at a time")
         kept, self._kept = self._kept, None
         if kept is not None and time.monotonic() - self._idle_since > IDLE_BEFORE_PING:
-            await _close_quietly(kept)
-            kept = None
+            kept = await _alive_or_dropped(kept)
         connection = kept or await connect(self._engine)
         self._in_use = True
         return connection
@@ -88,6 +87,22 @@ class KeptConnection:
         kept, self._kept = self._kept, None
         if kept is not None:
             await _close_quietly(kept)
+
+
+async def _alive_or_dropped(connection: AsyncConnection) -> AsyncConnection | None:
+    """Ping a connection that sat idle; a dead one is invalidated (the pool discards it:
+    handing it back would not check it, since it was returned only a moment before)."""
+    try:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute("SELECT 1")
+        await driver.rollback()
+    except Exception:
+        with contextlib.suppress(Exception):
+            await connection.invalidate()
+        await _close_quietly(connection)
+        return None
+    return connection
 
 
 async def _close_quietly(connection: AsyncConnection) -> None:

@@ -97,7 +97,7 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
 async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
     worker_id = worker_id or new_worker_id()
     url = settings.require_database()
-    runtime = await open_runtime(settings, channels=WORKER_CHANNELS)
+    runtime = await open_runtime(settings, channels=WORKER_CHANNELS, runs_worker=True)
     loop = build_loop(runtime, settings, worker_id)
     stop_requests = 0
 

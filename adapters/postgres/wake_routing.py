@@ -1,0 +1,64 @@
+"""Which worker answers a work notification at once.
+
+Every notification reaches every worker. If every idle worker claimed at once, all but one
+would find nothing, and with several workers on few cores those lost races cost more than
+the runs themselves. So each worker listening for work holds an advisory lock on its LISTEN
+connection (class `MEMBERSHIP_CLASS`, a random slot); every few seconds it reads the slots
+of all of them from `pg_locks`, and it routes each notification by a hash of the execution
+id to one slot. That worker wakes at once; the others wake `sweep_delay` later, in case
+that one is busy, gone or not yet known to them, and claim what it left (their claims are
+paced, so a sweep that finds nothing spaces the next ones out).
+
+A worker whose slot is not among the members (just started, or its lock was refused)
+answers every notification at once, as all workers did before routing.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from collections.abc import Iterable
+
+MEMBERSHIP_CLASS = 0x7472_6477
+"""The advisory lock class of the processes listening for work."""
+
+MEMBERS = (
+    "SELECT objid::bigint AS slot FROM pg_locks"
+    " WHERE locktype = 'advisory' AND classid = %(class)s AND objsubid = 2 AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def new_slot() -> int:
+    return random.randint(1, 2**31 - 1)
+
+
+class WakeRouter:
+    def __init__(
+        self, slot: int, *, sweep_delay: float = 0.025, refresh_every: float = 2.0
+    ) -> None:
+        self.slot = slot
+        self.sweep_delay = sweep_delay
+        self._refresh_every = refresh_every
+        self._members: tuple[int, ...] = ()
+        self._refreshed_at = -float("inf")
+
+    @property
+    def membership(self) -> tuple[int, int]:
+        """The advisory lock key this worker holds while it listens."""
+        return MEMBERSHIP_CLASS, self.slot
+
+    def designated(self, execution_id: object) -> bool:
+        """Whether this worker should claim at once for a notification about the execution."""
+        if not isinstance(execution_id, str) or self.slot not in self._members:
+            return True
+        index = zlib.crc32(execution_id.encode()) % len(self._members)
+        return self._members[index] == self.slot
+
+    def members_are(self, slots: Iterable[int]) -> None:
+        self._members = tuple(sorted(set(slots)))
+        self._refreshed_at = time.monotonic()
+
+    def due_for_refresh(self) -> bool:
+        return time.monotonic() - self._refreshed_at > self._refresh_every
