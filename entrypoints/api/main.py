@@ -8,17 +8,16 @@ a supervisor process binds the port and runs that many API processes on it
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import sys
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import uvicorn
 
 from application.errors import SchemaOutOfDate, StorageError
 from entrypoints.api.app import create_app
+from entrypoints.event_loop import run_loop
 from entrypoints.logs import configure_logging
 from entrypoints.runtime import Runtime, open_runtime
 from entrypoints.settings import Settings, database_host
@@ -59,18 +58,6 @@ async def _serve(settings: Settings, sockets: list[socket.socket] | None = None)
         await uvicorn.Server(config).serve(sockets=sockets)
     finally:
         await runtime.close()
-
-
-def run_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run `main` on uvloop when it is installed (it comes with uvicorn[standard] on Linux and
-    macOS): its event loop and transports cost a fraction of asyncio's per request."""
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main())
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main())
 
 
 def serve_here(settings: Settings, sockets: list[socket.socket] | None = None) -> None:

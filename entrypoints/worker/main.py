@@ -23,6 +23,7 @@ from prometheus_client import start_http_server
 from application.engine.runner import Advanced
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.events import EventType
+from entrypoints.event_loop import run_loop
 from entrypoints.logs import configure_logging, log
 from entrypoints.runtime import WORKER_CHANNELS, Runtime, open_runtime
 from entrypoints.settings import Settings, database_host
@@ -147,4 +148,4 @@ async def _track_in_flight(loop: WorkerLoop) -> None:
 
 def main(settings: Settings) -> None:
     configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings))
+    run_loop(lambda: run_worker(settings))
