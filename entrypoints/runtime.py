@@ -79,8 +79,9 @@ def _secret_store(settings: Settings, uow_factory: Any) -> Any:
 
 WORKER_CHANNELS = (WORK_CHANNEL, CONTROL_CHANNEL)
 """Workers hear of new work and of cancel requests, not of every event."""
-API_CHANNELS = (WORK_CHANNEL, EVENTS_CHANNEL)
-"""The API feeds its live streams from the events channel."""
+API_CHANNELS = (EVENTS_CHANNEL,)
+"""The API feeds its live streams from the events channel; work notifications are for
+workers only (an API process hearing every run's would spend CPU on nothing)."""
 
 
 async def open_runtime(

@@ -152,7 +152,8 @@ class PostgresWorkQueue:
 
     async def release(self, lease: Lease) -> None:
         held = {"id": lease.execution_id, "token": lease.token, "owner": lease.worker_id}
-        wake = {"channel": WORK_CHANNEL, "payload": notification_payload(held)}
+        announced = {"execution_id": lease.execution_id}  # routed like any run's notification
+        wake = {"channel": WORK_CHANNEL, "payload": notification_payload(announced)}
         await self._statements.fetch(_RELEASE, {**held, **wake})
 
     def _route(self, payload: Mapping[str, Any]) -> None:

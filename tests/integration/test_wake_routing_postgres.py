@@ -79,7 +79,7 @@ def known_members(worker: PostgresAdapters) -> tuple[int, ...]:
 
 async def member_slots(admin: Admin) -> set[int]:
     """The slots of the processes listening for work, as any worker reads them."""
-    cursor = await admin.execute(MEMBERS.replace("%(class)s", "%s"), (MEMBERSHIP_CLASS,))
+    cursor = await admin.execute(MEMBERS, {"class": MEMBERSHIP_CLASS})
     return {int(row[0]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
 
 
@@ -101,6 +101,25 @@ async def refreshed_until(worker: PostgresAdapters, expected: tuple[int, ...]) -
             return
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"the worker knows {known_members(worker)}, not {expected}")
+        await asyncio.sleep(0.01)
+
+
+async def advisory_locks_of(admin: Admin, pid: int | None) -> list[tuple[object, ...]]:
+    """The (class, key) of the advisory locks that backend `pid` holds."""
+    cursor = await admin.execute(
+        "SELECT classid::bigint, objid::bigint FROM pg_locks"
+        " WHERE locktype = 'advisory' AND granted AND pid = %s",
+        (pid,),
+    )
+    return await cursor.fetchall()
+
+
+async def listening_again(worker: PostgresAdapters, lost: int) -> None:
+    """Wait until the worker's listener listens on a connection other than `lost`."""
+    deadline = asyncio.get_running_loop().time() + DEADLINE
+    while worker.listener.backend_pid in (None, lost):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the listener did not connect again")
         await asyncio.sleep(0.01)
 
 
@@ -129,12 +148,7 @@ async def test_each_worker_holds_its_membership_on_its_listen_connection(
     database_url: str, admin: Admin
 ) -> None:
     async with started(database_url) as worker:
-        cursor = await admin.execute(
-            "SELECT classid::bigint, objid::bigint FROM pg_locks"
-            " WHERE locktype = 'advisory' AND granted AND pid = %s",
-            (worker.listener.backend_pid,),
-        )
-        held = await cursor.fetchall()
+        held = await advisory_locks_of(admin, worker.listener.backend_pid)
 
     assert held == [(MEMBERSHIP_CLASS, router_of(worker).slot)]
 
@@ -181,9 +195,12 @@ async def test_a_worker_whose_listen_connection_was_lost_takes_its_membership_ag
         assert lost is not None
 
         await terminate(database_url, lost)
-        await members_become(admin, {slot})  # taken again by the replacement connection
+        await listening_again(worker, lost)
 
-        assert worker.listener.backend_pid not in (None, lost)
+        await members_become(admin, {slot})  # taken again by the replacement connection
+        assert await advisory_locks_of(admin, worker.listener.backend_pid) == [
+            (MEMBERSHIP_CLASS, slot)
+        ]
 
 
 async def test_a_notification_routed_to_this_worker_wakes_it_at_once(
@@ -232,14 +249,9 @@ async def test_a_process_that_runs_no_worker_holds_no_membership(
 ) -> None:
     async with started(database_url, runs_worker=False) as api:
         listening = api.listener.backend_pid
-        cursor = await admin.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s",
-            (listening,),
-        )
-        row = await cursor.fetchone()
-
         assert listening is not None
-        assert row == (0,)
+
+        assert await advisory_locks_of(admin, listening) == []
         assert api.queue._router is None
         await members_become(admin, set())  # whatever earlier tests left has gone; nothing new
 
