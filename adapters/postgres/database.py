@@ -97,42 +97,16 @@ async def connect(engine: AsyncEngine) -> AsyncConnection:
 
 
 class Db:
-    """One transaction's connection as the repositories see it, plus the adapter's clock.
-
-    The connection is in autocommit mode and the transaction is explicit: its BEGIN goes
-    out in the same message as the first plain-SQL statement (bound on the client and sent
-    as one simple query), which saves a round trip on every transaction; the notifications
-    and COMMIT go out together at the end.
-    """
+    """One transaction's connection as the repositories see it, plus the adapter's clock."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._connection: AsyncConnection | None = None
         self._driver: psycopg.AsyncConnection[Any] | None = None
-        self._begun = False
 
     def attach(self, connection: AsyncConnection | None) -> None:
         self._connection = connection
         self._driver = None
-        self._begun = False
-
-    async def _begin(self) -> None:
-        """Open the transaction on its own, before a statement that cannot carry it."""
-        if not self._begun:
-            self._begun = True
-            with translated_errors():
-                await (await self.driver()).execute("BEGIN")
-
-    async def commit(self) -> None:
-        if self._begun:
-            self._begun = False
-            with translated_errors():
-                await (await self.driver()).execute("COMMIT")
-
-    async def rollback(self) -> None:
-        if self._begun:
-            self._begun = False
-            await (await self.driver()).execute("ROLLBACK")
 
     @property
     def connection(self) -> AsyncConnection:
@@ -143,7 +117,6 @@ class Db:
     async def execute(
         self, statement: Executable, params: dict[str, Any] | Sequence[dict[str, Any]] | None = None
     ) -> CursorResult[Any]:
-        await self._begin()
         with translated_errors():
             return await self.connection.execute(statement, params)
 
@@ -173,16 +146,11 @@ class Db:
 
     async def fetch(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
         """Run plain SQL on the driver, in this transaction (cheap: see `hot_sql`)."""
-        driver = await self.driver()
-        if self._begun:
-            return await _fetch(driver, sql, params)
-        self._begun = True  # even if the statement fails: BEGIN went first
-        return await _fetch_after_begin(driver, sql, params)
+        return await _fetch(await self.driver(), sql, params)
 
     async def fetch_each(self, sql: str, params: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
         """Run one statement once per parameter set, pipelined (one network exchange), and
         return each run's rows."""
-        await self._begin()
         with translated_errors():
             cursor = (await self.driver()).cursor(row_factory=dict_row)
             await cursor.executemany(sql, params, returning=True)
@@ -199,11 +167,9 @@ class Db:
         """
         notify = sql.SQL("SELECT pg_notify({}, {})")
         statements = [notify.format(sql.Literal(c), sql.Literal(p)) for c, p in notifications]
-        begin = [] if self._begun else [sql.SQL("BEGIN")]
-        self._begun = False
         driver = await self.driver()
         with translated_errors():
-            await driver.execute(sql.SQL("; ").join([*begin, *statements, sql.SQL("COMMIT")]))
+            await driver.execute(sql.SQL("; ").join([*statements, sql.SQL("COMMIT")]))
 
 
 async def _driver_of(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
@@ -213,17 +179,6 @@ async def _driver_of(connection: AsyncConnection) -> psycopg.AsyncConnection[Any
     if driver is None:
         raise StorageError("the pooled connection has no driver connection")
     return cast("psycopg.AsyncConnection[Any]", driver)
-
-
-async def _fetch_after_begin(
-    driver: psycopg.AsyncConnection[Any], sql: str, params: Mapping[str, Any] | Sequence[Any]
-) -> list[Any]:
-    """BEGIN and a statement in one message (one round trip); the statement's rows."""
-    with translated_errors():
-        cursor = psycopg.AsyncClientCursor(driver, row_factory=dict_row)
-        await cursor.execute("BEGIN; " + sql, params)
-        cursor.nextset()
-        return await cursor.fetchall() if cursor.description is not None else []
 
 
 async def _fetch(

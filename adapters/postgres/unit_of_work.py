@@ -137,8 +137,7 @@ class PostgresUnitOfWork:
         connection = await self._source.acquire()
         try:
             with translated_errors():
-                # The transaction is explicit, opened by the first statement (see `Db`).
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.begin()
         except BaseException:
             await self._source.release(connection, broken=True)
             raise
@@ -153,28 +152,26 @@ class PostgresUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._db.attach(None)
         if connection is None:
             return
         broken = False
-        try:
-            if not self._committed:
-                await self._db.rollback()
-            # SQLAlchemy's own bookkeeping (it may have begun a transaction object around a
-            # Core statement); nothing goes on the wire once the server transaction ended.
-            await connection.rollback()
-        except Exception:
-            # A broken connection cannot roll back, but the server already has.
-            broken = True
-        self._db.attach(None)
+        if not self._committed:
+            try:
+                await connection.rollback()
+            except Exception:
+                # A broken connection cannot roll back, but the server already has.
+                broken = True
         await self._source.release(connection, broken=broken or exc_type is not None)
 
     async def commit(self) -> None:
+        connection = self._db.connection
         if self._notifications:
             await self._db.notify_and_commit(
                 [(channel, notification_payload(p)) for channel, p in self._notifications]
             )
-        else:
-            await self._db.commit()
+        with translated_errors():
+            await connection.commit()  # a no-op on the wire after notify_and_commit
         self._notifications.clear()
         self._committed = True
 
