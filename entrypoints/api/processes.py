@@ -30,10 +30,11 @@ _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherit
 _CHECK_SECONDS = 0.5
 _ORPHAN_CHECK_SECONDS = 1.0
 _BACKLOG = 2048
+_REUSE_PORT = hasattr(socket, "SO_REUSEPORT") and sys.platform == "linux"
 
 
 def serve_in_processes(settings: Settings) -> None:
-    listener = socket.create_server((settings.api_host, settings.api_port), backlog=_BACKLOG)
+    listener = _bind(settings.api_host, settings.api_port)
     where = database_host(settings.database_url) if settings.database_url else "memory"
     port = listener.getsockname()[1]
     log(
@@ -96,10 +97,35 @@ def _stop_all(children: list[BaseProcess]) -> None:
             child.join()
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """The port for all the processes.
+
+    Where the system has SO_REUSEPORT, it is only reserved here (bound, not listening) and
+    each process listens on a socket of its own: the kernel then spreads connections evenly
+    over the processes. With one shared listening socket, whichever process is idle first
+    accepts, and long-lived keep-alive connections can pile up on one process.
+    """
+    if not _REUSE_PORT:
+        return socket.create_server((host, port), backlog=_BACKLOG)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    reserved = socket.socket(family, socket.SOCK_STREAM)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reserved.bind((host, port))
+    return reserved
+
+
+def _own_listener(listener: socket.socket) -> socket.socket:
+    if not _REUSE_PORT:
+        return listener
+    host, port = listener.getsockname()[:2]
+    return socket.create_server((host, port), backlog=_BACKLOG, reuse_port=True)
+
+
 def _child_main(settings: Settings, listener: socket.socket, supervisor_pid: int) -> None:
     configure_logging(settings.log_level)
     threading.Thread(target=_stop_when_orphaned, args=(supervisor_pid,), daemon=True).start()
-    serve_here(settings, [listener])
+    serve_here(settings, [_own_listener(listener)])
 
 
 def _stop_when_orphaned(supervisor_pid: int) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 
@@ -182,3 +183,50 @@ def test_the_api_processes_stop_when_their_supervisor_is_killed(
     supervisor.send_signal(signal.SIGKILL)
     supervisor.wait(DEADLINE)
     wait_until(lambda: not any(alive(pid) for pid in children), "orphaned API processes to stop")
+
+
+def established_on(pid: int, port: int) -> int:
+    """TCP connections the process has accepted on `port`."""
+    return sum(
+        1
+        for connection in psutil.Process(pid).net_connections(kind="tcp")
+        if connection.status == psutil.CONN_ESTABLISHED
+        and connection.laddr
+        and connection.laddr.port == port
+    )
+
+
+def listening_sockets(pid: int, port: int) -> set[str]:
+    """The kernel objects (`socket:[inode]`) the process listens on `port` with."""
+    found = set()
+    for connection in psutil.Process(pid).net_connections(kind="tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+            found.add(os.readlink(f"/proc/{pid}/fd/{connection.fd}"))
+    return found
+
+
+def test_kept_alive_connections_are_spread_over_the_processes(
+    database: str, tmp_path: Path
+) -> None:
+    supervisor, base = launch(database, tmp_path / "api.log")
+    port = int(base.rsplit(":", 1)[1])
+    clients = [httpx.Client(base_url=base) for _ in range(16)]
+    try:
+        for client in clients:  # each opens its own connection and keeps it
+            assert client.get("/healthz").status_code == 200
+        children = api_processes(supervisor.pid)
+        wait_until(
+            lambda: sum(established_on(pid, port) for pid in children) == len(clients),
+            "every connection to be accepted",
+        )
+        assert all(established_on(pid, port) > 0 for pid in children)
+        # Each process listens on a socket of its own, which the kernel balances connections
+        # over; with one shared socket, whichever process is idle first accepts, and under
+        # load kept-alive connections pile up on one process.
+        listening = [listening_sockets(pid, port) for pid in children]
+        assert all(len(sockets) == 1 for sockets in listening)
+        assert len(set().union(*listening)) == len(children)
+    finally:
+        for client in clients:
+            client.close()
+        stop(supervisor)
