@@ -1,0 +1,18 @@
+"""In-memory repositories: the same contract as the Postgres ones, over InMemoryStore."""
+
+from adapters.memory.repositories.accounts import MemorySecrets, MemoryTokens, MemoryWorkspaces
+from adapters.memory.repositories.catalog import MemorySchedules, MemoryWorkflows
+from adapters.memory.repositories.executions import MemoryExecutions
+from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns, MemorySignals
+
+__all__ = [
+    "MemoryEvents",
+    "MemoryExecutions",
+    "MemoryNodeRuns",
+    "MemorySchedules",
+    "MemorySecrets",
+    "MemorySignals",
+    "MemoryTokens",
+    "MemoryWorkflows",
+    "MemoryWorkspaces",
+]

@@ -1,0 +1,131 @@
+"""Executions in memory: fenced saves, leases as the queue keeps them, look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from adapters.memory.repositories.base import Repo
+from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns
+from application.errors import Conflict, LeaseLost, StaleExecution
+from application.ports.unit_of_work import FencedSave
+from application.records import Lease
+from domain.events import DomainEvent
+from domain.execution import Execution
+from domain.node_run import NodeRun
+from domain.status import ExecutionStatus
+
+
+class MemoryExecutions(Repo):
+    async def add(
+        self,
+        execution: Execution,
+        node_ids: Sequence[str],
+        first_events: Sequence[DomainEvent] = (),
+    ) -> None:
+        self.journal.set(self.store.executions, execution.id, execution)
+        self.journal.set(self.store.node_runs, execution.id, {n: NodeRun(n) for n in node_ids})
+        if first_events:
+            events = MemoryEvents(self.store, self.journal)
+            await events.append(execution.id, 1, first_events, execution.created_at)
+
+    async def get(self, execution_id: str) -> Execution | None:
+        return self.store.executions.get(execution_id)
+
+    async def lock(self, execution_id: str) -> Execution | None:
+        return self.store.executions.get(execution_id)
+
+    async def lock_leased(self, leases: Sequence[Lease]) -> dict[str, Execution]:
+        now = self.store.clock.now()
+        held = {}
+        for lease in leases:
+            execution = self.store.executions.get(lease.execution_id)
+            if execution is not None and self._holds(lease, now):
+                held[execution.id] = execution
+        return held
+
+    async def lock_leased_with_runs(
+        self, leases: Sequence[Lease], runs_of: Sequence[str]
+    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
+        held = await self.lock_leased(leases)
+        runs = MemoryNodeRuns(self.store, self.journal)
+        return held, await runs.get_for([id_ for id_ in runs_of if id_ in held])
+
+    def _holds(self, lease: Lease, now: datetime) -> bool:
+        row = self.store.leases[lease.execution_id]
+        alive = row.expires_at is not None and row.expires_at > now
+        return row.token == lease.token and row.owner == lease.worker_id and alive
+
+    async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
+        stored = self.store.executions.get(execution.id)
+        if stored is None:
+            raise StaleExecution("the execution no longer exists")
+        row = self.store.leases[execution.id]
+        if lease is not None and not self._holds(lease, self.store.clock.now()):
+            raise LeaseLost()
+        if stored.seq != expected_seq:
+            raise StaleExecution()
+        self.journal.set(self.store.executions, execution.id, execution)
+        if lease is not None and execution.status is not ExecutionStatus.RUNNING:
+            self.journal.set(
+                self.store.leases, execution.id, replace(row, owner=None, expires_at=None)
+            )
+
+    async def save_many(self, saves: Sequence[FencedSave]) -> None:
+        # A rejected save raises; the unit of work then takes back the ones before it.
+        for save in saves:
+            await self.save(save.execution, expected_seq=save.expected_seq, lease=save.lease)
+
+    async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
+        found = self.store.idempotency.get((workflow_id, key))
+        return self.store.executions.get(found) if found else None
+
+    async def remember_idempotency_key(self, workflow_id: str, key: str, execution_id: str) -> None:
+        if (workflow_id, key) in self.store.idempotency:
+            raise Conflict(f"idempotency key {key!r} is already used")
+        self.journal.set(self.store.idempotency, (workflow_id, key), execution_id)
+
+    async def find_child(self, parent_execution_id: str, parent_node_id: str) -> Execution | None:
+        for execution in self.store.executions.values():
+            parent = execution.parent
+            if parent and (parent.execution_id, parent.node_id) == (
+                parent_execution_id,
+                parent_node_id,
+            ):
+                return execution
+        return None
+
+    async def find_by_schedule_fire(
+        self, schedule_id: str, fire_time: datetime
+    ) -> Execution | None:
+        for execution in self.store.executions.values():
+            if execution.schedule_id == schedule_id and execution.scheduled_for == fire_time:
+                return execution
+        return None
+
+    async def search(
+        self,
+        workspace_id: str,
+        *,
+        workflow_id: str | None = None,
+        statuses: Sequence[ExecutionStatus] = (),
+        limit: int = 50,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Execution]:
+        found = [
+            e
+            for e in self.store.executions.values()
+            if e.workspace_id == workspace_id
+            and (workflow_id is None or e.workflow_id == workflow_id)
+            and (not statuses or e.status in statuses)
+            and (before is None or (e.created_at, e.id) < before)
+        ]
+        found.sort(key=lambda e: (e.created_at, e.id), reverse=True)
+        return found[:limit]
+
+    async def any_active_for_schedule(self, schedule_id: str) -> bool:
+        return any(
+            e.schedule_id == schedule_id and not e.status.is_terminal
+            for e in self.store.executions.values()
+        )

@@ -1,0 +1,90 @@
+"""Node runs, event logs and signals, in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from adapters.memory.repositories.base import Repo
+from application.errors import Conflict
+from application.ports.unit_of_work import EventBatch
+from application.records import Signal, StoredEvent
+from domain.events import DomainEvent
+from domain.node_run import NodeRun
+
+
+class MemoryNodeRuns(Repo):
+    async def get_all(self, execution_id: str) -> dict[str, NodeRun]:
+        return dict(self.store.node_runs.get(execution_id, {}))
+
+    async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
+        return {execution_id: await self.get_all(execution_id) for execution_id in execution_ids}
+
+    async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None:
+        table = dict(self.store.node_runs.get(execution_id, {}))
+        table.update({run.node_id: run for run in runs})
+        self.journal.set(self.store.node_runs, execution_id, table)
+
+    async def save_for(self, runs: Mapping[str, Sequence[NodeRun]]) -> None:
+        for execution_id, changed in runs.items():
+            await self.save_many(execution_id, changed)
+
+
+class MemoryEvents(Repo):
+    async def append(
+        self, execution_id: str, first_seq: int, events: Sequence[DomainEvent], at: datetime
+    ) -> None:
+        log = self.store.events[execution_id]
+        if len(log) + 1 != first_seq:
+            raise Conflict(f"event {first_seq} of {execution_id} is out of sequence")
+        for offset, event in enumerate(events):
+            stored = StoredEvent(
+                execution_id,
+                first_seq + offset,
+                event.type,
+                event.node_id,
+                event.attempt,
+                dict(event.payload),
+                at,
+            )
+            self.journal.append(log, stored)
+
+    async def append_many(self, batches: Sequence[EventBatch], at: datetime) -> None:
+        # Check every batch before writing any, so a conflict leaves nothing of the call.
+        next_seq = {
+            batch.execution_id: len(self.store.events[batch.execution_id]) + 1 for batch in batches
+        }
+        for batch in batches:
+            if next_seq[batch.execution_id] != batch.first_seq:
+                raise Conflict(
+                    f"event {batch.first_seq} of {batch.execution_id} is out of sequence"
+                )
+            next_seq[batch.execution_id] += len(batch.events)
+        for batch in batches:
+            await self.append(batch.execution_id, batch.first_seq, batch.events, at)
+
+    async def search(
+        self, execution_id: str, *, after_seq: int = 0, limit: int = 500
+    ) -> list[StoredEvent]:
+        log = self.store.events.get(execution_id, [])
+        return [e for e in log if e.seq > after_seq][:limit]
+
+
+class MemorySignals(Repo):
+    async def add(self, signal: Signal) -> None:
+        self.journal.append(self.store.signals[signal.execution_id], signal)
+
+    async def take_oldest(
+        self, execution_id: str, name: str, node_id: str, at: datetime
+    ) -> Signal | None:
+        signals = self.store.signals[execution_id]
+        for index, signal in enumerate(signals):
+            if signal.name == name and signal.consumed_by is None:
+                taken = replace(signal, consumed_by=node_id, consumed_at=at)
+                self.journal.replace_item(signals, index, taken)
+                return taken
+        return None
+
+    async def search(self, execution_id: str) -> list[Signal]:
+        return list(self.store.signals.get(execution_id, []))
