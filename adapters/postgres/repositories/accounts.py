@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from adapters.postgres import mappers
+from adapters.postgres import catalog_mappers
 from adapters.postgres.database import Db
 from adapters.postgres.tables import api_tokens, secrets, workspaces
 from application.errors import Conflict
@@ -21,7 +21,7 @@ class PostgresWorkspaces:
     async def add(self, workspace: Workspace) -> None:
         statement = (
             insert(workspaces)
-            .values(mappers.workspace_to_row(workspace))
+            .values(catalog_mappers.workspace_to_row(workspace))
             .on_conflict_do_nothing()
             .returning(workspaces.c.id)
         )
@@ -30,11 +30,11 @@ class PostgresWorkspaces:
 
     async def get(self, workspace_id: str) -> Workspace | None:
         row = await self._db.first(select(workspaces).where(workspaces.c.id == workspace_id))
-        return mappers.row_to_workspace(row) if row else None
+        return catalog_mappers.row_to_workspace(row) if row else None
 
     async def get_by_name(self, name: str) -> Workspace | None:
         row = await self._db.first(select(workspaces).where(workspaces.c.name == name))
-        return mappers.row_to_workspace(row) if row else None
+        return catalog_mappers.row_to_workspace(row) if row else None
 
 
 class PostgresTokens:
@@ -42,12 +42,12 @@ class PostgresTokens:
         self._db = db
 
     async def add(self, token: ApiToken) -> None:
-        await self._db.execute(insert(api_tokens).values(mappers.token_to_row(token)))
+        await self._db.execute(insert(api_tokens).values(catalog_mappers.token_to_row(token)))
 
     async def find_by_hash(self, token_hash: str) -> ApiToken | None:
         statement = select(api_tokens).where(api_tokens.c.token_hash == token_hash)
         row = await self._db.first(statement)
-        return mappers.row_to_token(row) if row else None
+        return catalog_mappers.row_to_token(row) if row else None
 
     async def search(self, workspace_id: str) -> list[ApiToken]:
         statement = (
@@ -55,10 +55,10 @@ class PostgresTokens:
             .where(api_tokens.c.workspace_id == workspace_id)
             .order_by(api_tokens.c.created_at, api_tokens.c.id)
         )
-        return [mappers.row_to_token(row) for row in await self._db.rows(statement)]
+        return [catalog_mappers.row_to_token(row) for row in await self._db.rows(statement)]
 
     async def save(self, token: ApiToken) -> None:
-        row = mappers.token_to_row(token)
+        row = catalog_mappers.token_to_row(token)
         statement = insert(api_tokens).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=["id"], set_={k: statement.excluded[k] for k in row if k != "id"}
@@ -71,7 +71,7 @@ class PostgresSecrets:
         self._db = db
 
     async def put(self, secret: StoredSecret) -> None:
-        row = mappers.secret_to_row(secret)
+        row = catalog_mappers.secret_to_row(secret)
         statement = insert(secrets).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=["workspace_id", "name"],
@@ -89,7 +89,10 @@ class PostgresSecrets:
         statement = select(secrets).where(
             secrets.c.workspace_id == workspace_id, secrets.c.name.in_(list(names))
         )
-        found = {row["name"]: mappers.row_to_secret(row) for row in await self._db.rows(statement)}
+        found = {
+            row["name"]: catalog_mappers.row_to_secret(row)
+            for row in await self._db.rows(statement)
+        }
         return [found[name] for name in names if name in found]
 
     async def search(self, workspace_id: str) -> list[StoredSecret]:
@@ -98,7 +101,7 @@ class PostgresSecrets:
             .where(secrets.c.workspace_id == workspace_id)
             .order_by(secrets.c.name.collate("C"))
         )
-        return [mappers.row_to_secret(row) for row in await self._db.rows(statement)]
+        return [catalog_mappers.row_to_secret(row) for row in await self._db.rows(statement)]
 
     async def delete(self, workspace_id: str, name: str) -> bool:
         statement = (

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
-from adapters.postgres import mappers
+from adapters.postgres import catalog_mappers
 from adapters.postgres.database import Db
 from adapters.postgres.tables import schedules, workflow_versions, workflows
 from application.errors import Conflict
@@ -29,32 +29,32 @@ class PostgresWorkflows:
     async def add(self, workflow: Workflow, first_version: WorkflowVersion) -> None:
         statement = (
             insert(workflows)
-            .values(mappers.workflow_to_row(workflow))
+            .values(catalog_mappers.workflow_to_row(workflow))
             .on_conflict_do_nothing()
             .returning(workflows.c.id)
         )
         if await self._db.count(statement) != 1:
             raise Conflict(f"a workflow named {workflow.name!r} already exists")
         await self._db.execute(
-            insert(workflow_versions).values(mappers.version_to_row(first_version))
+            insert(workflow_versions).values(catalog_mappers.version_to_row(first_version))
         )
 
     async def get(self, workspace_id: str, workflow_id: str) -> Workflow | None:
         params = {"workflow_id": workflow_id, "workspace_id": workspace_id}
         rows = await self._db.fetch(_GET_WORKFLOW, params)
-        return mappers.row_to_workflow(rows[0]) if rows else None
+        return catalog_mappers.row_to_workflow(rows[0]) if rows else None
 
     async def get_by_name(self, workspace_id: str, name: str) -> Workflow | None:
         statement = select(workflows).where(
             workflows.c.workspace_id == workspace_id, workflows.c.name == name
         )
         row = await self._db.first(statement)
-        return mappers.row_to_workflow(row) if row else None
+        return catalog_mappers.row_to_workflow(row) if row else None
 
     async def add_version(self, workflow: Workflow, version: WorkflowVersion) -> None:
         statement = (
             insert(workflow_versions)
-            .values(mappers.version_to_row(version))
+            .values(catalog_mappers.version_to_row(version))
             .on_conflict_do_nothing()
             .returning(workflow_versions.c.version)
         )
@@ -68,7 +68,7 @@ class PostgresWorkflows:
             workflow_versions.c.version == version,
         )
         row = await self._db.first(statement)
-        return mappers.row_to_version(row) if row else None
+        return catalog_mappers.row_to_version(row) if row else None
 
     async def list_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         statement = (
@@ -76,7 +76,7 @@ class PostgresWorkflows:
             .where(workflow_versions.c.workflow_id == workflow_id)
             .order_by(workflow_versions.c.version.desc())
         )
-        return [mappers.row_to_version(row) for row in await self._db.rows(statement)]
+        return [catalog_mappers.row_to_version(row) for row in await self._db.rows(statement)]
 
     async def search(
         self,
@@ -96,7 +96,7 @@ class PostgresWorkflows:
                 > tuple_(literal(after_name).collate("C"), literal(after_id, workflows.c.id.type))
             )
         statement = statement.order_by(_NAME_ORDER, workflows.c.id).limit(limit)
-        return [mappers.row_to_workflow(row) for row in await self._db.rows(statement)]
+        return [catalog_mappers.row_to_workflow(row) for row in await self._db.rows(statement)]
 
     async def _page_key(self, workflow_id: str) -> tuple[str, str]:
         statement = select(workflows.c.name).where(workflows.c.id == workflow_id)
@@ -104,7 +104,7 @@ class PostgresWorkflows:
         return (row["name"], workflow_id) if row else ("", workflow_id)
 
     async def save(self, workflow: Workflow) -> None:
-        row = mappers.workflow_to_row(workflow)
+        row = catalog_mappers.workflow_to_row(workflow)
         statement = insert(workflows).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=["id"], set_={k: statement.excluded[k] for k in row if k != "id"}
@@ -117,17 +117,17 @@ class PostgresSchedules:
         self._db = db
 
     async def add(self, schedule: Schedule) -> None:
-        await self._db.execute(insert(schedules).values(mappers.schedule_to_row(schedule)))
+        await self._db.execute(insert(schedules).values(catalog_mappers.schedule_to_row(schedule)))
 
     async def get(self, workspace_id: str, schedule_id: str) -> Schedule | None:
         statement = select(schedules).where(
             schedules.c.id == schedule_id, schedules.c.workspace_id == workspace_id
         )
         row = await self._db.first(statement)
-        return mappers.row_to_schedule(row) if row else None
+        return catalog_mappers.row_to_schedule(row) if row else None
 
     async def save(self, schedule: Schedule) -> None:
-        row = mappers.schedule_to_row(schedule)
+        row = catalog_mappers.schedule_to_row(schedule)
         statement = insert(schedules).values(row)
         statement = statement.on_conflict_do_update(
             index_elements=["id"], set_={k: statement.excluded[k] for k in row if k != "id"}
@@ -142,7 +142,7 @@ class PostgresSchedules:
         if workflow_id is not None:
             statement = statement.where(schedules.c.workflow_id == workflow_id)
         statement = statement.order_by(schedules.c.created_at, schedules.c.id)
-        return [mappers.row_to_schedule(row) for row in await self._db.rows(statement)]
+        return [catalog_mappers.row_to_schedule(row) for row in await self._db.rows(statement)]
 
     async def lock_due(self, now: datetime, limit: int) -> list[Schedule]:
         statement = (
@@ -152,4 +152,4 @@ class PostgresSchedules:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [mappers.row_to_schedule(row) for row in await self._db.rows(statement)]
+        return [catalog_mappers.row_to_schedule(row) for row in await self._db.rows(statement)]
