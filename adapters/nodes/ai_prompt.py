@@ -28,7 +28,7 @@ from adapters.nodes.network_guard import AddressNotAllowed
 from application.nodes.rendered_config import invalid_config, typed_config
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
 from application.redaction import REDACTED
-from domain.node_config import AiPromptConfig
+from domain.network_config import AiPromptConfig
 from domain.policies import NodeError
 from domain.problems import Problem
 

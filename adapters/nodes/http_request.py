@@ -27,7 +27,7 @@ from adapters.nodes.http_common import (
 from adapters.nodes.network_guard import AddressNotAllowed
 from application.nodes.rendered_config import invalid_config, typed_config
 from application.ports.executors import Failed, NodeCall, NodeResult, Succeeded
-from domain.node_config import HTTP_METHODS, HttpRequestConfig
+from domain.network_config import HTTP_METHODS, HttpRequestConfig
 from domain.policies import NodeError
 from domain.problems import Problem
 

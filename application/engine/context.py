@@ -14,7 +14,7 @@ from application.ports.secrets import SecretStore
 from application.redaction import redact
 from domain.definition import Node, NodeKind
 from domain.errors import ExpressionError
-from domain.node_config import DEFAULT_API_KEY_SECRET
+from domain.network_config import DEFAULT_API_KEY_SECRET
 from domain.policies import NodeError, node_deadline
 
 # Condition cases hold bare expressions evaluated by the executor, not templates.

@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from domain.definition import NodeKind
-from domain.node_config import (
+from domain.network_config import (
     DEFAULT_AI_BASE_URL,
     DEFAULT_API_KEY_SECRET,
     AiPromptConfig,
+    HttpRequestConfig,
+)
+from domain.node_config import (
     ConditionCase,
     ConditionConfig,
     DelayConfig,
-    HttpRequestConfig,
     NodeConfig,
     NoopConfig,
     SubWorkflowConfig,
