@@ -56,12 +56,22 @@ RETURNING e.id, e.lease_token, e.lease_expires_at, e.cancel_requested,
           coalesce(e.wake_at, e.created_at) AS due_at
 """
 
+# The rows are locked in id order first, as the group committer locks them: two statements
+# that lock several rows in different orders could each wait for the other.
 _HEARTBEAT = f"""
-WITH {_ASYNC_COMMIT}
+WITH {_ASYNC_COMMIT},
+held AS (
+    SELECT * FROM unnest(%(ids)s::text[], %(tokens)s::bigint[], %(owners)s::text[])
+        AS held(id, token, owner)
+),
+locked AS MATERIALIZED (
+    SELECT e.id FROM executions AS e JOIN held ON e.id = held.id
+    ORDER BY e.id FOR UPDATE OF e
+)
 UPDATE executions AS e SET lease_expires_at = %(expires)s
-FROM unnest(%(ids)s::text[], %(tokens)s::bigint[], %(owners)s::text[]) AS held(id, token, owner),
-     no_flush
-WHERE e.id = held.id AND e.lease_token = held.token AND e.lease_owner = held.owner
+FROM held, locked, no_flush
+WHERE e.id = held.id AND e.id = locked.id
+  AND e.lease_token = held.token AND e.lease_owner = held.owner
   AND e.lease_expires_at > %(now)s
 RETURNING e.id, e.lease_token, e.lease_owner, e.lease_expires_at, e.cancel_requested
 """
