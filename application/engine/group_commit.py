@@ -79,7 +79,8 @@ class GroupCommitter:
         Raises LeaseLost when the lease no longer holds.
         """
         outcome = await self._submit(_Member(held.lease, held, step=step))
-        return outcome[1] or [] if outcome is not None else []
+        started = outcome[1] if outcome is not None else None
+        return started or []
 
     async def _submit(self, member: _Member) -> Outcome:
         self._queue.append(member)
