@@ -209,20 +209,21 @@ class WorkerLoop:
             asyncio.create_task(self._stopping.wait()),
             asyncio.create_task(self._wake.wait()),
         ]
-        listening = len(self._in_flight) < self.settings.concurrency
-        if listening:
+        queue_waiter: asyncio.Task[bool] | None = None
+        if len(self._in_flight) < self.settings.concurrency:
             timeout = await self._timer_timeout()
-            waiters.append(asyncio.create_task(self._queue.wait_for_work(timeout)))
+            queue_waiter = asyncio.create_task(self._queue.wait_for_work(timeout))
+            waiters.append(queue_waiter)
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in waiters:
             task.cancel()
         self._wake.clear()
-        queue_waiter = waiters[-1] if listening else None
-        heard = queue_waiter is not None and queue_waiter.done() and not queue_waiter.cancelled()
+        # True: a notification; False: the wait for a timer ran out; None: something else.
+        heard = _answer(queue_waiter)
         # A notification wakes every worker; only claims it triggers are races to pace.
-        self._notified = heard and queue_waiter is not None and queue_waiter.result() is True
-        if heard:
-            self._may_have_work = True  # a notification, or the wait for a timer ran out
+        self._notified = heard is True
+        if heard is not None:
+            self._may_have_work = True
 
     async def _timer_timeout(self) -> float:
         """Seconds until the next known wake time (at most the poll interval).
@@ -277,3 +278,10 @@ class WorkerLoop:
     def _report(self, result: Advanced) -> None:
         if self._on_advanced is not None:
             self._on_advanced(result)
+
+
+def _answer(task: asyncio.Task[bool] | None) -> bool | None:
+    """What a finished task returned; None if it is absent, still running or cancelled."""
+    if task is None or not task.done() or task.cancelled():
+        return None
+    return task.result()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
 
 import psycopg
 import sqlalchemy.exc as sa_exc
@@ -24,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from application.errors import Conflict, StorageError
 from application.ports.clock import Clock
 
-T = TypeVar("T")
 CONNECT_ATTEMPTS = 3
 _CONNECT_BACKOFF_SECONDS = 0.05
 
@@ -146,7 +145,7 @@ class Db:
 
     async def fetch(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
         """Run plain SQL on the driver, in this transaction (cheap: see `hot_sql`)."""
-        return await _fetch(await self.driver(), sql, params)
+        return await fetch_rows(await self.driver(), sql, params)
 
     async def fetch_each(self, sql: str, params: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
         """Run one statement once per parameter set, pipelined (one network exchange), and
@@ -181,7 +180,7 @@ async def _driver_of(connection: AsyncConnection) -> psycopg.AsyncConnection[Any
     return cast("psycopg.AsyncConnection[Any]", driver)
 
 
-async def _fetch(
+async def fetch_rows(
     driver: psycopg.AsyncConnection[Any], sql: str, params: Mapping[str, Any] | Sequence[Any]
 ) -> list[Any]:
     """Rows as dicts (an empty list for a statement that returns none)."""
@@ -189,56 +188,3 @@ async def _fetch(
         cursor = driver.cursor(row_factory=dict_row)
         await cursor.execute(sql, params)
         return await cursor.fetchall() if cursor.description is not None else []
-
-
-async def in_transaction(
-    engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitable[T]], *, retries: int = 1
-) -> T:
-    """Run `work` in one short transaction and commit it.
-
-    A lost connection before COMMIT is retried (nothing can have been written); a failure
-    during COMMIT is not, since the transaction may have landed.
-    """
-    for attempt in range(retries + 1):
-        connection = await connect(engine)
-        try:
-            try:
-                with translated_errors():
-                    await connection.begin()
-                    result = await work(connection)
-            except StorageError as error:
-                if attempt < retries and is_connection_error(error):
-                    continue
-                raise
-            with translated_errors():
-                await connection.commit()
-            return result
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
-    raise AssertionError("unreachable")
-
-
-async def autocommit_fetch(
-    engine: AsyncEngine, sql: str, params: Mapping[str, Any] | Sequence[Any], *, retries: int = 1
-) -> list[Any]:
-    """Run one plain-SQL statement as its own transaction: one round trip, no BEGIN/COMMIT.
-
-    For statements that may safely run twice (claims, heartbeats, reads): a lost connection
-    is retried even if the statement may have landed. The pool puts the connection back in
-    transaction mode when it is returned.
-    """
-    for attempt in range(retries + 1):
-        connection = await connect(engine)
-        try:
-            with translated_errors():
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-            return await _fetch(await _driver_of(connection), sql, params)
-        except StorageError as error:
-            if attempt < retries and is_connection_error(error):
-                continue
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                await connection.close()
-    raise AssertionError("unreachable")

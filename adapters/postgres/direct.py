@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from adapters.postgres.database import _fetch, is_connection_error, translated_errors
+from adapters.postgres.database import fetch_rows, is_connection_error, translated_errors
 from application.errors import StorageError
 
 
@@ -32,7 +32,7 @@ class DirectConnection:
         async with self._turn:
             for attempt in range(retries + 1):
                 try:
-                    return await _fetch(await self._connected(), sql, params)
+                    return await fetch_rows(await self._connected(), sql, params)
                 except StorageError as error:
                     if not is_connection_error(error):
                         raise

@@ -183,8 +183,7 @@ class GroupCommitter:
         held = member.held
         if row is None:
             return LeaseLost()
-        if row.status.is_terminal and not held.execution.status.is_terminal:
-            return LeaseLost("the execution was closed by another writer")
+        # A row locked under this lease is not terminal: a terminal save ends the lease.
         # Other writers touch only these fields; the node runs are the lease holder's own.
         held.execution = replace(
             held.execution,

@@ -20,7 +20,7 @@ from application.engine.changes import Changes, Held
 from application.engine.context import NodeCallBuilder
 from application.engine.group_commit import GroupCommitter, Opened, Step
 from application.engine.progress import Stepper, wake_in
-from application.errors import LeaseLost, StaleExecution
+from application.errors import LeaseLost
 from application.ports.clock import Clock
 from application.ports.executors import ExecutorRegistry, Failed, NodeCall, NodeResult
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -28,8 +28,6 @@ from application.records import Lease
 from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.policies import NodeError, is_past
-
-MAX_STALE_RETRIES = 20
 
 
 class Ending(StrEnum):
@@ -227,13 +225,11 @@ class ExecutionRunner:
         return {node_id: task.result() for node_id, task in done.items()}
 
     async def _commit(self, held: Held, step: Step) -> list[NodeCall]:
-        """Compute `step` on the up-to-date held copy and commit it with other runners'."""
-        for _ in range(MAX_STALE_RETRIES):
-            # Rows are locked before the step is computed, so a stale save means a writer
-            # that does not lock (a bug elsewhere): compute the step again.
-            with contextlib.suppress(StaleExecution):
-                return await self._committer.commit(held, step)
-        raise LeaseLost("the execution kept changing under this worker")
+        """Compute `step` on the up-to-date held copy and commit it with other runners'.
+
+        The committer locks the row before computing, so the save cannot go stale; every
+        other writer locks the row too."""
+        return await self._committer.commit(held, step)
 
     @staticmethod
     def _ended(held: Held, ending: Ending) -> Advanced:
