@@ -17,7 +17,13 @@ from psycopg.conninfo import make_conninfo
 from adapters.postgres.direct import DirectConnection
 from adapters.postgres.urls import libpq_conninfo
 from application.errors import StorageError
-from tests.integration.test_pool_checks import DEADLINE, terminate
+from tests.support.connections import (
+    DEADLINE,
+    backend_gone,
+    backend_state,
+    eventually,
+    terminate,
+)
 from tests.support.databases import drop_database, fresh_database_url
 
 TAKERS = 20  # coroutines sharing the connection at once
@@ -84,24 +90,11 @@ async def attempts_made(admin: psycopg.AsyncConnection[tuple[object, ...]]) -> i
     return int(last_value) if is_called else 0  # type: ignore[call-overload]
 
 
-async def backend_gone(admin: psycopg.AsyncConnection[tuple[object, ...]], pid: int) -> None:
-    """Wait until the server no longer runs backend `pid`."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE
-    sql = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
-    while await scalar(admin, sql, (pid,)) != 0:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"backend {pid} is still there")
-        await asyncio.sleep(0.01)
-
-
 async def backend_active(admin: psycopg.AsyncConnection[tuple[object, ...]], pid: int) -> None:
-    """Wait until backend `pid` is running a statement."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE
-    sql = "SELECT state FROM pg_stat_activity WHERE pid = %s"
-    while await scalar(admin, sql, (pid,)) != "active":
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"backend {pid} never started its statement")
-        await asyncio.sleep(0.01)
+    async def active() -> bool:
+        return await backend_state(admin, pid) == "active"
+
+    await eventually(active, f"backend {pid} to start its statement")
 
 
 async def test_a_statement_is_committed_as_soon_as_it_ran(

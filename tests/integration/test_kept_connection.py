@@ -22,7 +22,7 @@ from adapters.postgres.unit_of_work import (
     PostgresUnitOfWorkFactory,
 )
 from application.errors import StorageError
-from tests.integration.test_pool_checks import checked_engine, idle_past, terminate
+from tests.support.connections import checked_engine, idle_past, terminate
 from tests.support.databases import drop_database, fresh_database_url
 
 SHORT_IDLE = 0.01  # seconds: an idle limit a test can wait past at once

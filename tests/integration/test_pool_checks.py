@@ -6,28 +6,22 @@ the one the test handled before; pings are counted by wrapping the dialect's `do
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.clock import FakeClock
 from adapters.postgres.migrate import upgrade
-from adapters.postgres.pool_checks import ping_idle_connections
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
-from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
 from application.errors import StorageError
+from tests.support.connections import checked_engine, idle_past, terminate
 from tests.support.databases import drop_database, fresh_database_url
 
 SHORT_IDLE = 0.05  # seconds: a threshold a test can wait past without slowing the suite
 LONG_IDLE = 600.0  # seconds: a threshold no test outlasts
-DEADLINE = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -38,61 +32,11 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
     drop_database(url)
 
 
-class PingCounter:
-    """Stands in for the dialect's `do_ping`, counting the pings it passes on."""
-
-    def __init__(self, ping: Any) -> None:
-        self._ping = ping
-        self.count = 0
-
-    def __call__(self, dbapi_connection: Any) -> Any:
-        self.count += 1
-        return self._ping(dbapi_connection)
-
-
-@asynccontextmanager
-async def checked_engine(
-    url: str, idle_before_ping: float
-) -> AsyncIterator[tuple[AsyncEngine, PingCounter]]:
-    """A one-connection engine with the idle check installed, and its ping counter."""
-    engine = create_async_engine(sqlalchemy_url(url), pool_size=1, max_overflow=0)
-    ping_idle_connections(engine, idle_before_ping=idle_before_ping)
-    pings = PingCounter(engine.dialect.do_ping)
-    engine.dialect.do_ping = pings  # type: ignore[method-assign]
-    try:
-        yield engine, pings
-    finally:
-        await engine.dispose()
-
-
 async def pooled_backend_pid(engine: AsyncEngine) -> int:
     """The server process of the pooled connection (checked out, then returned)."""
     async with engine.connect() as connection:
         pid: int = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     return pid
-
-
-async def terminate(url: str, pid: int) -> None:
-    """Have the server end backend `pid` and wait until it is gone."""
-    async with await psycopg.AsyncConnection.connect(libpq_conninfo(url), autocommit=True) as admin:
-        await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        deadline = time.monotonic() + DEADLINE
-        while True:
-            cursor = await admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)
-            )
-            row = await cursor.fetchone()
-            if row is not None and row[0] == 0:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"backend {pid} did not end")
-            await asyncio.sleep(0.01)
-
-
-async def idle_past(threshold: float, since: float) -> None:
-    """Let a returned connection sit idle until `threshold` seconds after `since`."""
-    while (remaining := since + threshold - time.monotonic()) >= 0:
-        await asyncio.sleep(remaining + 0.001)
 
 
 async def a_unit_of_work_succeeds(engine: AsyncEngine) -> None:

@@ -27,7 +27,7 @@ from adapters.postgres.setup import PostgresAdapters
 from adapters.postgres.urls import libpq_conninfo
 from adapters.postgres.wake_routing import MEMBERS, MEMBERSHIP_CLASS, WakeRouter
 from application.creation import WORK_CHANNEL
-from tests.integration.test_pool_checks import DEADLINE, terminate
+from tests.support.connections import DEADLINE, eventually, terminate
 from tests.support.databases import drop_database, fresh_database_url
 
 SWEEP_DELAY = 0.5  # seconds: long enough that a loaded machine tells "at once" from "later"
@@ -85,23 +85,21 @@ async def member_slots(admin: Admin) -> set[int]:
 
 async def members_become(admin: Admin, expected: set[int]) -> None:
     """Wait until the listening processes are exactly `expected` (ended backends leave late)."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE
-    while (found := await member_slots(admin)) != expected:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"members are {found}, not {expected}")
-        await asyncio.sleep(0.01)
+
+    async def become() -> bool:
+        return await member_slots(admin) == expected
+
+    await eventually(become, f"the members to be {expected}")
 
 
 async def refreshed_until(worker: PostgresAdapters, expected: tuple[int, ...]) -> None:
     """Have the worker read the members again until it knows exactly `expected`."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE
-    while True:
+
+    async def known() -> bool:
         await worker.queue._refresh_members()
-        if known_members(worker) == expected:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"the worker knows {known_members(worker)}, not {expected}")
-        await asyncio.sleep(0.01)
+        return known_members(worker) == expected
+
+    await eventually(known, f"the worker to know {expected}")
 
 
 async def advisory_locks_of(admin: Admin, pid: int | None) -> list[tuple[object, ...]]:
@@ -116,11 +114,11 @@ async def advisory_locks_of(admin: Admin, pid: int | None) -> list[tuple[object,
 
 async def listening_again(worker: PostgresAdapters, lost: int) -> None:
     """Wait until the worker's listener listens on a connection other than `lost`."""
-    deadline = asyncio.get_running_loop().time() + DEADLINE
-    while worker.listener.backend_pid in (None, lost):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the listener did not connect again")
-        await asyncio.sleep(0.01)
+
+    async def again() -> bool:
+        return worker.listener.backend_pid not in (None, lost)
+
+    await eventually(again, "the listener to connect again")
 
 
 def an_id(condition: Callable[[str], bool]) -> str:
