@@ -128,6 +128,10 @@ executions = Table(
     Column("lease_owner", Text),
     Column("lease_token", BigInteger, nullable=False, server_default=text("0")),
     Column("lease_expires_at", _time()),
+    # Consecutive steps that failed the same way, and how the last one failed: the
+    # poison-pill rule ends the execution when the count reaches its limit.
+    Column("step_failures", Integer, nullable=False, server_default=text("0")),
+    Column("last_step_failure", _json()),
     ForeignKeyConstraint(
         ["workflow_id", "version"], ["workflow_versions.workflow_id", "workflow_versions.version"]
     ),
