@@ -25,6 +25,8 @@ from domain.problems import Problem, join_path, seconds_to_timedelta, show
 from domain.retry_documents import read_retry_policy, retry_policy_to_document
 
 __all__ = [
+    "MAX_EDGES",
+    "MAX_NODES",
     "NODE_ID_PATTERN",
     "Problem",
     "definition_to_document",
@@ -32,6 +34,10 @@ __all__ = [
     "validate_document",
 ]
 
+# The largest workflow the engine is built and tested for (a chain or a fan-out of this
+# many nodes runs, and cancels, in bounded time); see docs/concepts.md, "Limits".
+MAX_NODES = 5_000
+MAX_EDGES = 4 * MAX_NODES
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DOCUMENT_FIELDS = ("nodes", "edges", "settings")
 _NODE_FIELDS = ("id", "kind", "name", "config", "retry", "timeout", "on_error")
@@ -102,6 +108,9 @@ def _read_document(doc: Any) -> _Draft:
         message = f"A workflow definition must be a JSON object with 'nodes', not {show(doc)}."
         draft.problems.append(Problem("invalid_document", "", message))
         return draft
+    draft.problems.extend(_size_problems(doc))
+    if draft.problems:
+        return draft  # too big to check further: that alone is the answer
     reader = FieldReader(doc, "", "invalid_type", problems=draft.problems)
     reader.reject_unknown(_DOCUMENT_FIELDS)
     draft.settings = _read_settings(reader)
@@ -109,6 +118,20 @@ def _read_document(doc: Any) -> _Draft:
     _read_edges(reader, draft)
     draft.problems.extend(check_graph(draft.graph_nodes, draft.edges))
     return draft
+
+
+def _size_problems(doc: Mapping[str, Any]) -> list[Problem]:
+    """A document with more nodes or edges than the engine is built for is refused whole."""
+    problems = []
+    for name, limit in (("nodes", MAX_NODES), ("edges", MAX_EDGES)):
+        items = doc.get(name)
+        if isinstance(items, list) and len(items) > limit:
+            message = (
+                f"A workflow may have at most {limit} {name}, this one has {len(items)};"
+                " split it into sub-workflows."
+            )
+            problems.append(Problem(f"too_many_{name}", name, message))
+    return problems
 
 
 def _read_settings(doc: FieldReader) -> Settings:

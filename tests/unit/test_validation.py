@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from domain.definition import Edge, Node, NodeKind, OnError, WorkflowDefinition,
 from domain.errors import InvalidDefinition
 from domain.policies import RetryPolicy
 from domain.validation import (
+    MAX_EDGES,
+    MAX_NODES,
     Problem,
     definition_to_document,
     parse_definition,
@@ -61,6 +64,25 @@ def test_nodes_are_required() -> None:
 
 def test_an_empty_node_list_is_no_nodes() -> None:
     assert only({"nodes": []}) == ("no_nodes", "nodes")
+
+
+def test_a_chain_of_the_maximum_size_is_valid() -> None:
+    ids = [f"n{index}" for index in range(MAX_NODES)]
+    chain = tuple(edge(a, b) for a, b in pairwise(ids))
+    assert validate_document(document(*map(node, ids), edges=chain)) == []
+
+
+def test_one_node_over_the_maximum_is_refused_whole() -> None:
+    doc = document(*(node(f"n{index}") for index in range(MAX_NODES + 1)))
+    problems = validate_document(doc)
+    assert [(p.code, p.path) for p in problems] == [("too_many_nodes", "nodes")]
+    assert f"at most {MAX_NODES} nodes" in problems[0].message
+    assert "sub-workflows" in problems[0].message
+
+
+def test_too_many_edges_are_refused_whole() -> None:
+    edges = tuple(edge("a", "b") for _ in range(MAX_EDGES + 1))
+    assert only(document(node("a"), node("b"), edges=edges)) == ("too_many_edges", "edges")
 
 
 def test_the_smallest_valid_document() -> None:
