@@ -33,7 +33,14 @@ _LEASE_COLUMNS = (
 # The hot statements are built once with bind parameters: building a SQLAlchemy expression
 # per call costs more CPU than the database spends running it.
 _LEASE_HOLDER = ("lease_owner", "lease_expires_at")
-_ROW_COLUMNS = [c.name for c in executions.c if c.name not in ("id", "lease_token", *_LEASE_HOLDER)]
+# The step-failure count is the worker's bookkeeping, not the execution's state: it has
+# statements of its own.
+_STEP_FAILURE_COLUMNS = ("step_failures", "last_step_failure")
+_ROW_COLUMNS = [
+    c.name
+    for c in executions.c
+    if c.name not in ("id", "lease_token", *_LEASE_HOLDER, *_STEP_FAILURE_COLUMNS)
+]
 # Reads and the fenced save go straight to the driver (see `hot_sql`): they run on every step.
 _SAVE_KEEPING_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=True)
 _SAVE_ENDING_LEASE = hot_sql.save_execution([*_ROW_COLUMNS, *_LEASE_HOLDER], leased=True)
