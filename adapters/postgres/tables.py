@@ -128,6 +128,9 @@ executions = Table(
     Column("lease_owner", Text),
     Column("lease_token", BigInteger, nullable=False, server_default=text("0")),
     Column("lease_expires_at", _time()),
+    # The membership slot (`wake_routing`) of the worker holding the lease, when it held
+    # one: once that slot's advisory lock is gone, the other workers take the execution.
+    Column("lease_member", BigInteger),
     # Consecutive steps that failed the same way, and how the last one failed: the
     # poison-pill rule ends the execution when the count reaches its limit.
     Column("step_failures", Integer, nullable=False, server_default=text("0")),
