@@ -391,3 +391,65 @@ async def test_first_events_are_numbered_like_appended_ones(backend: Backend) ->
         await uow.events.append(added.id, 2, [DomainEvent("next")], now)
         await uow.commit()
     assert await event_log(backend, added.id) == [(1, "created"), (2, "next")]
+
+
+# ---- batches over the driver's parameter limit -------------------------------------------
+
+# More rows than one statement may carry: the protocol allows 65,535 parameters, and a node
+# run or an event takes several each.
+MANY = 10_000
+
+
+async def test_save_for_lands_more_runs_than_one_statement_may_carry(backend: Backend) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    added = await add_execution(backend.uow, flow.id, now)
+    runs = [NodeRun(f"n{index}", NodeStatus.SKIPPED, skip_reason="x") for index in range(MANY)]
+    async with backend.uow() as uow:
+        await uow.node_runs.save_for({added.id: runs})
+        await uow.commit()
+    async with backend.uow() as uow:
+        after = await uow.node_runs.get_all(added.id)
+    assert len(after) == MANY + len(NODES)
+    assert list(after)[-1] == f"n{MANY - 1}"
+    assert after[f"n{MANY - 1}"] == runs[-1]
+
+
+async def test_append_many_lands_more_events_than_one_statement_may_carry(
+    backend: Backend,
+) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    added = await add_execution(backend.uow, flow.id, now)
+    many = [DomainEvent("node_skipped", f"n{index}") for index in range(MANY)]
+    async with backend.uow() as uow:
+        await uow.events.append_many([EventBatch(added.id, 1, many)], now)
+        await uow.commit()
+    async with backend.uow() as uow:
+        tail = await uow.events.search(added.id, after_seq=MANY - 2)
+    assert [(event.seq, event.node_id) for event in tail] == [
+        (MANY - 1, f"n{MANY - 2}"),
+        (MANY, f"n{MANY - 1}"),
+    ]
+
+
+async def test_a_conflict_in_the_last_batch_takes_back_the_batches_before_it(
+    backend: Backend,
+) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    innocent = await add_execution(backend.uow, flow.id, now)
+    taken = await add_execution(backend.uow, flow.id, now)
+    async with backend.uow() as uow:
+        await uow.events.append(taken.id, 1, [DomainEvent("taken")], now)
+        await uow.commit()
+    many = [DomainEvent("lost") for _ in range(MANY)]
+    async with backend.uow() as uow:
+        with pytest.raises(Conflict):
+            await uow.events.append_many(
+                [EventBatch(innocent.id, 1, many), EventBatch(taken.id, 1, [DomainEvent("x")])],
+                now,
+            )
+        await uow.commit()
+    assert await event_log(backend, innocent.id) == []
+    assert await event_log(backend, taken.id) == [(1, "taken")]

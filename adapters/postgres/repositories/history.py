@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
+from adapters.postgres.repositories.batches import in_batches
 from adapters.postgres.tables import events, signals
 from application.errors import Conflict
 from application.ports.unit_of_work import EventBatch
@@ -51,10 +52,9 @@ class PostgresNodeRuns:
             for execution_id, changed in runs.items()
             for offset, run in enumerate(changed)
         ]
-        if not rows:
-            return
-        flat = hot_sql.flatten("node_runs", hot_sql.NODE_RUN_COLUMNS, rows)
-        await self._db.fetch(hot_sql.upsert_node_runs(len(rows)), flat)
+        for part in in_batches(rows, len(hot_sql.NODE_RUN_COLUMNS)):
+            flat = hot_sql.flatten("node_runs", hot_sql.NODE_RUN_COLUMNS, part)
+            await self._db.fetch(hot_sql.upsert_node_runs(len(part)), flat)
 
 
 class PostgresEvents:
@@ -72,16 +72,16 @@ class PostgresEvents:
             for batch in batches
             for offset, event in enumerate(batch.events)
         ]
-        if not rows:
-            return
-        flat = hot_sql.flatten("events", hot_sql.EVENT_COLUMNS, rows)
-        found = await self._db.fetch(hot_sql.insert_events(len(rows)), flat)
+        found = []
+        for part in in_batches(rows, len(hot_sql.EVENT_COLUMNS)):
+            flat = hot_sql.flatten("events", hot_sql.EVENT_COLUMNS, part)
+            found += await self._db.fetch(hot_sql.insert_events(len(part)), flat)
         if len(found) != len(rows):
             # Take back the part that landed, so the transaction is as it was before.
             landed = [(row["execution_id"], row["seq"]) for row in found]
-            if landed:
-                key = tuple_(events.c.execution_id, events.c.seq)
-                await self._db.execute(delete(events).where(key.in_(landed)))
+            key = tuple_(events.c.execution_id, events.c.seq)
+            for keys in in_batches(landed, 2):
+                await self._db.execute(delete(events).where(key.in_(keys)))
             refused = Counter((row["execution_id"], row["seq"]) for row in rows)
             refused.subtract(landed)
             execution_id, seq = next(key for key, count in refused.items() if count > 0)
