@@ -49,6 +49,14 @@ class StorageError(ApplicationError):
     code = "storage_unavailable"
 
 
+class UnstorableValue(StorageError):
+    """A value in the request cannot be stored: a NUL character, or a number out of range."""
+
+    # A StorageError, so code that retries or gives up on storage failures treats it as
+    # before; but it is the request's fault, and the API answers 422, not 503.
+    code = "invalid_input"
+
+
 class SchemaOutOfDate(ApplicationError):
     """The database schema is older than this code: run `treadle migrate`."""
 

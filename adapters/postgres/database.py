@@ -1,6 +1,7 @@
 """Running statements on one connection, with driver errors turned into application errors.
 
-Unique and foreign-key violations become `Conflict`; every other database failure (lost
+Unique and foreign-key violations become `Conflict`; a value the database cannot hold
+(SQLSTATE class 22) becomes `UnstorableValue`; every other database failure (lost
 connection, refused statement, pool exhausted) becomes `StorageError`, so the layers above
 never see a driver exception.
 """
@@ -21,7 +22,7 @@ from sqlalchemy import Executable, RowMapping
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from application.errors import Conflict, StorageError
+from application.errors import Conflict, StorageError, UnstorableValue
 from application.ports.clock import Clock
 
 CONNECT_ATTEMPTS = 3
@@ -36,11 +37,19 @@ def translated_errors() -> Iterator[None]:
     except sa_exc.IntegrityError as error:
         raise _integrity_error(error) from error
     except (sa_exc.DBAPIError, sa_exc.TimeoutError, sa_exc.ResourceClosedError) as error:
-        raise StorageError(f"the database failed: {_first_line(error)}") from error
+        raise _failure(error, getattr(error, "orig", None)) from error
     except psycopg.IntegrityError as error:  # statements sent straight to the driver
         raise _integrity_error(error) from error
     except psycopg.Error as error:
-        raise StorageError(f"the database failed: {_first_line(error)}") from error
+        raise _failure(error, error) from error
+
+
+def _failure(error: BaseException, original: BaseException | None) -> StorageError:
+    """A data exception (SQLSTATE class 22, or a value the driver cannot send, like a NUL
+    character) is the request's fault, not an outage."""
+    if isinstance(original, psycopg.DataError):
+        return UnstorableValue()
+    return StorageError(f"the database failed: {_first_line(error)}")
 
 
 def _integrity_error(error: sa_exc.IntegrityError | psycopg.IntegrityError) -> Exception:

@@ -12,6 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from entrypoints.api.auth import BearerTokenMiddleware
+from entrypoints.api.bounded_input import BoundedRequest, refuse_nul_in_url
 from entrypoints.api.controllers.admin import SecretController, TokenController, WorkspaceController
 from entrypoints.api.controllers.executions import ExecutionController
 from entrypoints.api.controllers.health import HealthController
@@ -36,7 +37,8 @@ _ERRORS = {
     404: "no such resource in this workspace",
     409: "the resource is not in a state that allows this",
     413: "the request body is larger than the configured limit",
-    422: "the values are well-formed but not acceptable (e.g. an invalid definition)",
+    422: "the values are well-formed but not acceptable (an invalid definition, a NUL"
+    " character, nesting beyond 64 levels, an integer beyond 64 bits, a cron that never fires)",
     503: "the database is unavailable; retry after the Retry-After seconds",
 }
 
@@ -105,6 +107,8 @@ def create_app(runtime: Any, settings: Settings, services: ApiServices | None = 
         dependencies=api_dependencies(runtime.engine, services),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        request_class=BoundedRequest,
+        before_request=refuse_nul_in_url,
         openapi_config=openapi_config(),
         middleware=[metrics.middleware],
         # Litestar's default logging set-up would replace the process's handler, and with it

@@ -23,6 +23,7 @@ from application.errors import (
     StaleExecution,
     StorageError,
     Unauthenticated,
+    UnstorableValue,
 )
 from application.input_errors import InvalidCursor, InvalidInput
 from application.use_cases.secrets import SecretsUnavailable
@@ -31,6 +32,7 @@ from domain.errors import DomainError, IllegalTransition, InvalidDefinition
 log = logging.getLogger("treadle.api")
 
 RETRY_AFTER_SECONDS = 5
+STORAGE_UNAVAILABLE_MESSAGE = "the database is unavailable; retry after Retry-After seconds"
 
 _APPLICATION_STATUS: dict[type[ApplicationError], int] = {
     NotFound: 404,
@@ -41,6 +43,7 @@ _APPLICATION_STATUS: dict[type[ApplicationError], int] = {
     Unauthenticated: 401,
     InvalidInput: 422,
     InvalidCursor: 400,
+    UnstorableValue: 422,
     StorageError: 503,
     SchemaOutOfDate: 503,
     SecretsUnavailable: 503,
@@ -79,12 +82,17 @@ def _status_of(error: ApplicationError) -> int:
 def application_error(_: Request[Any, Any, Any], error: ApplicationError) -> Response[Any]:
     status = _status_of(error)
     headers: dict[str, str] = {}
-    if isinstance(error, StorageError):
+    message = error.message
+    if isinstance(error, UnstorableValue):
+        log.info("refused a value the database cannot hold: %s", error.__cause__ or error)
+    elif isinstance(error, StorageError):
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        # The driver's text names the database's host and port: it goes to the log only.
         log.warning("storage unavailable: %s", error)
+        message = STORAGE_UNAVAILABLE_MESSAGE
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
-    return error_response(status, error.code, error.message, error.details, headers)
+    return error_response(status, error.code, message, error.details, headers)
 
 
 def domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[Any]:

@@ -7,6 +7,7 @@ and the line it points at.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,13 +16,19 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from application.access import Principal, Role
-from application.errors import Conflict
+from application.errors import Conflict, UnstorableValue
+from application.input_errors import InvalidInput
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
 from domain.errors import InvalidDefinition
-from entrypoints.console.documents import as_editor_text, line_of_path, read_definition_text
-from entrypoints.console.forms import form_fields
+from entrypoints.console.documents import (
+    ReadText,
+    as_editor_text,
+    lines_of_paths,
+    read_definition_text,
+)
+from entrypoints.console.forms import field_refusal, form_fields
 
 STARTER = """{
   "nodes": [
@@ -36,14 +43,25 @@ STARTER = """{
 """
 
 
-def _problems(text: str, error: InvalidDefinition) -> list[dict[str, Any]]:
+async def _read(request: Request[Any, Any, Any], fields: dict[str, str]) -> ReadText:
+    """The definition field read off the event loop (a large YAML text takes a while),
+    its document no larger as JSON than a request body may be."""
+    refusal = field_refusal(fields)
+    if refusal is not None:
+        return ReadText(None, refusal)
+    limit = request.route_handler.resolve_request_max_body_size()
+    return await asyncio.to_thread(read_definition_text, fields.get("definition", ""), limit)
+
+
+async def _problems(text: str, error: InvalidDefinition) -> list[dict[str, Any]]:
     found = []
     for problem in error.problems:
         as_dict = getattr(problem, "as_dict", None)
         item = dict(as_dict()) if callable(as_dict) else {"message": str(problem), "path": ""}
-        item["line"] = line_of_path(text, item.get("path", ""))
         found.append(item)
-    return found
+    paths = [str(item.get("path", "")) for item in found]
+    lines = await asyncio.to_thread(lines_of_paths, text, paths)
+    return [{**item, "line": line} for item, line in zip(found, lines, strict=True)]
 
 
 def _editor(principal: Principal, status: int = 200, **context: Any) -> Template:
@@ -86,7 +104,7 @@ class EditorPages(Controller):
         context = {"name": name, "description": fields.get("description", ""), "text": text}
         if not name:
             return _editor(principal, 422, form_error="Give the workflow a name.", **context)
-        read = read_definition_text(text)
+        read = await _read(request, fields)
         if read.syntax_error:
             return _editor(principal, 422, form_error=read.syntax_error, **context)
         command = CreateWorkflow(
@@ -95,7 +113,9 @@ class EditorPages(Controller):
         try:
             workflow = await create_workflow(command)
         except InvalidDefinition as error:
-            return _editor(principal, 422, problems=_problems(text, error), **context)
+            return _editor(principal, 422, problems=await _problems(text, error), **context)
+        except (InvalidInput, UnstorableValue) as error:
+            return _editor(principal, 422, form_error=error.message, **context)
         except Conflict as error:
             return _editor(principal, 409, form_error=error.message, **context)
         return Redirect(f"/console/workflows/{workflow.id}?notice=created", status_code=303)
@@ -136,12 +156,14 @@ class EditorPages(Controller):
             "description": description,
             "text": text,
         }
-        read = read_definition_text(text)
+        read = await _read(request, fields)
         if read.syntax_error:
             return _editor(principal, 422, form_error=read.syntax_error, **context)
         command = UpdateWorkflow(principal.workspace_id, workflow_id, read.document, description)
         try:
             await update_workflow(command)
         except InvalidDefinition as error:
-            return _editor(principal, 422, problems=_problems(text, error), **context)
+            return _editor(principal, 422, problems=await _problems(text, error), **context)
+        except (InvalidInput, UnstorableValue) as error:
+            return _editor(principal, 422, form_error=error.message, **context)
         return Redirect(f"/console/workflows/{workflow_id}?notice=saved", status_code=303)

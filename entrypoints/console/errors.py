@@ -23,6 +23,7 @@ from application.errors import (
     StaleExecution,
     StorageError,
     Unauthenticated,
+    UnstorableValue,
 )
 from application.input_errors import InvalidInput
 from domain.errors import DomainError, IllegalTransition
@@ -38,8 +39,10 @@ _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (StaleExecution, 409, "Not possible right now"),
     (IllegalTransition, 409, "Not possible right now"),
     (InvalidInput, 422, "Check the values"),
+    (UnstorableValue, 422, "Check the values"),
     (StorageError, 503, "The database is unavailable"),
 )
+_STORAGE_UNAVAILABLE = "The database did not answer. Try again in a few seconds."
 
 
 def error_page(
@@ -58,6 +61,10 @@ def sign_in_redirect(request: Request[Any, Any, Any], _: Unauthenticated) -> Res
 
 def known_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     message = getattr(error, "message", None) or str(error)
+    if isinstance(error, StorageError) and not isinstance(error, UnstorableValue):
+        # The driver's text names the database's host and port: it goes to the log only.
+        log.warning("storage unavailable: %s", error)
+        message = _STORAGE_UNAVAILABLE
     for kind, status, title in _STATUS:
         if isinstance(error, kind):
             return error_page(request, status, title, message)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+
+from application.document_limits import NUL
+from entrypoints.document_text import UnreadableDocument, read_json
 
 
 @dataclass(frozen=True)
@@ -21,13 +23,17 @@ def read_json_field(text: str, what: str) -> JsonField:
     if not text.strip():
         return JsonField(text, None)
     try:
-        return JsonField(text, json.loads(text))
-    except json.JSONDecodeError as error:
-        return JsonField(
-            text,
-            None,
-            f"{what} is not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}",
-        )
+        return JsonField(text, read_json(text))
+    except UnreadableDocument as error:
+        return JsonField(text, None, f"{what}: {error}")
+
+
+def field_refusal(fields: dict[str, str]) -> str | None:
+    """Why the form cannot be taken as it is (a field holds a NUL character), or None."""
+    for name, value in fields.items():
+        if NUL in value:
+            return f"The field {name!r} holds a NUL character (\\u0000), which cannot be stored."
+    return None
 
 
 async def form_fields(request: Request[Any, Any, Any]) -> dict[str, str]:

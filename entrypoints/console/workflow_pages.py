@@ -10,6 +10,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from application.access import Principal, Role
+from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
 from application.queries.admin import AdminQueries
 from application.queries.executions import ExecutionFilter, ExecutionQueries
@@ -22,7 +23,7 @@ from application.use_cases.schedules import (
 )
 from application.use_cases.start_run import StartRun, StartRunHandler
 from entrypoints.console.documents import as_editor_text
-from entrypoints.console.forms import form_fields, read_json_field
+from entrypoints.console.forms import field_refusal, form_fields, read_json_field
 from entrypoints.console.graph_view import draw_graph
 
 RECENT_EXECUTIONS = 8
@@ -126,16 +127,22 @@ class WorkflowPages(Controller):
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
         given = read_json_field(fields.get("input", ""), "The input")
-        if given.error:
+        error = given.error
+        if error is None:
+            try:
+                command = StartRun(principal.workspace_id, workflow_id, given.value)
+                started = await start_run(command)
+            except (InvalidInput, UnstorableValue) as invalid:
+                error = invalid.message
+        if error is not None:
             return await _workflow_page(
                 pages,
                 principal,
                 workflow_id,
                 status=422,
                 run_input=given.text,
-                run_error=given.error,
+                run_error=error,
             )
-        started = await start_run(StartRun(principal.workspace_id, workflow_id, given.value))
         return Redirect(
             f"/console/executions/{started.execution.id}?notice=started", status_code=303
         )
@@ -153,7 +160,7 @@ class WorkflowPages(Controller):
         fields = await form_fields(request)
         form = {key: fields.get(key, "").strip() for key in ("cron", "timezone", "input")}
         given = read_json_field(form["input"], "The schedule's input")
-        error = given.error
+        error = field_refusal(form) or given.error
         if error is None:
             command = CreateSchedule(
                 principal.workspace_id,
@@ -164,7 +171,7 @@ class WorkflowPages(Controller):
             )
             try:
                 await create_schedule(command)
-            except InvalidInput as invalid:
+            except (InvalidInput, UnstorableValue) as invalid:
                 error = invalid.message
         if error is not None:
             return await _workflow_page(
