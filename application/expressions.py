@@ -13,6 +13,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
@@ -22,7 +23,10 @@ from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import object_type_repr
 
-from application.redaction import redact
+from application import secret_taint
+from application.redaction import REDACTED, redact
+from application.secret_references import SECRETS_VARIABLE, is_template, reads_secrets
+from application.secret_taint import SecretReads, string_leaves
 from domain.errors import ExpressionError
 
 # Without these caps a one-line template could pin a worker's CPU or memory.
@@ -45,6 +49,36 @@ class _NamedMapping(dict[str, Any]):
     def __init__(self, label: str, items: Mapping[str, Any]) -> None:
         super().__init__(items)
         self._label = label
+
+
+class _SecretMapping(_NamedMapping):
+    """The `secrets` variable: notes every read of a value, so outputs computed from one
+    are known to be sensitive (see `application.secret_taint`)."""
+
+    __slots__ = ()
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        super().__init__(SECRETS_VARIABLE, items)
+
+    def __getitem__(self, key: str) -> Any:
+        secret_taint.note_read()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        secret_taint.note_read()
+        return super().get(key, default)
+
+    def values(self) -> Any:
+        secret_taint.note_read()
+        return super().values()
+
+    def items(self) -> Any:
+        secret_taint.note_read()
+        return super().items()
+
+    def copy(self) -> dict[str, Any]:
+        secret_taint.note_read()
+        return dict(super().items())
 
 
 class _StrictUndefined(StrictUndefined):
@@ -123,7 +157,9 @@ def _b64decode(value: str | bytes, urlsafe: bool = False) -> str:
 
 
 def _build_environment() -> _WorkflowSandbox:
-    environment = _WorkflowSandbox(undefined=_StrictUndefined, autoescape=False)
+    environment = _WorkflowSandbox(
+        undefined=_StrictUndefined, autoescape=False, finalize=secret_taint.finalize
+    )
     environment.filters.update(
         tojson=_tojson, fromjson=_fromjson, b64encode=_b64encode, b64decode=_b64decode
     )
@@ -160,30 +196,90 @@ def _single_expression(source: str) -> str | None:
     return None if isinstance(body[0].nodes[0], nodes.TemplateData) else match.group("expr")
 
 
-def is_template(value: str) -> bool:
-    """Whether a string holds template syntax and so must be rendered."""
-    return "{{" in value or "{%" in value
-
-
 def render(value: Any, context: Mapping[str, Any], *, node_id: str) -> Any:
     """Render every template inside ``value`` (dicts and lists recursively, keys untouched)."""
-    return _render(value, _variables(context), node_id, ())
+    return render_tracked(value, context, node_id=node_id).value
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered value, with what in it came from secrets.
+
+    ``sensitive_paths`` are the fields rendered from a template that refers to ``secrets``:
+    each is sensitive as a whole, whatever filters ran. ``sensitive_texts`` are the texts
+    computed from a secret (each output after a secret read, and each sensitive field's
+    rendered text), to scrub from whatever is produced with this value.
+    """
+
+    value: Any
+    sensitive_paths: frozenset[Path]
+    sensitive_texts: frozenset[str]
+
+    def masked(self) -> Any:
+        """The value with every sensitive field replaced by the redaction marker."""
+        return _mask(self.value, self.sensitive_paths, ())
+
+
+def render_tracked(value: Any, context: Mapping[str, Any], *, node_id: str) -> Rendered:
+    """Like `render`, following secrets through the templates (see `Rendered`)."""
+    reads = SecretReads()
+    paths: set[Path] = set()
+    token = secret_taint.tracking(reads)
+    try:
+        rendered = _render(value, _variables(context), node_id, (), paths, reads)
+    finally:
+        secret_taint.stop(token)
+    return Rendered(rendered, frozenset(paths), frozenset(reads.texts))
+
+
+def _mask(value: Any, paths: frozenset[Path], path: Path) -> Any:
+    if path in paths:
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {key: _mask(item, paths, (*path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item, paths, (*path, i)) for i, item in enumerate(value)]
+    return value
 
 
 def _variables(context: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        name: _NamedMapping(name, value) if isinstance(value, Mapping) else value
+        name: _variable(name, value) if isinstance(value, Mapping) else value
         for name, value in context.items()
     }
 
 
-def _render(value: Any, context: dict[str, Any], node_id: str, path: Path) -> Any:
+def _variable(name: str, value: Mapping[str, Any]) -> _NamedMapping:
+    return _SecretMapping(value) if name == SECRETS_VARIABLE else _NamedMapping(name, value)
+
+
+def _render(
+    value: Any,
+    context: dict[str, Any],
+    node_id: str,
+    path: Path,
+    paths: set[Path],
+    reads: SecretReads,
+) -> Any:
     if isinstance(value, str):
-        return _render_string(value, context, node_id, path) if is_template(value) else value
+        if not is_template(value):
+            return value
+        rendered = _render_string(value, context, node_id, path)
+        if reads_secrets(value):
+            paths.add(path)
+            reads.texts.update(string_leaves(rendered))
+        reads.pending = False
+        return rendered
     if isinstance(value, Mapping):
-        return {key: _render(item, context, node_id, (*path, key)) for key, item in value.items()}
+        return {
+            key: _render(item, context, node_id, (*path, key), paths, reads)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_render(item, context, node_id, (*path, i)) for i, item in enumerate(value)]
+        return [
+            _render(item, context, node_id, (*path, i), paths, reads)
+            for i, item in enumerate(value)
+        ]
     return value
 
 
@@ -231,6 +327,10 @@ def _expression_error(
     quoted = source if len(source) <= _MAX_QUOTED_TEMPLATE else source[:_MAX_QUOTED_TEMPLATE] + "…"
     where = f" at {_format_path(path)}" if path else ""
     reason = _describe(error)
+    if reads_secrets(source) and not isinstance(error, TemplateSyntaxError):
+        # The error's text may quote a value computed from a secret in a form no
+        # string matching would recognise: say what failed, not with what.
+        reason = f"{type(error).__name__} (details hidden: the template reads a secret)"
     message = f'node {node_id!r}: cannot evaluate "{quoted}"{where}: {reason}'
     return ExpressionError(redact(message, _secret_values(context)))
 
@@ -250,50 +350,11 @@ def _format_path(path: Path) -> str:
 
 
 def _secret_values(context: Mapping[str, Any]) -> list[str]:
-    secrets = context.get("secrets")
+    secrets = context.get(SECRETS_VARIABLE)
     if not isinstance(secrets, Mapping):
         return []
-    return [value for value in secrets.values() if isinstance(value, str)]
-
-
-def template_secret_names(value: Any) -> set[str]:
-    """Names read as ``secrets.NAME`` or ``secrets['NAME']`` by the templates inside ``value``.
-
-    Only literal names are found: a dynamic lookup such as ``secrets[input.name]`` is not.
-    """
-    return {name for source in _template_strings(value) for name in _secret_names_in(source)}
-
-
-def expression_secret_names(expression: str) -> set[str]:
-    """Like template_secret_names, for one bare expression such as a condition's ``if``."""
-    return set(_secret_names_in("{{ " + expression + " }}"))
-
-
-def _template_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        if is_template(value):
-            yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _template_strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _template_strings(item)
-
-
-@functools.lru_cache(maxsize=4096)
-def _secret_names_in(source: str) -> frozenset[str]:
-    try:
-        tree = _ENV.parse(source)
-    except TemplateSyntaxError:
-        return frozenset()  # rendering reports the error; there is nothing to load
-    names = {node.attr for node in tree.find_all(nodes.Getattr) if _is_secrets(node.node)}
-    for node in tree.find_all(nodes.Getitem):
-        key = node.arg
-        if _is_secrets(node.node) and isinstance(key, nodes.Const) and isinstance(key.value, str):
-            names.add(key.value)
-    return frozenset(names)
-
-
-def _is_secrets(node: nodes.Node) -> bool:
-    return isinstance(node, nodes.Name) and node.name == "secrets"
+    # Read past the tracking mapping: quoting an error is not a template reading a secret.
+    values: list[Any] = (
+        list(dict.values(secrets)) if isinstance(secrets, dict) else list(secrets.values())
+    )
+    return [value for value in values if isinstance(value, str)]

@@ -206,9 +206,36 @@ def _sub_workflow(r: FieldReader) -> SubWorkflowConfig | None:
     workflow_id = r.text("workflow_id", required=True)
     version = r.integer("version", minimum=1)
     child_input = r.json("input")
+    for path in _secret_reading_templates(child_input, r.path("input")):
+        r.problems.append(Problem("secret_in_child_input", path, _SECRET_IN_CHILD_INPUT))
     if r.problems or workflow_id is None:
         return None
     return SubWorkflowConfig(workflow_id=workflow_id, version=version, input=child_input)
+
+
+_SECRET_IN_CHILD_INPUT = (
+    "A sub-workflow's input is stored and shown with the child execution, so it cannot "
+    "carry a secret: pass the secret's name and read it in the child as secrets.NAME "
+    "(the child runs in the same workspace)."
+)
+_SECRETS_NAME = re.compile(r"(?<![\w.])secrets\b")
+
+
+def _secret_reading_templates(value: Any, path: str) -> list[str]:
+    """The paths of the templates inside `value` that refer to `secrets`."""
+    if isinstance(value, str):
+        return [path] if is_template(value) and _SECRETS_NAME.search(value) else []
+    if isinstance(value, dict):
+        items: list[tuple[str | int, Any]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return []
+    return [
+        found
+        for key, item in items
+        for found in _secret_reading_templates(item, join_path(path, key))
+    ]
 
 
 def _noop(r: FieldReader) -> NoopConfig | None:

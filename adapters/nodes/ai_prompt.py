@@ -164,7 +164,7 @@ def _strip_code_fence(content: str) -> str:
 def _provider_failure(status: int, headers: dict[str, str], text: str, call: NodeCall) -> Failed:
     retryable = status in RETRYABLE_STATUSES or status >= 500
     message = f"The AI provider answered {status}: {_provider_message(text)}"
-    details = status_details(status, text, headers, call.now)
+    details = status_details(status, text, headers, call.now, call.sensitive_texts)
     return Failed(NodeError("http_status", message, retryable=retryable, details=details))
 
 

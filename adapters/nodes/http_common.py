@@ -7,7 +7,7 @@ secrets there. A URL is described by scheme, host and path only.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -16,6 +16,7 @@ import httpx
 
 from adapters.nodes.network_guard import AddressNotAllowed
 from application.ports.executors import Failed
+from application.redaction import redact
 from domain.policies import NodeError
 
 EXCERPT_CHARS = 500
@@ -91,7 +92,10 @@ def lower_headers(headers: httpx.Headers) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-def excerpt(text: str) -> str:
+def excerpt(text: str, hide: Iterable[str] = ()) -> str:
+    """The start of ``text``, with the ``hide`` texts redacted before it is cut (a cut
+    through a secret would leave its first part where no matching can find it)."""
+    text = redact(text, hide)
     return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
 
 
@@ -111,9 +115,9 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | No
 
 
 def status_details(
-    status: int, body: str, headers: Mapping[str, str], now: datetime
+    status: int, body: str, headers: Mapping[str, str], now: datetime, hide: Iterable[str] = ()
 ) -> dict[str, object]:
-    details: dict[str, object] = {"status": status, "body_excerpt": excerpt(body)}
+    details: dict[str, object] = {"status": status, "body_excerpt": excerpt(body, hide)}
     wait = retry_after_seconds(headers, now)
     if wait is not None:
         details["retry_after_seconds"] = wait

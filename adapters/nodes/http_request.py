@@ -125,7 +125,7 @@ def _status_failure(
     shown = body if isinstance(body, str) else json.dumps(body)
     what = describe(request.method, request.url)
     message = f"{what} answered {status} {response.reason_phrase}".rstrip() + "."
-    details = status_details(status, shown, headers, call.now)
+    details = status_details(status, shown, headers, call.now, call.sensitive_texts)
     return Failed(NodeError("http_status", message, retryable=retryable, details=details))
 
 

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from application.engine.changes import Changes, Held
-from application.expressions import expression_secret_names, render, template_secret_names
+from application.expressions import Rendered, render_tracked
 from application.ids import node_idempotency_key
 from application.ports.executors import Failed, NodeCall
 from application.ports.secrets import SecretStore
-from application.redaction import redact
+from application.redaction import MIN_SECRET_LENGTH, redact
+from application.secret_references import expression_secret_names, template_secret_names
 from domain.definition import Node, NodeKind
 from domain.errors import ExpressionError
 from domain.network_config import DEFAULT_API_KEY_SECRET
@@ -74,10 +75,16 @@ class NodeCallBuilder:
             names.add(str(node.config.get("api_key_secret") or DEFAULT_API_KEY_SECRET))
         secrets = await self._load_secrets(held, names)
         try:
-            config = self._render(node, {**context, "secrets": secrets})
+            rendered = self._render(node, {**context, "secrets": secrets})
         except ExpressionError as error:
             message = redact(error.message, held.secret_values)
             return Failed(NodeError("expression_error", message, retryable=False))
+        held.secret_values.update(
+            text for text in rendered.sensitive_texts if len(text) >= MIN_SECRET_LENGTH
+        )
+        if node.kind is NodeKind.SUB_WORKFLOW and _child_input_is_sensitive(rendered):
+            return Failed(_secret_in_child_input(node.id))
+        config = dict(rendered.value)
         call = NodeCall(
             execution_id=held.execution.id,
             workspace_id=held.execution.workspace_id,
@@ -91,8 +98,9 @@ class NodeCallBuilder:
             now=now,
             deadline=node_deadline(now, node.timeout),
             secrets=secrets,
+            sensitive_texts=frozenset(held.secret_values),
         )
-        return call, redact(config, held.secret_values)
+        return call, redact(rendered.masked(), held.secret_values)
 
     def for_attempt(self, call: NodeCall, attempt: int) -> NodeCall:
         return replace(call, attempt=attempt)
@@ -105,8 +113,21 @@ class NodeCallBuilder:
         return values
 
     @staticmethod
-    def _render(node: Node, context: dict[str, Any]) -> dict[str, Any]:
+    def _render(node: Node, context: dict[str, Any]) -> Rendered:
         if node.kind in UNRENDERED_KINDS:
-            return dict(node.config)
-        rendered = render(dict(node.config), context, node_id=node.id)
-        return dict(rendered)
+            return Rendered(dict(node.config), frozenset(), frozenset())
+        return render_tracked(dict(node.config), context, node_id=node.id)
+
+
+def _child_input_is_sensitive(rendered: Rendered) -> bool:
+    return any(path[:1] == ("input",) for path in rendered.sensitive_paths)
+
+
+def _secret_in_child_input(node_id: str) -> NodeError:
+    # A child execution's input is stored and shown like any other: it cannot hold a
+    # secret. The child runs in the same workspace and can read the secret by name.
+    message = (
+        f"node {node_id!r}: a sub-workflow's input cannot carry a secret; pass the "
+        "secret's name instead and read it in the child as secrets.NAME"
+    )
+    return NodeError("secret_in_child_input", message, retryable=False)

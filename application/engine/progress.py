@@ -221,7 +221,8 @@ class Stepper:
             workflow=workflow,
             version=version,
             definition=definition,
-            input=request.input,
+            # The step refuses inputs rendered from secrets; this is the second net.
+            input=redact(request.input, held.secret_values),
             now=now,
             parent=ParentLink(held.execution.id, node_id),
         )

@@ -27,6 +27,9 @@ class NodeCall:
     now: datetime
     deadline: datetime | None = None
     secrets: Mapping[str, str] = field(default_factory=dict)
+    # Secret values and the texts rendered from them: a body that must cut text (an
+    # excerpt) scrubs these first, so a cut cannot leave part of one in clear.
+    sensitive_texts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pytest
 from dependency_injector import providers
 
+from domain.errors import InvalidDefinition
 from tests.application.conftest import Harness, build_harness, document, edge, node
 
 SECRET = "gold-plan-7f3a"
@@ -55,7 +57,35 @@ async def test_a_secret_rendered_into_a_transform_is_redacted_from_what_is_store
     execution_id = await harness.run(doc)
 
     run = harness.node(execution_id, "leak")
-    assert run.output == "key=[redacted]"
+    assert run.output == "[redacted]"
     stored = repr(run) + repr(harness.events(execution_id))
     stored += repr(harness.execution(execution_id))
     assert SECRET not in stored
+
+
+async def test_a_sub_workflow_input_that_reads_a_secret_is_refused_at_save() -> None:
+    harness, _ = with_secret()
+    config = {"workflow_id": "wf_child", "input": {"plan": "{{ secrets.PLAN | urlencode }}"}}
+    doc = document([node("child", "sub_workflow", config=config)])
+    with pytest.raises(InvalidDefinition) as refused:
+        await harness.create(doc)
+    problem = refused.value.problems[0]
+    assert (problem.code, problem.path) == ("secret_in_child_input", "nodes[0].config.input.plan")
+    assert "secrets.NAME" in problem.message
+
+
+async def test_a_child_reads_the_secret_by_name_and_nothing_stores_it() -> None:
+    harness, _ = with_secret()
+    reads = {"output": "{{ input.plan }}: {{ secrets.PLAN | urlencode }}"}
+    child_doc = document([node("use", "transform", config=reads)])
+    child_id = await harness.create(child_doc, name="child")
+    parent_config = {"workflow_id": child_id, "input": {"plan": "gold"}}
+    parent = document([node("child", "sub_workflow", config=parent_config)])
+    execution_id = await harness.run(parent)
+    await harness.settle()
+
+    assert harness.status(execution_id) == "completed"
+    stored = repr((harness.store.executions, harness.store.node_runs))
+    stored += repr([harness.store.event_log(e) for e in harness.store.executions])
+    assert SECRET not in stored
+    assert harness.node(execution_id, "child").output == {"use": "[redacted]"}

@@ -9,14 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.expressions import (
-    evaluate,
+from application.expressions import evaluate, render
+from application.redaction import redact
+from application.secret_references import (
     expression_secret_names,
     is_template,
-    render,
     template_secret_names,
 )
-from application.redaction import redact
 from domain.errors import ExpressionError
 
 TOKEN = "tok-9f8e7d6c5b4a"
