@@ -1,9 +1,15 @@
-"""The in-memory work queue: leases with fencing tokens over InMemoryStore's executions."""
+"""The in-memory work queue: leases with fencing tokens over InMemoryStore's executions.
+
+Each queue stands for one worker process. It is a member of its store from its creation to
+`close()`, as a PostgreSQL worker is while its membership lock is held; closing it frees the
+leases it took at once, as the other workers do when a worker's session ends.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -13,28 +19,51 @@ from application.records import Lease
 from domain.execution import Execution
 from domain.status import ExecutionStatus
 
+_MEMBER_KEYS = itertools.count(1)
+
 
 class InMemoryWorkQueue:
     def __init__(self, store: InMemoryStore) -> None:
-        self._store = store
+        self.store = store
+        """The store this queue leases from (other queues may share it)."""
+        self._member = next(_MEMBER_KEYS)
+        store.members.add(self._member)
+
+    async def close(self) -> None:
+        """This worker's process ends: it leaves the members, and the executions it held
+        become claimable at once, without waiting for their leases to lapse."""
+        async with self.store.lock:
+            self.store.members.discard(self._member)
+            now = self.store.clock.now()
+            held = [
+                row
+                for row in self.store.leases.values()
+                if row.member == self._member
+                and row.expires_at is not None
+                and row.expires_at > now
+            ]
+            for row in held:
+                row.expires_at = now
+            if held:
+                self.store.work_available.set()
 
     async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
-        async with self._store.lock:
-            now = self._store.clock.now()
-            due = [e for e in self._store.executions.values() if self._claimable(e, now)]
+        async with self.store.lock:
+            now = self.store.clock.now()
+            due = [e for e in self.store.executions.values() if self._claimable(e, now)]
             due.sort(key=lambda e: (e.wake_at or e.created_at, e.created_at, e.id))
             return [self._lease(e.id, worker_id, now + lease_for) for e in due[:limit]]
 
     async def heartbeat(self, leases: Sequence[Lease], lease_for: timedelta) -> list[Lease]:
-        async with self._store.lock:
-            now = self._store.clock.now()
+        async with self.store.lock:
+            now = self.store.clock.now()
             kept = []
             for lease in leases:
-                row = self._store.leases[lease.execution_id]
+                row = self.store.leases[lease.execution_id]
                 alive = row.expires_at is not None and row.expires_at > now
                 if row.token == lease.token and row.owner == lease.worker_id and alive:
                     row.expires_at = now + lease_for
-                    execution = self._store.executions[lease.execution_id]
+                    execution = self.store.executions[lease.execution_id]
                     kept.append(
                         replace(
                             lease,
@@ -45,14 +74,14 @@ class InMemoryWorkQueue:
             return kept
 
     async def release(self, lease: Lease) -> None:
-        async with self._store.lock:
-            row = self._store.leases[lease.execution_id]
+        async with self.store.lock:
+            row = self.store.leases[lease.execution_id]
             if row.token == lease.token and row.owner == lease.worker_id:
                 row.owner, row.expires_at = None, None
-                self._store.work_available.set()
+                self.store.work_available.set()
 
     async def wait_for_work(self, timeout: float) -> bool:
-        event = self._store.work_available
+        event = self.store.work_available
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
         woke = event.is_set()
@@ -60,24 +89,24 @@ class InMemoryWorkQueue:
         return woke
 
     async def next_wake_in(self, max_seconds: float) -> float:
-        now = self._store.clock.now()
+        now = self.store.clock.now()
         wakes = [
             e.wake_at
-            for e in self._store.executions.values()
+            for e in self.store.executions.values()
             if e.wake_at is not None and not e.status.is_terminal
         ]
-        wakes += [r.expires_at for r in self._store.leases.values() if r.expires_at is not None]
+        wakes += [r.expires_at for r in self.store.leases.values() if r.expires_at is not None]
         future = [(w - now).total_seconds() for w in wakes if w > now]
         return min([max_seconds, *future])
 
     def expire_leases(self) -> None:
         """Inspection helper: make every lease lapse now, as if every worker had died."""
-        for row in self._store.leases.values():
+        for row in self.store.leases.values():
             if row.expires_at is not None:
-                row.expires_at = self._store.clock.now()
+                row.expires_at = self.store.clock.now()
 
     def _claimable(self, execution: Execution, now: datetime) -> bool:
-        row = self._store.leases.get(execution.id)
+        row = self.store.leases.get(execution.id)
         leased = row is not None and row.expires_at is not None and row.expires_at > now
         if leased or execution.status.is_terminal:
             return False
@@ -88,7 +117,7 @@ class InMemoryWorkQueue:
         return execution.wake_at is None or execution.wake_at <= now
 
     def _lease(self, execution_id: str, worker_id: str, expires_at: datetime) -> Lease:
-        row = self._store.leases[execution_id]
+        row = self.store.leases[execution_id]
         token = row.token + 1
-        self._store.leases[execution_id] = LeaseRow(worker_id, token, expires_at)
+        self.store.leases[execution_id] = LeaseRow(worker_id, token, expires_at, self._member)
         return Lease(execution_id, worker_id, token, expires_at)

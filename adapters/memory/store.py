@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ports.clock import Clock
+from application.ports.unit_of_work import StepFailure
 from application.records import (
     ApiToken,
     Schedule,
@@ -29,6 +30,8 @@ class LeaseRow:
     owner: str | None = None
     token: int = 0
     expires_at: datetime | None = None
+    member: int | None = None
+    """The membership of the work queue that took the lease (see `InMemoryWorkQueue`)."""
 
 
 @dataclass
@@ -49,8 +52,11 @@ class InMemoryStore:
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
     secrets: dict[tuple[str, str], StoredSecret] = field(default_factory=dict)
+    step_failures: dict[str, StepFailure] = field(default_factory=dict)
     subscribers: list[Callable[[str, Mapping[str, Any]], None]] = field(default_factory=list)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
+    members: set[int] = field(default_factory=set)
+    """The work queues open on this store, as the membership locks say on PostgreSQL."""
 
     def publish(self, channel: str, payload: Mapping[str, Any]) -> None:
         """Deliver a committed notification to every subscriber and wake waiting workers."""
@@ -73,6 +79,7 @@ class InMemoryStore:
             self.workspaces,
             self.tokens,
             self.secrets,
+            self.step_failures,
         ):
             table.clear()
 

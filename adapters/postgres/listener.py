@@ -53,6 +53,9 @@ class PostgresListener:
         self._closing = False
         self.work_available = asyncio.Event()
         self.listening = asyncio.Event()
+        self.holds_membership = False
+        """Whether the membership lock is held now (refused, or lost with the connection,
+        it is not: the other workers could not tell this process from a dead one)."""
 
     @property
     def backend_pid(self) -> int | None:
@@ -94,9 +97,11 @@ class PostgresListener:
         try:
             if self._membership is not None:
                 # Held for as long as this connection lives: a dead process leaves at once.
-                await connection.execute(
+                cursor = await connection.execute(
                     "SELECT pg_try_advisory_lock(%s, %s)", list(self._membership)
                 )
+                locked = await cursor.fetchone()
+                self.holds_membership = bool(locked and locked[0])
             for channel in self._channels:
                 await connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         except BaseException:
@@ -107,6 +112,7 @@ class PostgresListener:
 
     async def _disconnect(self) -> None:
         self.listening.clear()
+        self.holds_membership = False
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):

@@ -5,6 +5,11 @@ lease them, bumping each fencing token. Claimable means what the in-memory queue
 not under a live lease, and pending and due, waiting with a passed wake time, or running
 (its previous lease expired). Claims and heartbeats commit without waiting for the WAL
 flush: losing one in a crash only means the execution is claimed again.
+
+A worker's claims record its membership slot (`wake_routing`); when its membership lock is
+gone (its process or its session ended), a worker that notices expires those leases and
+announces the executions, so they are resumed in about a second rather than when the
+leases lapse.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ due AS (
     FOR UPDATE SKIP LOCKED
 )
 UPDATE executions AS e
-SET lease_owner = %(worker)s, lease_token = e.lease_token + 1, lease_expires_at = %(expires)s
+SET lease_owner = %(worker)s, lease_token = e.lease_token + 1, lease_expires_at = %(expires)s,
+    lease_member = %(member)s
 FROM due, no_flush WHERE e.id = due.id
 RETURNING e.id, e.lease_token, e.lease_expires_at, e.cancel_requested,
           coalesce(e.wake_at, e.created_at) AS due_at
@@ -79,11 +85,32 @@ RETURNING e.id, e.lease_token, e.lease_owner, e.lease_expires_at, e.cancel_reque
 # Released rows are announced in the same statement; PostgreSQL delivers on commit.
 _RELEASE = """
 WITH released AS (
-    UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL
+    UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL, lease_member = NULL
     WHERE id = %(id)s AND lease_token = %(token)s AND lease_owner = %(owner)s
     RETURNING id
 )
 SELECT pg_notify(%(channel)s, %(payload)s) FROM released
+"""
+
+# The leases of workers whose membership lock is gone. The members are read in the same
+# statement, after its snapshot: a worker whose claim this statement sees took its lock
+# before that claim, so only a worker that has since died is missing. The token condition
+# leaves alone a row that a live worker claimed meanwhile. The expiry is set back by the
+# clock-skew allowance so that a claimer whose clock lags this one's finds it expired too;
+# each freed execution is announced like a released one (routed).
+EXPIRE_ORPHANED_LEASES = f"""
+WITH members AS MATERIALIZED ({MEMBERS}),
+orphaned AS MATERIALIZED (
+    SELECT id, lease_token FROM executions
+    WHERE lease_expires_at > %(now)s AND lease_member IS NOT NULL
+      AND lease_member NOT IN (SELECT slot FROM members)
+),
+expired AS (
+    UPDATE executions AS e SET lease_expires_at = %(expired)s
+    FROM orphaned WHERE e.id = orphaned.id AND e.lease_token = orphaned.lease_token
+    RETURNING e.id
+)
+SELECT id, pg_notify(%(channel)s, json_build_object('execution_id', id)::text) FROM expired
 """
 
 _NEXT_WAKE = f"""
@@ -128,6 +155,7 @@ class PostgresWorkQueue:
             "limit": limit,
             "worker": worker_id,
             "expires": now + lease_for,
+            "member": self._member_slot(),
         }
         rows = await self._statements.fetch(_CLAIM, params)
         rows.sort(key=lambda row: (row["due_at"], row["id"]))
@@ -166,6 +194,13 @@ class PostgresWorkQueue:
         wake = {"channel": WORK_CHANNEL, "payload": notification_payload(announced)}
         await self._statements.fetch(_RELEASE, {**held, **wake})
 
+    def _member_slot(self) -> int | None:
+        """The slot to record on this worker's leases: only while its lock is held, so that
+        a worker not (yet) among the members never looks dead to the others."""
+        if self._router is None or not self._listener.holds_membership:
+            return None
+        return self._router.slot
+
     def _route(self, payload: Mapping[str, Any]) -> None:
         assert self._router is not None
         if self._router.designated(payload.get("execution_id")):
@@ -181,16 +216,41 @@ class PostgresWorkQueue:
     async def _refresh_members(self) -> None:
         assert self._router is not None
         # The database being away is the worker loop's business; keep the last view.
-        with contextlib.suppress(StorageError):
+        try:
             rows = await self._statements.fetch(MEMBERS, {"class": MEMBERSHIP_CLASS})
-            self._router.members_are(row["slot"] for row in rows)
+            if self._router.members_are(row["slot"] for row in rows):
+                await self.expire_orphaned_leases()
+        except StorageError:
+            self._router.refresh_failed()
+
+    async def expire_orphaned_leases(self) -> list[str]:
+        """Expire the leases of workers whose membership lock is gone and announce their
+        executions; returns their ids."""
+        now = self._clock.now()
+        params = {
+            "class": MEMBERSHIP_CLASS,
+            "now": now,
+            "expired": now - CLOCK_SKEW_ALLOWANCE,
+            "channel": WORK_CHANNEL,
+        }
+        return [row["id"] for row in await self._statements.fetch(EXPIRE_ORPHANED_LEASES, params)]
 
     async def wait_for_work(self, timeout: float) -> bool:
-        if self._router is not None and self._router.due_for_refresh():
-            await self._refresh_members()
+        # The members are read again every `refresh_every` while waiting, so that a dead
+        # worker's executions are taken within about that long.
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
         event = self._listener.work_available
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+        while True:
+            wait = end - loop.time()
+            if self._router is not None:
+                if self._router.due_for_refresh():
+                    await self._refresh_members()
+                wait = min(wait, self._router.refresh_in())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), max(wait, 0.0))
+            if event.is_set() or loop.time() >= end:
+                break
         woke = event.is_set()
         event.clear()
         return woke

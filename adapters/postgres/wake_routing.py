@@ -11,6 +11,13 @@ paced, so a sweep that finds nothing spaces the next ones out).
 
 A worker whose slot is not among the members (just started, or its lock was refused)
 answers every notification at once, as all workers did before routing.
+
+The same locks tell the workers when one of them died: PostgreSQL drops a session's locks
+the moment it ends. Each lease records the slot of the worker that took it
+(`executions.lease_member`); when a refresh finds a slot gone that was there before, the
+worker expires the leases held under that slot (`EXPIRE_ORPHANED_LEASES` in the queue) and
+they are claimed at once, instead of when they lapse. A frozen worker whose session is
+alive keeps its lock, and its leases still protect it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ MEMBERS = (
     " WHERE locktype = 'advisory' AND classid = %(class)s AND objsubid = 2 AND granted"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
+"""The slots of the processes listening for work, as the server sees them now."""
 
 
 def new_slot() -> int:
@@ -36,13 +44,16 @@ def new_slot() -> int:
 
 class WakeRouter:
     def __init__(
-        self, slot: int, *, sweep_delay: float = 0.025, refresh_every: float = 2.0
+        self, slot: int, *, sweep_delay: float = 0.025, refresh_every: float = 0.5
     ) -> None:
         self.slot = slot
         self.sweep_delay = sweep_delay
         self._refresh_every = refresh_every
         self._members: tuple[int, ...] = ()
         self._refreshed_at = -float("inf")
+        self._view_is_current = False
+        """False before the first reading and after one that failed: whoever left
+        meanwhile is unknown."""
 
     @property
     def membership(self) -> tuple[int, int]:
@@ -56,9 +67,24 @@ class WakeRouter:
         index = zlib.crc32(execution_id.encode()) % len(self._members)
         return self._members[index] == self.slot
 
-    def members_are(self, slots: Iterable[int]) -> None:
-        self._members = tuple(sorted(set(slots)))
+    def members_are(self, slots: Iterable[int]) -> bool:
+        """Record the members just read; True when some may have left leases behind: a
+        member known before is gone, or this is the first reading (nobody knows who left
+        while this worker was not looking)."""
+        before, self._members = set(self._members), tuple(sorted(set(slots)))
         self._refreshed_at = time.monotonic()
+        current, self._view_is_current = self._view_is_current, True
+        return not current or not before <= set(self._members)
+
+    def refresh_failed(self) -> None:
+        """The members could not be read (or acted on): try again after the usual interval,
+        and treat the next reading as a first."""
+        self._refreshed_at = time.monotonic()
+        self._view_is_current = False
 
     def due_for_refresh(self) -> bool:
-        return time.monotonic() - self._refreshed_at > self._refresh_every
+        return self.refresh_in() <= 0
+
+    def refresh_in(self) -> float:
+        """Seconds until the members are due to be read again (0 when they are due)."""
+        return max(self._refreshed_at + self._refresh_every - time.monotonic(), 0.0)

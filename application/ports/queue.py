@@ -15,6 +15,11 @@ class WorkQueue(Protocol):
 
         Claimable: pending and due; waiting whose wake time has passed; running whose
         lease expired. No execution is ever leased to two workers at once.
+
+        A lease taken by a worker process that has since ended (its queue's membership is
+        gone: killed, or closed) is expired by the workers still there within about a
+        second, without waiting for it to lapse; a live worker's leases, even a frozen
+        one's, lapse only with time.
         """
         ...
 
@@ -27,7 +32,8 @@ class WorkQueue(Protocol):
         ...
 
     async def wait_for_work(self, timeout: float) -> bool:
-        """Wait until new or newly due work may exist, or `timeout` seconds pass."""
+        """Wait until new or newly due work may exist (a notification, or the executions of a
+        worker that ended were freed), or `timeout` seconds pass."""
         ...
 
     async def next_wake_in(self, max_seconds: float) -> float:

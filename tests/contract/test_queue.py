@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
 
+from adapters.memory.queue import InMemoryWorkQueue
+from adapters.postgres.setup import PostgresAdapters
 from application.creation import WORK_CHANNEL
 from application.errors import LeaseLost, StaleExecution
+from application.ports.queue import WorkQueue
+from application.records import Lease
 from domain.status import ExecutionStatus
 from tests.contract.builders import add_execution, add_workflow, get_execution
 from tests.contract.conftest import Backend
@@ -180,3 +185,83 @@ async def test_next_wake_is_the_earliest_future_wake_or_lease_expiry(backend: Ba
     await add_execution(backend.uow, flow.id, now, status=S.RUNNING)
     await backend.queue.claim("w1", 1, timedelta(seconds=12))
     assert await backend.queue.next_wake_in(3600) == pytest.approx(12)
+
+
+# ---- Workers that end: their executions are taken without waiting for the lease -------
+
+
+@dataclass
+class WorkerProcess:
+    """A worker process as the queue sees it: its own queue, and its end."""
+
+    queue: WorkQueue
+    exit: Callable[[], Awaitable[None]]
+
+
+StartWorker = Callable[[], Awaitable[WorkerProcess]]
+
+
+@pytest.fixture
+async def start_worker(
+    backend: Backend, request: pytest.FixtureRequest
+) -> AsyncIterator[StartWorker]:
+    """Starts worker processes' queues on the backend's store; ends those still running."""
+    running: list[WorkerProcess] = []
+
+    async def start() -> WorkerProcess:
+        if backend.name == "memory":
+            assert isinstance(backend.queue, InMemoryWorkQueue)
+            queue = InMemoryWorkQueue(backend.queue.store)
+            worker = WorkerProcess(queue, queue.close)
+        else:
+            url: str = request.getfixturevalue("contract_database_url")
+            adapters = PostgresAdapters(url, backend.clock, pool_size=2, runs_worker=True)
+            await adapters.start()
+            worker = WorkerProcess(adapters.queue, adapters.close)
+        running.append(worker)
+        return worker
+
+    yield start
+    for worker in running:
+        await worker.exit()
+
+
+async def claimed_within(queue: WorkQueue, seconds: float) -> list[Lease]:
+    """Wait for work and claim, until a claim leases something or `seconds` pass."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while (remaining := end - loop.time()) > 0:
+        await queue.wait_for_work(remaining)
+        if leases := await queue.claim("staying", 5, LEASE):
+            return leases
+    return []
+
+
+async def test_a_worker_that_ended_leaves_its_executions_to_the_others_at_once(
+    backend: Backend, start_worker: StartWorker
+) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    added = await add_execution(backend.uow, flow.id, now, status=S.RUNNING)
+    departing, staying = await start_worker(), await start_worker()
+    [held] = await departing.queue.claim("departing", 1, LEASE)
+
+    await departing.exit()
+    [taken] = await claimed_within(staying.queue, 10.0)
+
+    assert taken.execution_id == added.id and taken.token > held.token
+    assert backend.clock.now() == now  # no lease lapsed: the clock never moved
+    assert await staying.queue.heartbeat([held], LEASE) == []  # the old lease is fenced off
+
+
+async def test_a_live_worker_keeps_its_executions_until_its_lease_lapses(
+    backend: Backend, start_worker: StartWorker
+) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    await add_execution(backend.uow, flow.id, now, status=S.RUNNING)
+    frozen, other = await start_worker(), await start_worker()
+    [held] = await frozen.queue.claim("frozen", 1, LEASE)
+
+    assert await claimed_within(other.queue, 1.5) == []  # three membership readings
+    assert [lease.token for lease in await frozen.queue.heartbeat([held], LEASE)] == [held.token]

@@ -14,6 +14,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -27,6 +28,9 @@ from adapters.postgres.setup import PostgresAdapters
 from adapters.postgres.urls import libpq_conninfo
 from adapters.postgres.wake_routing import MEMBERS, MEMBERSHIP_CLASS, WakeRouter
 from application.creation import WORK_CHANNEL
+from application.ids import new_id
+from domain.status import ExecutionStatus as S
+from tests.contract.builders import add_execution, add_workflow
 from tests.support.connections import DEADLINE, eventually, terminate
 from tests.support.databases import drop_database, fresh_database_url
 
@@ -332,3 +336,77 @@ async def test_a_queue_without_a_router_wakes_on_every_notification() -> None:
         assert await queue.wait_for_work(0)
     finally:
         await queue.close()
+
+
+# ---- Leases of workers that are gone -------------------------------------------------------
+
+
+async def running_execution(worker: PostgresAdapters) -> str:
+    """A running execution nobody holds, in a workflow of its own."""
+    now = worker.clock.now()
+    flow = await add_workflow(worker.uow_factory, now, name=new_id("flow"))
+    return (await add_execution(worker.uow_factory, flow.id, now, status=S.RUNNING)).id
+
+
+async def claimed(worker: PostgresAdapters, execution_id: str) -> None:
+    leases = await worker.queue.claim("claimer", 100, timedelta(seconds=60))
+    assert execution_id in {lease.execution_id for lease in leases}
+
+
+async def lease_member(admin: Admin, execution_id: str) -> object:
+    cursor = await admin.execute(
+        "SELECT lease_member FROM executions WHERE id = %s", (execution_id,)
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
+async def test_a_members_leases_record_its_slot_and_a_non_members_record_none(
+    database_url: str, admin: Admin
+) -> None:
+    async with started(database_url) as worker, started(database_url, runs_worker=False) as api:
+        mine = await running_execution(worker)
+        await claimed(worker, mine)
+        theirs = await running_execution(worker)
+        await claimed(api, theirs)
+
+        assert await lease_member(admin, mine) == router_of(worker).slot
+        assert await lease_member(admin, theirs) is None
+
+
+async def test_the_leases_of_a_member_that_ended_are_expired_and_announced(
+    database_url: str, admin: Admin
+) -> None:
+    async with started(database_url) as staying:
+        heard: list[object] = []
+        staying.listener.subscribe(lambda channel, payload: heard.append(payload))
+        async with started(database_url) as departing:
+            execution_id = await running_execution(departing)
+            await claimed(departing, execution_id)
+            assert execution_id not in await staying.queue.expire_orphaned_leases()
+
+        async def expired() -> bool:
+            return execution_id in await staying.queue.expire_orphaned_leases()
+
+        async def announced() -> bool:
+            return {"execution_id": execution_id} in heard
+
+        await eventually(expired, "the departed member's lease to expire")
+        await eventually(announced, "the freed execution to be announced")
+        await claimed(staying, execution_id)
+
+
+async def test_a_lease_taken_by_a_process_that_is_no_member_is_never_orphaned(
+    database_url: str, admin: Admin
+) -> None:
+    async with started(database_url) as worker:
+        async with started(database_url, runs_worker=False) as api:
+            execution_id = await running_execution(api)
+            await claimed(api, execution_id)
+
+        await members_become(admin, {router_of(worker).slot})
+
+        assert execution_id not in await worker.queue.expire_orphaned_leases()
+        leases = await worker.queue.claim("claimer", 100, timedelta(seconds=60))
+        assert execution_id not in {lease.execution_id for lease in leases}

@@ -39,7 +39,7 @@ _STEP_FAILURE_COLUMNS = ("step_failures", "last_step_failure")
 _ROW_COLUMNS = [
     c.name
     for c in executions.c
-    if c.name not in ("id", "lease_token", *_LEASE_HOLDER, *_STEP_FAILURE_COLUMNS)
+    if c.name not in ("id", "lease_token", "lease_member", *_LEASE_HOLDER, *_STEP_FAILURE_COLUMNS)
 ]
 # Reads and the fenced save go straight to the driver (see `hot_sql`): they run on every step.
 _SAVE_KEEPING_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=True)
