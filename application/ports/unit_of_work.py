@@ -40,6 +40,16 @@ class FencedSave:
 
 
 @dataclass(frozen=True)
+class StepFailure:
+    """How an execution's steps have been failing: `count` times in a row the same `kind`
+    (the last one saying `message`). See the poison-pill rule in `application/engine`."""
+
+    kind: str
+    message: str
+    count: int
+
+
+@dataclass(frozen=True)
 class EventBatch:
     """Events of one execution, numbered from `first_seq`."""
 
@@ -119,6 +129,22 @@ class ExecutionRepository(Protocol):
     async def save_many(self, saves: Sequence[FencedSave]) -> None:
         """Several compare-and-set writes at once, each judged as `save` judges it; raises
         for the first one rejected (the caller then rolls the whole transaction back)."""
+        ...
+
+    async def record_step_failure(
+        self, lease: Lease, kind: str, message: str
+    ) -> StepFailure | None:
+        """Count one more failed step of the execution `lease` holds (the lease token and
+        owner must match; the lease may have expired meanwhile): one more if the last
+        failure had the same `kind`, else 1. None when the lease is gone."""
+        ...
+
+    async def step_failures_of(self, execution_ids: Sequence[str]) -> dict[str, StepFailure]:
+        """The step failures of those of `execution_ids` that have failed steps, by id."""
+        ...
+
+    async def clear_step_failures(self, execution_id: str) -> None:
+        """Forget the execution's failed steps (a step succeeded, or it was given up)."""
         ...
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None: ...

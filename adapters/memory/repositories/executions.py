@@ -9,7 +9,7 @@ from datetime import datetime
 from adapters.memory.repositories.base import Repo
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns
 from application.errors import Conflict, LeaseLost, StaleExecution
-from application.ports.unit_of_work import FencedSave
+from application.ports.unit_of_work import FencedSave, StepFailure
 from application.records import Lease
 from domain.events import DomainEvent
 from domain.execution import Execution
@@ -76,6 +76,26 @@ class MemoryExecutions(Repo):
         # A rejected save raises; the unit of work then takes back the ones before it.
         for save in saves:
             await self.save(save.execution, expected_seq=save.expected_seq, lease=save.lease)
+
+    async def record_step_failure(
+        self, lease: Lease, kind: str, message: str
+    ) -> StepFailure | None:
+        row = self.store.leases.get(lease.execution_id)
+        if row is None or (row.token, row.owner) != (lease.token, lease.worker_id):
+            return None
+        last = self.store.step_failures.get(lease.execution_id)
+        count = last.count + 1 if last is not None and last.kind == kind else 1
+        failure = StepFailure(kind, message, count)
+        self.journal.set(self.store.step_failures, lease.execution_id, failure)
+        return failure
+
+    async def step_failures_of(self, execution_ids: Sequence[str]) -> dict[str, StepFailure]:
+        failures = self.store.step_failures
+        return {id_: failures[id_] for id_ in execution_ids if id_ in failures}
+
+    async def clear_step_failures(self, execution_id: str) -> None:
+        if execution_id in self.store.step_failures:
+            self.journal.delete(self.store.step_failures, execution_id)
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
         found = self.store.idempotency.get((workflow_id, key))

@@ -15,7 +15,7 @@ from adapters.postgres.database import Db
 from adapters.postgres.repositories.history import PostgresNodeRuns
 from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
-from application.ports.unit_of_work import FencedSave
+from application.ports.unit_of_work import FencedSave, StepFailure
 from application.records import Lease
 from domain.events import DomainEvent
 from domain.execution import Execution
@@ -70,6 +70,22 @@ def _insert_execution_with_node_runs() -> str:
 
 
 _INSERT_EXECUTION_WITH_NODE_RUNS = _insert_execution_with_node_runs()
+# The lease holder's token and owner, not its expiry: a step may fail after running out
+# its lease, and still counts unless another worker has taken over.
+_RECORD_STEP_FAILURE = (
+    "UPDATE executions SET step_failures = CASE WHEN last_step_failure->>'kind' = %(kind)s"
+    " THEN step_failures + 1 ELSE 1 END, last_step_failure = %(failure)s"
+    " WHERE id = %(id)s AND lease_token = %(token)s AND lease_owner = %(owner)s"
+    " RETURNING step_failures"
+)
+_STEP_FAILURES_OF = (
+    "SELECT id, step_failures, last_step_failure FROM executions"
+    " WHERE id = ANY(%(ids)s) AND step_failures > 0"
+)
+_CLEAR_STEP_FAILURES = (
+    "UPDATE executions SET step_failures = 0, last_step_failure = NULL"
+    " WHERE id = %(id)s AND step_failures > 0"
+)
 _FIND_BY_IDEMPOTENCY_KEY = (
     select(executions)
     .join(idempotency_keys, idempotency_keys.c.execution_id == executions.c.id)
@@ -190,6 +206,35 @@ class PostgresExecutions:
             if not (same and alive):
                 raise LeaseLost()
         raise StaleExecution()
+
+    async def record_step_failure(
+        self, lease: Lease, kind: str, message: str
+    ) -> StepFailure | None:
+        params = {
+            "id": lease.execution_id,
+            "token": lease.token,
+            "owner": lease.worker_id,
+            "kind": kind,
+            "failure": Jsonb({"kind": kind, "message": message}),
+        }
+        rows = await self._db.fetch(_RECORD_STEP_FAILURE, params)
+        return StepFailure(kind, message, rows[0]["step_failures"]) if rows else None
+
+    async def step_failures_of(self, execution_ids: Sequence[str]) -> dict[str, StepFailure]:
+        if not execution_ids:
+            return {}
+        rows = await self._db.fetch(_STEP_FAILURES_OF, {"ids": list(execution_ids)})
+        return {
+            row["id"]: StepFailure(
+                row["last_step_failure"]["kind"],
+                row["last_step_failure"]["message"],
+                row["step_failures"],
+            )
+            for row in rows
+        }
+
+    async def clear_step_failures(self, execution_id: str) -> None:
+        await self._db.fetch(_CLEAR_STEP_FAILURES, {"id": execution_id})
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
         params = {"workflow_id": workflow_id, "key": key}
