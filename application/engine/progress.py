@@ -32,7 +32,7 @@ from domain import execution as ex
 from domain import node_run as nr
 from domain.execution import ParentLink
 from domain.planner import plan
-from domain.policies import GiveUp, NodeError, is_past, node_deadline
+from domain.policies import GiveUp, NodeError, is_past
 from domain.status import ExecutionStatus, NodeStatus
 
 MAX_INLINE_ROUNDS = 1000
@@ -54,18 +54,16 @@ class Stepper:
         self._rng = rng
 
     async def open(self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime) -> None:
-        """Take over the execution: mark it running and recover attempts a dead worker held."""
+        """Take over the execution: mark it running and recover attempts a dead worker held.
+
+        An attempt left running was interrupted by its worker's end, not by its node: it
+        is run again under the same number, whatever time has passed, and uses up no
+        retry. A node's timeout is enforced only by the live worker running its body.
+        """
         if changes.execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
             changes.exec(ex.claim(changes.execution, now))
         for run in list(changes.runs.values()):
-            if run.status is not NodeStatus.RUNNING:
-                continue
-            timeout = held.definition.node(run.node_id).timeout
-            deadline = node_deadline(run.started_at, timeout) if run.started_at else None
-            if is_past(deadline, now):
-                error = NodeError("timeout", "the attempt passed its timeout", retryable=True)
-                self._apply_failure(held, changes, run.node_id, error, now)
-            else:
+            if run.status is NodeStatus.RUNNING:
                 changes.apply(nr.interrupt, run.node_id, "worker_lost")
 
     async def advance(

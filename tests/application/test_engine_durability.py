@@ -96,26 +96,28 @@ async def test_an_interrupted_attempt_is_rerun_by_another_worker_under_the_same_
     assert interrupted.payload == {"reason": "worker_lost"}
 
 
-async def test_an_attempt_past_its_timeout_when_recovered_counts_as_a_timed_out_attempt(
+async def test_a_crash_past_the_node_timeout_interrupts_the_attempt_and_uses_up_no_retry(
     harness: Harness,
 ) -> None:
     gate = Gate()
     harness.executor.on("slow", 1, gate)
-    retry = {"max_attempts": 2, "initial_interval": 1}
+    only_once = {"max_attempts": 1}
     execution_id = await harness.start(
-        await harness.create(document([scripted("slow", timeout=600, retry=retry)]))
+        await harness.create(document([scripted("slow", timeout=5, retry=only_once)]))
     )
     (lease,) = await harness.queue.claim("w1", 1, LEASE)
     dead_worker = asyncio.create_task(harness.engine.runner().advance(lease))
     await asyncio.wait_for(gate.entered.wait(), 5)
     dead_worker.cancel()
     await asyncio.gather(dead_worker, return_exceptions=True)
+    del harness.executor.script[("slow", 1)]
 
-    harness.clock.advance(601)
+    harness.clock.advance(LEASE.total_seconds() + 1)  # well past the node's own timeout
     await harness.settle()
 
     assert harness.status(execution_id) == "completed"
-    assert harness.executor.attempts("slow") == [1, 2]
+    assert harness.executor.attempts("slow") == [1, 1]
     types = harness.types(execution_id, "slow")
-    assert EventType.NODE_INTERRUPTED not in types
-    assert types.count(EventType.NODE_RETRY_SCHEDULED) == 1
+    assert types.count(EventType.NODE_INTERRUPTED) == 1
+    assert EventType.NODE_FAILED not in types
+    assert EventType.NODE_RETRY_SCHEDULED not in types
