@@ -1,15 +1,36 @@
-"""Cron arithmetic with time zones (croniter), answered in UTC."""
+"""Cron arithmetic with time zones (croniter), answered in UTC.
+
+A cron expression has five fields, or six with seconds last; croniter also takes a
+seventh (years), which the API does not offer. An expression must fire at least once:
+croniter gives up on one like `0 0 30 2 *` (30 February) after a bounded search.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterError, croniter
+
+CRON_FIELD_COUNTS = (5, 6)
 
 
 def is_valid_cron(expression: str) -> bool:
-    return bool(croniter.is_valid(expression))
+    return len(expression.split()) in CRON_FIELD_COUNTS and bool(croniter.is_valid(expression))
+
+
+def cron_problem(expression: str, after: datetime) -> str | None:
+    """Why `expression` cannot drive a schedule (not cron, or never fires), or None."""
+    if not is_valid_cron(expression):
+        return (
+            f"{expression!r} is not a cron expression of five fields, or six with seconds "
+            "last (like '*/5 * * * *')"
+        )
+    try:
+        croniter(expression, after.astimezone(UTC)).get_next(datetime)
+    except CroniterError:
+        return f"{expression!r} never fires (no date matches it, like 30 February)"
+    return None
 
 
 def is_valid_timezone(name: str) -> bool:

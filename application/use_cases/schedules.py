@@ -16,16 +16,18 @@ from application.input_errors import InvalidInput
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.records import Schedule
-from application.schedule_times import is_valid_cron, is_valid_timezone, next_fire_after
+from application.schedule_times import cron_problem, is_valid_timezone, next_fire_after
 
 OVERLAP_POLICIES = ("allow", "skip")
 UNCHANGED: Any = object()
 """Marks a field an update leaves alone (None is a real value for `input`)."""
 
 
-def check_timing(cron: str, timezone: str) -> None:
-    if not is_valid_cron(cron):
-        raise InvalidInput("cron", f"{cron!r} is not a cron expression (like '*/5 * * * *')")
+def check_timing(cron: str, timezone: str, now: datetime) -> None:
+    """Refuse a cron that is not one or never fires, and an unknown time zone."""
+    problem = cron_problem(cron, now)
+    if problem is not None:
+        raise InvalidInput("cron", problem)
     if not is_valid_timezone(timezone):
         raise InvalidInput("timezone", f"{timezone!r} is not an IANA time zone (like 'UTC')")
 
@@ -64,9 +66,9 @@ class CreateScheduleHandler:
         self._clock = clock
 
     async def __call__(self, command: CreateSchedule) -> Schedule:
-        check_timing(command.cron, command.timezone)
-        check_overlap(command.overlap)
         now = self._clock.now()
+        check_timing(command.cron, command.timezone, now)
+        check_overlap(command.overlap)
         async with self._uow() as uow:
             workflow = await uow.workflows.get(command.workspace_id, command.workflow_id)
             if workflow is None or workflow.archived:
@@ -120,7 +122,7 @@ class UpdateScheduleHandler:
         async with self._uow() as uow:
             current = await _owned(uow, command.workspace_id, command.schedule_id)
             updated = replace(current, **command.changes())
-            check_timing(updated.cron, updated.timezone)
+            check_timing(updated.cron, updated.timezone, now)
             check_overlap(updated.overlap)
             if _timing_changed(current, updated):
                 updated = replace(updated, next_fire_at=next_fire(updated, now))
