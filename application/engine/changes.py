@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ports.executors import NodeCall
+from application.ports.unit_of_work import StepFailure
 from application.records import Lease
 from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent
@@ -29,6 +30,8 @@ class Held:
     runs: dict[str, NodeRun]
     definition: WorkflowDefinition
     secret_values: set[str] = field(default_factory=set)
+    step_failure: StepFailure | None = None
+    """How its last steps failed, until a step of this worker's commits."""
 
 
 @dataclass

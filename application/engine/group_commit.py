@@ -25,14 +25,16 @@ from application.engine.changes import Changes, Held
 from application.errors import LeaseLost
 from application.ports.clock import Clock
 from application.ports.executors import NodeCall
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import StepFailure, UnitOfWork, UnitOfWorkFactory
 from application.records import Lease
 from domain.execution import Execution
 from domain.node_run import NodeRun
 
 Step = Callable[[UnitOfWork, Changes, datetime], Awaitable[None]]
 Opened = tuple[Held, Step | None]
-Opener = Callable[[UnitOfWork, Execution, dict[str, NodeRun]], Awaitable[Opened | None]]
+Opener = Callable[
+    [UnitOfWork, Execution, dict[str, NodeRun], StepFailure | None], Awaitable[Opened | None]
+]
 Outcome = tuple[Held, list[NodeCall] | None] | None
 """The held copy and the calls the step started (None: no step was taken), or None when
 there was nothing to hold."""
@@ -147,11 +149,12 @@ class GroupCommitter:
         rows, runs = await uow.executions.lock_leased_with_runs(
             [member.lease for member in batch], opening
         )
+        failures = await uow.executions.step_failures_of(opening) if opening else {}
         answers: dict[int, Outcome | BaseException] = {}
         computed: list[_Computed] = []
         for member in batch:
             row = rows.get(member.lease.execution_id)
-            prepared = await self._prepare(uow, member, row, runs)
+            prepared = await self._prepare(uow, member, row, runs, failures)
             if not isinstance(prepared, tuple):  # nothing to run, or the lease is gone
                 answers[id(member)] = prepared
                 continue
@@ -174,12 +177,15 @@ class GroupCommitter:
         member: _Member,
         row: Execution | None,
         runs: dict[str, dict[str, NodeRun]],
+        failures: dict[str, StepFailure],
     ) -> Opened | LeaseLost | None:
         """The held copy and the step to take; None for an opening member with nothing to
         run, LeaseLost for a member whose lease is gone."""
         if member.held is None:
             assert member.opener is not None
-            return None if row is None else await member.opener(uow, row, runs.get(row.id, {}))
+            if row is None:
+                return None
+            return await member.opener(uow, row, runs.get(row.id, {}), failures.get(row.id))
         held = member.held
         if row is None:
             return LeaseLost()

@@ -106,6 +106,21 @@ class Stepper:
         changes.exec(end(changes.execution, now))
         await wake_parent(uow, changes.execution, now)
 
+    async def give_up(
+        self, uow: UnitOfWork, changes: Changes, now: datetime, error: dict[str, Any]
+    ) -> None:
+        """End the execution `failed` with `error` without taking its step (the poison-pill
+        rule): unfinished nodes and the sub-workflows it waits on are cancelled."""
+        if changes.execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
+            changes.exec(ex.claim(changes.execution, now))
+        for child_id in waiting_children(changes.runs):
+            await cancel_child(uow, child_id, now)
+        for run in list(changes.runs.values()):
+            if not run.status.is_terminal:
+                changes.apply(nr.cancel, run.node_id, now)
+        changes.exec(ex.fail(changes.execution, now, error))
+        await wake_parent(uow, changes.execution, now)
+
     def park(self, changes: Changes) -> datetime | None:
         """Release the execution until its earliest wake time (or a signal or child)."""
         wakes = [run.wake_at for run in changes.runs.values() if run.wake_at is not None]

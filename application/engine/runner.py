@@ -19,15 +19,25 @@ from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
 from application.engine.context import NodeCallBuilder
 from application.engine.group_commit import GroupCommitter, Opened, Step
+from application.engine.poison_pill import (
+    DEFAULT_POISON_PILL_AFTER,
+    describe_failure,
+    given_up_error,
+    is_poison_pill,
+)
 from application.engine.progress import Stepper, wake_in
 from application.errors import LeaseLost
 from application.ports.clock import Clock
 from application.ports.executors import ExecutorRegistry, Failed, NodeCall, NodeResult
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import StepFailure, UnitOfWork, UnitOfWorkFactory
 from application.records import Lease
+from domain.definition import WorkflowDefinition
 from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.policies import NodeError, is_past
+
+# What an execution given up by the poison-pill rule is held with: its end needs no graph.
+_NO_DEFINITION = WorkflowDefinition(nodes=(), edges=())
 
 
 class Ending(StrEnum):
@@ -56,9 +66,13 @@ class ExecutionRunner:
         definitions: DefinitionCache,
         rng: Callable[[], float],
         commit_uow_factory: UnitOfWorkFactory | None = None,
+        poison_pill_after: int = DEFAULT_POISON_PILL_AFTER,
     ) -> None:
         """`commit_uow_factory`, when given, serves the group committer, which uses one unit
-        of work at a time (an adapter can keep a connection for it)."""
+        of work at a time (an adapter can keep a connection for it). An execution whose
+        step failed `poison_pill_after` times in a row the same way is ended `failed`."""
+        self._uow = uow_factory
+        self._poison_pill_after = poison_pill_after
         self._clock = clock
         self._executors = executors
         self._calls = calls
@@ -69,16 +83,21 @@ class ExecutionRunner:
     async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
         cancelled = cancelled or asyncio.Event()
         tasks: dict[str, asyncio.Task[NodeResult]] = {}
+        secrets: set[str] = set()
         try:
             opened = await self._open(lease, cancelled)
             if opened is None:
                 return Advanced(lease.execution_id, Ending.GONE)
             held, started = opened
+            secrets = held.secret_values
             if started is not None:
                 self._spawn(held, tasks, started)
             return await self._drive(held, tasks, cancelled, opened=started is not None)
         except LeaseLost:
             return Advanced(lease.execution_id, Ending.LEASE_LOST)
+        except Exception as error:
+            await self._count_failed_step(lease, error, secrets)
+            raise
         finally:
             for task in tasks.values():
                 task.cancel()
@@ -96,17 +115,44 @@ class ExecutionRunner:
         """
 
         async def opener(
-            uow: UnitOfWork, execution: Execution, runs: dict[str, NodeRun]
+            uow: UnitOfWork,
+            execution: Execution,
+            runs: dict[str, NodeRun],
+            failure: StepFailure | None,
         ) -> Opened | None:
             if execution.status.is_terminal:
                 return None
+            if is_poison_pill(failure, self._poison_pill_after):
+                # The definition is not even loaded: loading it may be what keeps failing.
+                assert failure is not None
+                held = Held(lease, execution, runs, _NO_DEFINITION)
+                return held, self._give_up_step(held, failure)
             definition = await self._definitions.load(uow, execution.workflow_id, execution.version)
-            held = Held(lease=lease, execution=execution, runs=runs, definition=definition)
+            held = Held(lease, execution, runs, definition, step_failure=failure)
             if self._closing(held, cancelled):
                 return held, None
             return held, self._advance_step(held, {}, True)
 
-        return await self._committer.open(lease, opener)
+        opened = await self._committer.open(lease, opener)
+        if opened is not None:
+            opened[0].step_failure = None  # the first step committed: the count is forgotten
+        return opened
+
+    def _give_up_step(self, held: Held, failure: StepFailure) -> Step:
+        async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
+            await uow.executions.clear_step_failures(held.execution.id)
+            await self._stepper.give_up(uow, changes, now, given_up_error(failure))
+
+        return step
+
+    async def _count_failed_step(self, lease: Lease, error: Exception, secrets: set[str]) -> None:
+        """Count the failure on the execution's row, for the poison-pill rule; when the
+        database itself is away nothing is counted (the step is not to blame)."""
+        kind, message = describe_failure(error, secrets)
+        with contextlib.suppress(Exception):
+            async with self._uow() as uow:
+                await uow.executions.record_step_failure(lease, kind, message)
+                await uow.commit()
 
     def _closing(self, held: Held, cancelled: asyncio.Event) -> bool:
         return held.execution.cancel_requested or cancelled.is_set() or self._overdue(held)
@@ -149,6 +195,8 @@ class ExecutionRunner:
         """The next step; the first one also takes the execution over, in the same commit."""
 
         async def step(uow: UnitOfWork, changes: Changes, now: datetime) -> None:
+            if held.step_failure is not None:
+                await uow.executions.clear_step_failures(held.execution.id)
             if opening:
                 await self._stepper.open(uow, held, changes, now)
             await self._stepper.advance(uow, held, changes, now, results)
