@@ -40,6 +40,7 @@ import psycopg
 from psycopg import errors, sql
 from sqlalchemy.engine import make_url
 
+from adapters.local_ports import port_in_use
 from adapters.postgres.urls import libpq_conninfo
 
 with warnings.catch_warnings():
@@ -65,6 +66,14 @@ _T = TypeVar("_T")
 
 class EmbeddedPostgresError(RuntimeError):
     """The embedded PostgreSQL server could not be started, adopted or used."""
+
+
+class PortTaken(EmbeddedPostgresError):
+    """Another program listens on the port the server was asked to use."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} on 127.0.0.1 is taken by another program")
+        self.port = port
 
 
 class EmbeddedPostgres:
@@ -184,6 +193,8 @@ def _ensure_listening_on_port(data_dir: Path, port: int) -> None:
                     f" port {info.port}, not 127.0.0.1:{port}; stop it first"
                 )
             return
+        if port_in_use("127.0.0.1", port):
+            raise PortTaken(port)
         user = _system_user()
         _initialise(data_dir, user)
         _start_on_port(data_dir, port, user)

@@ -22,6 +22,11 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def libpq_url(url: str) -> str:
+    """The same URL in the `postgresql://` form that libpq tools (`psql`, `pg_dump`) accept."""
+    return "postgresql://" + sqlalchemy_url(url).removeprefix(DRIVER_SCHEME)
+
+
 def libpq_conninfo(url: str, database: str | None = None) -> str:
     """The same database (or `database` on that server) as a libpq connection string."""
     parsed = make_url(sqlalchemy_url(url))
