@@ -1,42 +1,40 @@
 """`treadle dev`: the whole engine on one machine, supervised by one process.
 
-Starts (or adopts) the embedded PostgreSQL under `.treadle/postgres` on 127.0.0.1,
-migrates it, makes sure a `default` workspace and an admin token exist, then runs the
-API (with the console) and N workers as child processes. Ctrl-C or SIGTERM stops the
-children gracefully (SIGTERM, then SIGKILL after a deadline) and then the database. A
-child that dies on its own stops everything with a non-zero exit, naming the child. A
-second Ctrl-C kills the children at once instead of waiting for them.
-
-Each child runs in its own process group, so a Ctrl-C in the terminal reaches only this
-supervisor, which then stops the children in order: a worker that got the terminal's
-SIGINT and then our SIGTERM would take the second signal as "exit now" and skip its
-graceful drain.
+Checks that the API port is free, starts (or adopts) the embedded PostgreSQL under
+`.treadle/postgres` on 127.0.0.1 (after checking its port too), migrates it, makes sure a
+`default` workspace and an admin token exist, then runs the API (with the console) and N
+workers as child processes, restarting one that crashes (`entrypoints/dev_children.py`).
+Ctrl-C or SIGTERM stops the children gracefully (SIGTERM, then SIGKILL after a deadline)
+and then the database; a second Ctrl-C kills the children at once instead of waiting.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
+import httpx
+
+from adapters.local_ports import port_in_use
+from adapters.nodes.network_guard import ALLOWLIST_SETTING
+from adapters.postgres.embedded import EmbeddedPostgres, PortTaken, ensure_database
 from adapters.postgres.migrate import upgrade
-from entrypoints.dev_setup import DevFiles, bootstrap_admin_token, wait_until_healthy
+from adapters.postgres.urls import libpq_url
+from entrypoints.dev_children import Children, GaveUp, RestartPolicy, Say
+from entrypoints.dev_setup import DevFiles, answers_health_check, bootstrap_admin_token
 from entrypoints.dev_setup import load_or_create_secret_key as load_secret_key
+from entrypoints.settings import Settings, SettingsError, load_settings
 
 DEFAULT_DB_PORT = 54329
 DEV_DATABASE = "treadle"
-_CHILD_CHECK_SECONDS = 0.2
-
-Say = Callable[[str], None]
+_CHECK_SECONDS = 0.2
 
 
 class DevError(Exception):
@@ -53,52 +51,7 @@ class DevOptions:
     stop_timeout: float = 15.0
     ready_timeout: float = 60.0
     worker_grace_seconds: float = 5.0
-
-
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-class Children:
-    """The supervised child processes, started and stopped as a group."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self._env = env
-        self.running: list[Child] = []
-
-    def start(self, name: str, module_args: list[str]) -> Child:
-        process = subprocess.Popen(
-            [sys.executable, "-m", *module_args], env=self._env, process_group=0
-        )
-        child = Child(name, process)
-        self.running.append(child)
-        return child
-
-    def first_exited(self) -> Child | None:
-        return next((child for child in self.running if child.process.poll() is not None), None)
-
-    def stop(self, timeout: float, hurry: Callable[[], bool]) -> None:
-        """SIGTERM every child and wait up to `timeout` seconds (less once `hurry()` says so),
-        then SIGKILL whichever is left."""
-        for child in self.running:
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while self._alive() and time.monotonic() < deadline and not hurry():
-            time.sleep(_CHILD_CHECK_SECONDS)
-        for child in self._alive():
-            child.process.kill()
-        for child in self.running:
-            child.process.wait()
-
-    def _alive(self) -> list[Child]:
-        return [child for child in self.running if child.process.poll() is None]
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
 
 
 class StopRequests:
@@ -138,11 +91,25 @@ def child_environment(database_url: str, secret_key: str, options: DevOptions) -
     return env
 
 
+def check_api_port(options: DevOptions) -> None:
+    """Refuse a taken API port: the other program would answer our health check."""
+    if port_in_use(options.host, options.port):
+        raise DevError(
+            f"the API port {options.port} on {options.host} is taken by another program;"
+            " stop it or pass --port"
+        )
+
+
 def start_database(options: DevOptions, say: Say) -> tuple[EmbeddedPostgres, str]:
     """Start or adopt the server, create the dev database and migrate it; return its URL."""
     server = EmbeddedPostgres(options.root / "postgres", port=options.db_port)
     try:
         server_url = server.start()
+    except PortTaken as error:
+        raise DevError(
+            f"the database port {error.port} on 127.0.0.1 is taken by another program;"
+            " stop it or pass --db-port (or set TREADLE_DEV_DB_PORT)"
+        ) from error
     except Exception as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DevError(f"PostgreSQL did not start: {first_line}") from error
@@ -156,18 +123,37 @@ def start_database(options: DevOptions, say: Say) -> tuple[EmbeddedPostgres, str
     return server, url
 
 
+def network_line(settings: Settings) -> str:
+    """What the workers may reach, so a newcomer knows why a local URL is refused."""
+    if not settings.allowed_hosts:
+        return (
+            "Network: workers reach public addresses only; to call a private or loopback"
+            f" host, restart with {ALLOWLIST_SETTING}=host[,host...]"
+        )
+    return f"Network: public addresses, plus {ALLOWLIST_SETTING}={','.join(settings.allowed_hosts)}"
+
+
 def run_dev(options: DevOptions, say: Say = print) -> int:
-    """Run until Ctrl-C/SIGTERM (exit 0) or until a child dies (exit 1)."""
+    """Run until Ctrl-C/SIGTERM (exit 0) or until a child keeps crashing (exit 1)."""
     stop = StopRequests()
     with stop.installed():
+        try:
+            settings = load_settings()
+        except SettingsError as error:
+            raise DevError(str(error)) from error
+        check_api_port(options)
         files = DevFiles(options.root)
         secret_key = load_secret_key(files)
         server, url = start_database(options, say)
-        children = Children(child_environment(url, secret_key, options))
+        env = child_environment(url, secret_key, options)
+        children = Children(env, say, options.restart)
         try:
             if stop.event.is_set():
                 return 0
-            return _supervise(options, files, url, secret_key, children, stop, say)
+            return _supervise(options, settings, files, url, secret_key, children, stop, say)
+        except GaveUp as error:
+            say(f"treadle dev: {error}")
+            return 1
         finally:
             children.stop(options.stop_timeout, stop.hurry)
             server.stop()
@@ -176,6 +162,7 @@ def run_dev(options: DevOptions, say: Say = print) -> int:
 
 def _supervise(
     options: DevOptions,
+    settings: Settings,
     files: DevFiles,
     url: str,
     secret_key: str,
@@ -184,45 +171,34 @@ def _supervise(
     say: Say,
 ) -> int:
     token = bootstrap_admin_token(url, secret_key, files)
-    api = children.start(
-        "api",
-        ["entrypoints.cli", "api", "--host", options.host, "--port", str(options.port)],
+    children.start(
+        "api", ["entrypoints.cli", "api", "--host", options.host, "--port", str(options.port)]
     )
-    say(f"started api (pid {api.pid})")
     for number in range(1, options.workers + 1):
-        worker = children.start(f"worker {number}", ["entrypoints.worker"])
-        say(f"started worker {number} (pid {worker.pid})")
+        children.start(f"worker {number}", ["entrypoints.worker"])
     base = f"http://{options.host}:{options.port}"
-    if not wait_until_healthy(base, options.ready_timeout, lambda: _stopping(children, stop)):
-        return _ended_early(children, stop, say)
-    say(f"Console: {base}/")
-    say(f"Token:   {token}  (also in {files.admin_token})")
-    say(f"CLI:     export DATABASE_URL='{url}' SECRET_KEY=\"$(cat {files.secret_key})\"")
-    say("Press Ctrl-C to stop.")
-    while not stop.event.wait(_CHILD_CHECK_SECONDS):
-        if children.first_exited() is not None:
-            return _ended_early(children, stop, say)
+    if _wait_until_ready(base, options.ready_timeout, children, stop):
+        say(f"Console: {base}/")
+        say(f"Token:   {token}  (also in {files.admin_token})")
+        secret_file = files.secret_key.resolve()
+        say(f"CLI:     export DATABASE_URL='{libpq_url(url)}' SECRET_KEY=\"$(cat {secret_file})\"")
+        say(network_line(settings))
+        say("Press Ctrl-C to stop.")
+        while not stop.event.wait(_CHECK_SECONDS):
+            children.keep_running()
     say("stopping...")
     return 0
 
 
-def _stopping(children: Children, stop: StopRequests) -> bool:
-    return stop.event.is_set() or children.first_exited() is not None
-
-
-def _how_it_ended(child: Child) -> str:
-    code = child.process.returncode
-    if code is not None and code < 0:
-        return f"was killed by {signal.Signals(-code).name}"
-    return f"exited with code {code}"
-
-
-def _ended_early(children: Children, stop: StopRequests, say: Say) -> int:
-    dead = children.first_exited()
-    if dead is None:
-        if stop.event.is_set():
-            say("stopping...")
-            return 0
-        raise DevError("the API did not answer /healthz in time")
-    say(f"treadle dev: the {dead.name} (pid {dead.pid}) {_how_it_ended(dead)}; stopping")
-    return 1
+def _wait_until_ready(base: str, timeout: float, children: Children, stop: StopRequests) -> bool:
+    """Keep the children running until the API answers `/healthz` (True) or a stop (False)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while not stop.event.is_set():
+            children.keep_running()
+            if answers_health_check(client, base):
+                return True
+            if time.monotonic() > deadline:
+                raise DevError("the API did not answer /healthz in time")
+            stop.event.wait(_CHECK_SECONDS)
+    return False

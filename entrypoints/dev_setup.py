@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,7 +22,6 @@ from entrypoints.settings import Settings
 
 DEV_WORKSPACE = "default"
 DEV_TOKEN_NAME = "treadle dev admin"
-_HEALTH_POLL_SECONDS = 0.2
 
 
 class DevFiles:
@@ -90,17 +87,9 @@ async def _still_valid(runtime: Runtime, token: str) -> bool:
     return True
 
 
-def wait_until_healthy(base_url: str, timeout: float, give_up: Callable[[], bool]) -> bool:
-    """Poll `GET /healthz` until it answers 200 (True), or until `give_up()` or the timeout."""
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if give_up():
-                return False
-            try:
-                if client.get(f"{base_url}/healthz").status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass  # not listening yet
-            time.sleep(_HEALTH_POLL_SECONDS)
-    return False
+def answers_health_check(client: httpx.Client, base_url: str) -> bool:
+    """Whether the API at `base_url` answers `GET /healthz` with 200 right now."""
+    try:
+        return client.get(f"{base_url}/healthz").status_code == 200
+    except httpx.TransportError:
+        return False  # not listening yet

@@ -1,37 +1,35 @@
-"""`treadle dev` in a clean copy of the repository: start, run a workflow, Ctrl-C, restart.
-
-The copy holds the files a fresh clone would (tracked files plus new, not ignored ones,
-so uncommitted work is tested too). It runs on this virtualenv's Python rather than
-through `make dev`, which would spend a minute installing a second virtualenv; the
-Makefile's `dev` target only adds that install step. Ports are free ones, so the test
-never collides with a `make dev` running on the same machine.
-"""
+"""`treadle dev` in a clean copy of the repository: start, run a workflow, Ctrl-C, restart;
+crashed children come back, a killed supervisor takes its children with it, and a taken
+port is refused in one line before anything starts."""
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-import psutil
+import psycopg
 import pytest
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
-START_DEADLINE_SECONDS = 120
+from adapters.postgres.embedded import EmbeddedPostgres
+from tests.support.dev_process import (
+    DevLauncher,
+    DevRun,
+    clean_copy,
+    free_port,
+    nothing_left,
+    poll,
+    postgres_processes,
+    running,
+)
+
 RUN_DEADLINE_SECONDS = 60
-STOP_DEADLINE_SECONDS = 60
-POLL_SECONDS = 0.2
-T = TypeVar("T")
+RESTART_DEADLINE_SECONDS = 30
+REFUSAL_DEADLINE_SECONDS = 60
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -46,55 +44,6 @@ WORKFLOW = {
 }
 
 
-def poll(condition: Callable[[], T | None], deadline_seconds: float, what: str) -> T:
-    """The first truthy value of `condition()`, or fail after the deadline."""
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(POLL_SECONDS)
-    pytest.fail(f"timed out after {deadline_seconds}s waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def clean_copy(destination: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPOSITORY_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = REPOSITORY_ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-@dataclass
-class DevRun:
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def child_pids(self) -> list[int]:
-        return [int(pid) for pid in re.findall(r"^started .* \(pid (\d+)\)$", self.output(), re.M)]
-
-    def printed(self, pattern: str) -> str | None:
-        found = re.search(pattern, self.output(), re.M)
-        return found.group(1) if found else None
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     return clean_copy(tmp_path / "treadle")
@@ -106,40 +55,31 @@ def ports() -> dict[str, int]:
 
 
 @pytest.fixture
+def data_dir(workspace: Path) -> Path:
+    return (workspace / ".treadle" / "postgres").resolve()
+
+
+@pytest.fixture
 def start_dev(workspace: Path, ports: dict[str, int]) -> Iterator[Callable[[str], DevRun]]:
-    started: list[DevRun] = []
-
-    def start(label: str) -> DevRun:
-        log = workspace / f"dev-{label}.log"
-        args = ["--port", str(ports["api"]), "--db-port", str(ports["db"])]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli.main", "dev", *args],
-            cwd=workspace,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if "DATABASE_URL" not in k},
-        )
-        started.append(DevRun(process, log))
-        return started[-1]
-
-    yield start
-    for run in started:  # a failed test still leaves nothing running
-        if run.process.poll() is None:
-            run.process.send_signal(signal.SIGINT)
-            try:
-                run.process.wait(STOP_DEADLINE_SECONDS)
-            except subprocess.TimeoutExpired:
-                run.process.kill()
+    with DevLauncher(workspace, ports["api"], ports["db"]) as launcher:
+        yield launcher.start
 
 
-def wait_until_ready(run: DevRun) -> tuple[str, str]:
-    def ready() -> tuple[str, str] | None:
-        if run.process.poll() is not None:
-            pytest.fail(f"treadle dev exited early:\n{run.output()}")
-        url, token = run.printed(r"^Console: (\S+)$"), run.printed(r"^Token:\s+(trd_\S+)")
-        return (url.rstrip("/"), token) if url and token else None
+@pytest.fixture
+def listener() -> Iterator[Callable[[int], socket.socket]]:
+    """Another program's server: a socket listening on 127.0.0.1 and the given port."""
+    opened: list[socket.socket] = []
 
-    return poll(ready, START_DEADLINE_SECONDS, "the console URL and the token")
+    def listen(port: int) -> socket.socket:
+        sock = socket.socket()
+        opened.append(sock)
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+
+    yield listen
+    for sock in opened:
+        sock.close()
 
 
 def run_workflow(base: str, token: str) -> tuple[str, Any]:
@@ -161,62 +101,143 @@ def run_workflow(base: str, token: str) -> tuple[str, Any]:
     return workflow_id, execution["output"]
 
 
-def postgres_processes(data_dir: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if "postgres" in cmdline and str(data_dir) in cmdline:
-            found.append(process)
-    return found
+def pid_of(run: DevRun, pattern: str) -> int:
+    found = run.printed(pattern)
+    assert found is not None, run.output()
+    return int(found)
 
 
-def stop(run: DevRun) -> None:
-    run.process.send_signal(signal.SIGINT)
-    code = run.process.wait(STOP_DEADLINE_SECONDS)
-    assert code == 0, run.output()
-
-
-def assert_nothing_left(run: DevRun, data_dir: Path) -> None:
+def assert_stops_cleanly(run: DevRun, data_dir: Path) -> None:
+    assert run.stop() == 0, run.output()
     pids = run.child_pids()
-    assert len(pids) == 2, run.output()  # the API and one worker
-    poll(lambda: not any(psutil.pid_exists(pid) for pid in pids), 10, "the children to exit")
-    poll(lambda: not postgres_processes(data_dir), 20, "PostgreSQL to stop")
+    assert pids, run.output()
+    nothing_left(pids, data_dir)
 
 
 def test_dev_runs_a_workflow_stops_on_sigint_and_finds_its_data_again(
-    workspace: Path, start_dev: Callable[[str], DevRun]
+    data_dir: Path, workspace: Path, start_dev: Callable[[str], DevRun]
 ) -> None:
-    data_dir = (workspace / ".treadle" / "postgres").resolve()
     first = start_dev("first")
-    base, token = wait_until_ready(first)
+    base, token = first.wait_until_ready()
 
     assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
     workflow_id, output = run_workflow(base, token)
     assert output == {"greet": "hi x"}
     assert (workspace / ".treadle" / "admin-token").stat().st_mode & 0o777 == 0o600
-    stop(first)
-    assert_nothing_left(first, data_dir)
+    assert_stops_cleanly(first, data_dir)
+    assert len(first.child_pids()) == 2  # the API and one worker
 
     second = start_dev("second")
-    base, same_token = wait_until_ready(second)
+    base, same_token = second.wait_until_ready()
     assert same_token == token
     headers = {"Authorization": f"Bearer {token}"}
     found = httpx.get(f"{base}/api/v1/workflows/{workflow_id}", headers=headers, timeout=10)
     assert found.status_code == 200 and found.json()["name"] == "dev-smoke"
-    stop(second)
-    assert_nothing_left(second, data_dir)
+    assert_stops_cleanly(second, data_dir)
 
 
-def test_a_child_that_dies_stops_everything_with_a_non_zero_exit(
-    workspace: Path, start_dev: Callable[[str], DevRun]
+def test_the_printed_database_url_is_one_libpq_accepts(
+    start_dev: Callable[[str], DevRun], data_dir: Path
 ) -> None:
-    data_dir = (workspace / ".treadle" / "postgres").resolve()
+    run = start_dev("libpq")
+    run.wait_until_ready()
+
+    url = run.printed(r"^CLI:\s+export DATABASE_URL='([^']+)'")
+    assert url is not None and url.startswith("postgresql://"), run.output()
+    with psycopg.connect(url) as connection:  # libpq parses it, as psql does
+        assert connection.execute("SELECT current_database()").fetchone() == ("treadle",)
+    assert run.printed(r"^(Network: .*TREADLE_HTTP_ALLOWED_HOSTS.*)$"), run.output()
+    assert_stops_cleanly(run, data_dir)
+
+
+def test_a_crashed_worker_and_api_are_restarted(
+    start_dev: Callable[[str], DevRun], data_dir: Path, ports: dict[str, int]
+) -> None:
     run = start_dev("crash")
-    wait_until_ready(run)
-    worker_pid = int(run.printed(r"^started worker 1 \(pid (\d+)\)$") or 0)
+    run.wait_until_ready()
+    worker_pid = pid_of(run, r"^started worker 1 \(pid (\d+)\)$")
+    api_pid = pid_of(run, r"^started api \(pid (\d+)\)$")
 
     os.kill(worker_pid, signal.SIGKILL)
+    os.kill(api_pid, signal.SIGKILL)
 
-    assert run.process.wait(STOP_DEADLINE_SECONDS) == 1
-    assert f"the worker 1 (pid {worker_pid}) was killed by SIGKILL" in run.output()
-    assert_nothing_left(run, data_dir)
+    new_worker = poll(
+        lambda: run.printed(r"^restarted worker 1 \(pid (\d+)\)$"),
+        RESTART_DEADLINE_SECONDS,
+        "the worker to be restarted",
+    )
+    new_api = poll(
+        lambda: run.printed(r"^restarted api \(pid (\d+)\)$"),
+        RESTART_DEADLINE_SECONDS,
+        "the API to be restarted",
+    )
+    said = f"treadle dev: the worker 1 (pid {worker_pid}) was killed by SIGKILL; restarting it in"
+    assert said in run.output()
+    assert run.process.poll() is None
+    assert running(int(new_worker)) and running(int(new_api))
+    base, token = f"http://127.0.0.1:{ports['api']}", run.printed(r"^Token:\s+(trd_\S+)")
+    poll(lambda: _healthy(base), RESTART_DEADLINE_SECONDS, "the restarted API to answer")
+    assert run_workflow(base, token or "")[1] == {"greet": "hi x"}  # the new worker runs it
+    assert_stops_cleanly(run, data_dir)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_the_children_stop_when_the_supervisor_is_killed(
+    start_dev: Callable[[str], DevRun], data_dir: Path, ports: dict[str, int]
+) -> None:
+    run = start_dev("orphans")
+    run.wait_until_ready()
+    children = run.child_pids()
+    assert len(children) == 2, run.output()
+
+    run.process.kill()
+    run.process.wait()
+
+    # The database is left running (the next `treadle dev` adopts it): stop it here.
+    poll(lambda: not any(running(pid) for pid in children), 30, "the children to exit")
+    server = EmbeddedPostgres(data_dir, port=ports["db"])
+    server.start()
+    server.stop()
+    poll(lambda: not postgres_processes(data_dir), 20, "PostgreSQL to stop")
+
+
+def test_a_taken_api_port_is_refused_in_one_line(
+    start_dev: Callable[[str], DevRun],
+    ports: dict[str, int],
+    listener: Callable[[int], socket.socket],
+    data_dir: Path,
+) -> None:
+    listener(ports["api"])
+
+    run = start_dev("api-port")
+
+    assert run.process.wait(REFUSAL_DEADLINE_SECONDS) == 1
+    expected = f"the API port {ports['api']} on 127.0.0.1 is taken by another program"
+    assert run.output().strip().splitlines() == [f"treadle: {expected}; stop it or pass --port"], (
+        run.output()
+    )
+    assert not postgres_processes(data_dir)
+
+
+def test_a_taken_database_port_is_refused_in_one_line(
+    start_dev: Callable[[str], DevRun],
+    ports: dict[str, int],
+    listener: Callable[[int], socket.socket],
+    data_dir: Path,
+) -> None:
+    listener(ports["db"])
+
+    run = start_dev("db-port")
+
+    assert run.process.wait(REFUSAL_DEADLINE_SECONDS) == 1
+    expected = f"the database port {ports['db']} on 127.0.0.1 is taken by another program"
+    assert run.output().strip().splitlines() == [
+        f"treadle: {expected}; stop it or pass --db-port (or set TREADLE_DEV_DB_PORT)"
+    ], run.output()
+    assert not postgres_processes(data_dir)
