@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
 from application.use_cases.start_run import StartRun
@@ -25,7 +27,8 @@ def run(
     watch: bool = typer.Option(
         False,
         "--watch",
-        help="Show the nodes live until the execution ends; exit 1 unless it completes.",
+        help="Show the nodes live until the execution ends, then its output;"
+        " exit 1 unless it completes.",
     ),
     idempotency_key: str | None = typer.Option(
         None, "--idempotency-key", help="Runs with the same key start one execution."
@@ -49,6 +52,7 @@ def run(
     if not watch:
         typer.echo(execution.id)
         return
+    typer.echo(f"output {json.dumps(execution.output, default=str)}")
     if execution.error:
         typer.echo(error_line(execution.error), err=True)
     raise typer.Exit(outcome_exit_code(execution))

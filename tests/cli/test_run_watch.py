@@ -48,6 +48,7 @@ def test_watch_exits_0_when_the_execution_completes(
     assert "completed" in done.stdout
     assert "greet" in done.stdout and "shout" in done.stdout
     assert done.stdout.count("succeeded") == 2
+    assert done.stdout.rstrip().splitlines()[-1] == 'output {"shout": "hello ada!"}'
     execution_id = done.stdout.split("started execution ")[1].split()[0]
     shown = cli("executions", "show", execution_id, "-w", workspace)
     assert '"hello ada!"' in shown.stdout
