@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 NODE_REFERENCE = ROOT / "docs" / "nodes.md"
 EXPECTED_EXAMPLES = {
+    "hello",
     "fetch-and-summarise",
     "approval-with-timeout",
     "fan-out-fan-in",
