@@ -18,6 +18,7 @@ from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from application.definitions import DefinitionCache
 from application.engine.context import NodeCallBuilder
+from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER
 from application.engine.runner import ExecutionRunner
 from application.nodes.builtin import builtin_executors
 from application.use_cases.cancel_execution import CancelExecutionHandler
@@ -54,6 +55,7 @@ class Engine(containers.DeclarativeContainer):
         default=providers.Singleton(builtin_executors)
     )
     rng = providers.Object(random.random)
+    poison_pill_after = providers.Object(DEFAULT_POISON_PILL_AFTER)
 
     definitions = providers.Singleton(DefinitionCache)
     calls = providers.Singleton(NodeCallBuilder, secrets=secrets)
@@ -66,6 +68,7 @@ class Engine(containers.DeclarativeContainer):
         calls=calls,
         definitions=definitions,
         rng=rng,
+        poison_pill_after=poison_pill_after,
     )
     create_workflow = providers.Singleton(CreateWorkflowHandler, uow_factory, clock)
     update_workflow = providers.Singleton(UpdateWorkflowHandler, uow_factory, clock)

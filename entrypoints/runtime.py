@@ -63,6 +63,7 @@ def _engine(settings: Settings, clock: Clock, uow_factory: Any, queue: Any, secr
         queue=providers.Object(queue),
     )
     engine.executors.override(providers.Object(executors_for(settings)))
+    engine.poison_pill_after.override(providers.Object(settings.poison_pill_after))
     if secrets is not None:
         engine.secrets.override(providers.Object(secrets))
     return engine
