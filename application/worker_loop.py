@@ -63,7 +63,11 @@ class WorkerLoop:
         on_advanced: Callable[[Advanced], None] | None = None,
         on_error: Callable[[str, Exception], None] | None = None,
         on_unavailable: Callable[[Exception, float], None] | None = None,
+        on_lease_lost: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_lease_lost(execution_id)`: a heartbeat found the lease of an execution in
+        flight gone (its advance is then cancelled); an advance whose writes were rejected
+        reports `Ending.LEASE_LOST` through `on_advanced` instead."""
         self.settings = settings
         self._queue = queue
         self._runner = runner
@@ -72,6 +76,7 @@ class WorkerLoop:
         self._on_advanced = on_advanced
         self._on_error = on_error
         self._on_unavailable = on_unavailable
+        self._on_lease_lost = on_lease_lost
         self._in_flight: dict[str, _InFlight] = {}
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -260,9 +265,18 @@ class WorkerLoop:
         for flight in flights:
             renewed = kept.get(flight.lease.execution_id)
             if renewed is None:
-                flight.task.cancel()  # lost: any write it tried would be rejected anyway
+                self._lost(flight)
             elif renewed.cancel_requested:
                 flight.cancelled.set()
+
+    def _lost(self, flight: _InFlight) -> None:
+        """Cancel a flight whose lease is gone: any write it tried would be rejected anyway.
+        One that already ended has reported how (a rejected write included)."""
+        if flight.task.done():
+            return
+        flight.task.cancel()
+        if self._on_lease_lost is not None:
+            self._on_lease_lost(flight.lease.execution_id)
 
     async def _schedule_ticks(self) -> None:
         if self._schedules is None:

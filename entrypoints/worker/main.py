@@ -2,12 +2,15 @@
 
 SIGTERM or SIGINT: stop claiming, let in-flight executions finish up to the grace
 period, then give their leases back so another worker resumes them at once. A second
-signal exits at once. SIGKILL loses nothing: the leases expire and others resume.
+signal exits at once. SIGKILL loses nothing: the other workers see its membership lock go
+and resume its executions within about a second. Started while the database is away, the
+worker waits for it, backing off, with one log line per attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,7 +23,8 @@ from typing import Any
 from dependency_injector import providers
 from prometheus_client import start_http_server
 
-from application.engine.runner import Advanced
+from application.engine.runner import Advanced, Ending
+from application.errors import StorageError
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.events import EventType
 from entrypoints.event_loop import run_loop
@@ -49,6 +53,9 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
 
     def on_advanced(result: Advanced) -> None:
         record_advanced(result)
+        if result.ending is Ending.LEASE_LOST:
+            on_lease_lost(result.execution_id)
+            return
         log(
             logger,
             "execution advanced",
@@ -67,13 +74,13 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
             error=f"{type(error).__name__}: {error}",
         )
 
-    def on_unavailable(error: Exception, retry_in: float) -> None:
+    def on_lease_lost(execution_id: str) -> None:
         log(
             logger,
-            "database unavailable, reconnecting",
+            "lost the lease: another worker holds this execution now, this worker's writes"
+            " to it are rejected and its work on it is dropped",
             logging.WARNING,
-            retry_in_seconds=round(retry_in, 2),
-            error=str(error),
+            execution_id=execution_id,
         )
 
     loop = WorkerLoop(
@@ -84,7 +91,8 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
         schedules=engine.fire_schedules(),
         on_advanced=on_advanced,
         on_error=on_error,
-        on_unavailable=on_unavailable,
+        on_unavailable=_log_unavailable,
+        on_lease_lost=on_lease_lost,
     )
 
     def on_notification(channel: str, payload: Mapping[str, Any]) -> None:
@@ -95,10 +103,48 @@ def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLo
     return loop
 
 
+def _log_unavailable(error: Exception, retry_in: float) -> None:
+    log(
+        logger,
+        "database unavailable, reconnecting",
+        logging.WARNING,
+        retry_in_seconds=round(retry_in, 2),
+        error=str(error),
+    )
+
+
+async def open_when_reachable(settings: Settings) -> Runtime | None:
+    """Open the worker's runtime, waiting for the database with backoff while it is away;
+    None if asked to stop meanwhile."""
+    defaults = WorkerSettings(worker_id="")
+    backoff = defaults.reconnect_initial
+    stopping = asyncio.Event()
+    event_loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        event_loop.add_signal_handler(signum, stopping.set)
+    try:
+        while True:
+            try:
+                return await open_runtime(settings, channels=WORKER_CHANNELS, runs_worker=True)
+            except StorageError as error:
+                _log_unavailable(error, backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), backoff)
+            if stopping.is_set():
+                return None
+            backoff = min(backoff * 2, defaults.reconnect_max)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            event_loop.remove_signal_handler(signum)
+
+
 async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
     worker_id = worker_id or new_worker_id()
     url = settings.require_database()
-    runtime = await open_runtime(settings, channels=WORKER_CHANNELS, runs_worker=True)
+    runtime = await open_when_reachable(settings)
+    if runtime is None:
+        log(logger, "worker stopped before the database was reachable", worker_id=worker_id)
+        return
     loop = build_loop(runtime, settings, worker_id)
     stop_requests = 0
 

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from adapters.postgres.embedded import EmbeddedPostgresError, ensure_database
 from adapters.postgres.migrate import upgrade
-from tests.support.databases import drop_database, fresh_database_url
+from tests.chaos.support import OwnServer
+from tests.support.databases import drop_database, fresh_database_url, skip_or_fail
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,3 +23,19 @@ def chaos_database(postgres_server_url: str) -> Iterator[str]:
     upgrade(url)
     yield url
     drop_database(url)
+
+
+@pytest.fixture
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OwnServer, str]]:
+    server = OwnServer(tmp_path_factory.mktemp("restart") / "pgdata")
+    try:
+        base = server.handle.start()
+    except (EmbeddedPostgresError, OSError) as error:
+        skip_or_fail(f"the test's own embedded server did not start: {error}")
+    url = ensure_database(base, "treadle_restart")
+    upgrade(url)
+    try:
+        yield server, url
+    finally:
+        server.start_server()  # stop() below needs it running to stop it cleanly
+        server.handle.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from adapters.postgres import embedded
+from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.urls import libpq_conninfo
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
@@ -159,3 +162,29 @@ def assert_histories_whole(url: str, ids: list[str]) -> None:
 
 def log_text(folder: Path) -> str:
     return "\n".join(path.read_text(errors="replace") for path in sorted(folder.glob("*.log")))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class OwnServer:
+    """An embedded PostgreSQL on a TCP port this test owns, so it may stop and start it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.handle = EmbeddedPostgres(data_dir, self.port)
+
+    def pg_ctl(self, *arguments: str) -> None:
+        # The adapter's own wrapper runs pg_ctl as the server's user (not root).
+        tool = embedded._pg_tool("pg_ctl")
+        tool(list(arguments), pgdata=self.data_dir, user=embedded._system_user())
+
+    def stop_server(self) -> None:
+        self.pg_ctl("-w", "stop", "-m", "fast")
+
+    def start_server(self) -> None:
+        embedded._ensure_listening_on_port(self.data_dir, self.port)

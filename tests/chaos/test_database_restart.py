@@ -7,23 +7,20 @@ workers log that they are reconnecting, and no transition is written twice.
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from adapters.postgres import embedded
-from adapters.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError, ensure_database
-from adapters.postgres.migrate import upgrade
 from tests.chaos.support import (
     FAST_LEASES,
+    OwnServer,
     admin_token,
     assert_histories_whole,
     count_completed,
     describe_unfinished,
+    free_port,
     log_text,
     new_workflow,
     runtime_on,
@@ -31,7 +28,6 @@ from tests.chaos.support import (
     stop,
     wait_until,
 )
-from tests.support.databases import skip_or_fail
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 
@@ -44,48 +40,6 @@ STEPS: dict[str, Any] = {
     ],
     "edges": [{"from": "pause", "to": "shape"}],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class OwnServer:
-    """An embedded PostgreSQL on a TCP port this test owns, so it may stop and start it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.handle = EmbeddedPostgres(data_dir, self.port)
-
-    def pg_ctl(self, *arguments: str) -> None:
-        # The adapter's own wrapper runs pg_ctl as the server's user (not root).
-        tool = embedded._pg_tool("pg_ctl")
-        tool(list(arguments), pgdata=self.data_dir, user=embedded._system_user())
-
-    def stop_server(self) -> None:
-        self.pg_ctl("-w", "stop", "-m", "fast")
-
-    def start_server(self) -> None:
-        embedded._ensure_listening_on_port(self.data_dir, self.port)
-
-
-@pytest.fixture
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OwnServer, str]]:
-    server = OwnServer(tmp_path_factory.mktemp("restart") / "pgdata")
-    try:
-        base = server.handle.start()
-    except (EmbeddedPostgresError, OSError) as error:
-        skip_or_fail(f"the test's own embedded server did not start: {error}")
-    url = ensure_database(base, "treadle_restart")
-    upgrade(url)
-    try:
-        yield server, url
-    finally:
-        server.start_server()  # stop() below needs it running to stop it cleanly
-        server.handle.stop()
 
 
 def test_runs_survive_two_database_restarts(
