@@ -21,6 +21,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from application.access import Principal
+from application.document_limits import MAX_INTEGER
 from application.queries.executions import ExecutionDetail, ExecutionQueries
 from entrypoints.api.controllers.streams import (
     KEEPALIVE_SECONDS,
@@ -95,7 +96,7 @@ class LiveStreams(Controller):
         execution_id: FromPath[str],
         principal: NamedDependency[Principal],
         execution_queries: NamedDependency[ExecutionQueries],
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INTEGER)] = 0,
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         await execution_queries.status(principal.workspace_id, execution_id)  # 404 first

@@ -10,6 +10,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from application.access import Principal, Role
+from application.document_limits import MAX_INTEGER
 from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
 from application.queries.admin import AdminQueries
@@ -111,7 +112,7 @@ class WorkflowPages(Controller):
         workflow_id: FromPath[str],
         principal: NamedDependency[Principal],
         pages: NamedDependency[WorkflowServices],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INTEGER)] = None,
     ) -> Template:
         return await _workflow_page(pages, principal, workflow_id, version)
 

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from application.access import Principal
+from application.document_limits import MAX_INTEGER
 from application.queries.executions import ExecutionFilter, ExecutionQueries
 from application.use_cases.cancel_execution import CancelExecution, CancelExecutionHandler
 from application.use_cases.deliver_signal import DeliverSignal, DeliverSignalHandler
@@ -106,7 +107,9 @@ class ExecutionController(Controller):
         execution_id: FromPath[str],
         principal: NamedDependency[Principal],
         execution_queries: NamedDependency[ExecutionQueries],
-        after: Annotated[int, QueryParameter(ge=0, description="events after this seq")] = 0,
+        after: Annotated[
+            int, QueryParameter(ge=0, le=MAX_INTEGER, description="events after this seq")
+        ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> EventPageOut:
         """The execution's history in sequence order."""

@@ -47,7 +47,8 @@ QueryToken = Annotated[
 def resume_after(last_event_id: str | None, default: int = 0) -> int:
     """The seq to resume after: the Last-Event-ID the browser sent back, if it is one."""
     text = (last_event_id or "").strip()
-    return int(text) if text.isdigit() else default
+    # isdigit() also holds for digits a bigint cannot hold: those are no event id either.
+    return int(text) if text.isdigit() and len(text) < 19 else default
 
 
 def stream_open() -> ServerSentEventMessage:

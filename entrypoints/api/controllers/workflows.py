@@ -11,6 +11,7 @@ from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from application.access import Principal
+from application.document_limits import MAX_INTEGER
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkflowHandler
 from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
@@ -89,7 +90,7 @@ class WorkflowController(Controller):
         workflow_id: FromPath[str],
         principal: NamedDependency[Principal],
         workflow_queries: NamedDependency[WorkflowQueries],
-        version: Annotated[int | None, QueryParameter(ge=1)] = None,
+        version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INTEGER)] = None,
     ) -> WorkflowDetail:
         found = await workflow_queries.get(principal.workspace_id, workflow_id, version)
         return WorkflowDetail.with_version(found.workflow, found.version)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from application.document_limits import MAX_INTEGER
 from application.records import Workflow, WorkflowVersion
 from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
 
@@ -77,7 +78,7 @@ class RunRequest(Body):
     input: Any = None
     start_at: AwareDatetime | None = None
     """Start no earlier than this (an ISO 8601 time with an offset)."""
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_INTEGER)] | None = None
     """Run this version of the definition instead of the latest."""
 
 
