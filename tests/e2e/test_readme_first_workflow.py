@@ -42,7 +42,9 @@ def first_workflow_section() -> str:
 
 
 def fenced_blocks(section: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", section, re.S | re.M)
+    """The bodies of the section's fenced blocks marked `language` ("" for unmarked)."""
+    fences = re.finditer(r"^```(\w*)\n(.*?)^```$", section, re.S | re.M)
+    return [fence.group(2) for fence in fences if fence.group(1) == language]
 
 
 def readme_commands() -> str:
