@@ -84,4 +84,6 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
     problem = getattr(error, "problem", None) or "unreadable"
+    if "nesting depth" in problem:  # libyaml stops at its own depth (1000), beyond ours
+        return _too_deep() + where
     return f"this is not valid YAML{where}: {problem}"
