@@ -1,15 +1,21 @@
-"""Cancel an execution: at once when nobody runs it, at the next boundary when a worker does."""
+"""Cancel an execution: at once when nobody runs it, at the next boundary when a worker does.
+
+A cancel always lands: if the whole cancel cannot be written (the execution is huge, or a
+write of its node runs fails), the request alone is recorded on the execution's row, and
+the worker that claims it next closes it before taking any step.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from application.cancellation import cancel_unleased
 from application.creation import append_external_event
-from application.errors import Conflict
+from application.errors import Conflict, NotFound
 from application.lookups import lock_execution
 from application.ports.clock import Clock
-from application.ports.unit_of_work import UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain import execution as ex
 from domain.execution import Execution
 from domain.status import ExecutionStatus
@@ -27,19 +33,45 @@ class CancelExecutionHandler:
         self._clock = clock
 
     async def __call__(self, command: CancelExecution) -> Execution:
+        try:
+            return await self._cancel(command)
+        except (NotFound, Conflict):
+            raise
+        except Exception:
+            # Nothing of the failed attempt landed; the request alone is one small write.
+            return await self._request_cancel(command)
+
+    async def _cancel(self, command: CancelExecution) -> Execution:
         now = self._clock.now()
         async with self._uow() as uow:
             execution = await lock_execution(uow, command.workspace_id, command.execution_id)
-            if execution.status.is_terminal:
-                raise Conflict(
-                    f"execution {execution.id} has already ended ({execution.status.value})"
-                )
+            _refuse_ended(execution)
             if execution.status is ExecutionStatus.RUNNING:
-                _, events = ex.request_cancel(execution)
-                result = await append_external_event(
-                    uow, execution, events[0], now, cancel_requested=True
-                )
+                result = await _record_request(uow, execution, now)
             else:
                 result = await cancel_unleased(uow, execution, now)
             await uow.commit()
         return result
+
+    async def _request_cancel(self, command: CancelExecution) -> Execution:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            execution = await lock_execution(uow, command.workspace_id, command.execution_id)
+            _refuse_ended(execution)
+            if execution.cancel_requested:
+                return execution
+            result = await _record_request(uow, execution, now)
+            await uow.commit()
+        return result
+
+
+def _refuse_ended(execution: Execution) -> None:
+    if execution.status.is_terminal:
+        raise Conflict(f"execution {execution.id} has already ended ({execution.status.value})")
+
+
+async def _record_request(uow: UnitOfWork, execution: Execution, now: datetime) -> Execution:
+    _, events = ex.request_cancel(execution)
+    # A parked execution is made due, so a worker claims it and closes it at once.
+    due = {"wake_at": now} if execution.status is ExecutionStatus.WAITING else {}
+    return await append_external_event(uow, execution, events[0], now, cancel_requested=True, **due)
