@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
 from application.records import Workflow
 from application.use_cases.create_workflow import CreateWorkflow
@@ -26,6 +24,7 @@ from entrypoints.cli.common import (
     short_time,
     with_runtime,
 )
+from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
 from entrypoints.runtime import Runtime
 
 workflows_app = typer.Typer(help="Store and list workflow definitions.", no_args_is_help=True)
@@ -62,14 +61,13 @@ def read_definition_file(path: Path) -> DefinitionFile:
 
 
 def _parse(path: Path, text: str) -> Any:
+    """JSON or YAML by the file's suffix, within the bounds the API keeps (no YAML aliases)."""
     try:
         if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except json.JSONDecodeError as error:
-        fail(f"{path}: not valid JSON: {error.msg} at line {error.lineno}", 1)
-    except yaml.YAMLError as error:
-        fail(f"{path}: not valid YAML: {str(error).splitlines()[0]}", 1)
+            return read_json(text)
+        return read_yaml(text)
+    except UnreadableDocument as error:
+        fail(f"{path}: {error}", 1)
 
 
 def print_problems(path: Path, problems: list[Problem]) -> None:
