@@ -201,9 +201,18 @@ def test_the_children_stop_when_the_supervisor_is_killed(
     run.process.kill()
     run.process.wait()
 
-    # The database is left running (the next `treadle dev` adopts it): stop it here.
-    poll(lambda: not any(running(pid) for pid in children), 30, "the children to exit")
-    server = EmbeddedPostgres(data_dir, port=ports["db"])
+    try:
+        poll(lambda: not any(running(pid) for pid in children), 30, "the children to exit")
+    finally:
+        leave_nothing_behind(children, data_dir, ports["db"])
+
+
+def leave_nothing_behind(pids: list[int], data_dir: Path, db_port: int) -> None:
+    """End the children a killed supervisor left, if any, and the database it left running
+    (the next `treadle dev` would adopt it): adopt it and let go as its last holder."""
+    for pid in filter(running, pids):
+        os.kill(pid, signal.SIGKILL)
+    server = EmbeddedPostgres(data_dir, port=db_port)
     server.start()
     server.stop()
     poll(lambda: not postgres_processes(data_dir), 20, "PostgreSQL to stop")
