@@ -294,3 +294,81 @@ def mutate_to_invalid(doc: Document, draw: Draw) -> tuple[Document, str]:
 def invalid_mutations(draw: Draw, max_nodes: int = 12) -> tuple[Document, str]:
     """`(document, expected_code)`: a valid document of up to `max_nodes` nodes, broken once."""
     return mutate_to_invalid(draw(workflow_documents(max_nodes=max_nodes)), draw)
+
+
+# ---- Hostile input: values the API must refuse with a 4xx -----------------------------------
+
+NUL = "\u0000"
+INT64_MAX = 2**63 - 1
+NEVER_FIRING_CRONS = (
+    "0 0 30 2 *",
+    "0 0 31 2 *",
+    "0 0 31 4 *",
+    "0 0 31 6 *",
+    "0 0 31 9 *",
+    "0 0 31 11 *",
+    "0 0 30-31 2 *",
+)
+SEVEN_FIELD_CRONS = ("* * * * * * 2030", "0 0 1 1 * 0 2031")
+
+
+def nul_strings() -> st.SearchStrategy[str]:
+    """Text with a NUL character somewhere in it."""
+    return st.builds(
+        lambda head, tail: f"{head}{NUL}{tail}", st.text(max_size=8), st.text(max_size=8)
+    )
+
+
+def huge_integers() -> st.SearchStrategy[int]:
+    """Integers just or far outside the signed 64-bit range (PostgreSQL's bigint)."""
+    return st.one_of(
+        st.integers(min_value=INT64_MAX + 1, max_value=2**200),
+        st.integers(min_value=-(2**200), max_value=-INT64_MAX - 2),
+    )
+
+
+def deeply_nested(min_levels: int = 65, max_levels: int = 400) -> st.SearchStrategy[Any]:
+    """Arrays and objects nested beyond the API's limit (64 levels), up to past recursion."""
+
+    def build(levels: int, as_object: bool) -> Any:
+        value: Any = 0
+        for _ in range(levels):
+            value = {"a": value} if as_object else [value]
+        return value
+
+    return st.builds(build, st.integers(min_levels, max_levels), st.booleans())
+
+
+def hostile_values() -> st.SearchStrategy[Any]:
+    """One JSON value the API must refuse: a NUL, a huge integer, or nesting too deep."""
+    return st.one_of(nul_strings(), huge_integers(), deeply_nested())
+
+
+def hostile_crons() -> st.SearchStrategy[str]:
+    """Cron expressions that look like crons but never fire, or have seven fields."""
+    return st.sampled_from(NEVER_FIRING_CRONS + SEVEN_FIELD_CRONS)
+
+
+@st.composite
+def yaml_alias_documents(draw: Draw) -> str:
+    """A small YAML text whose aliases expand geometrically (levels x width)."""
+    levels, width = draw(st.integers(1, 9)), draw(st.integers(2, 9))
+    rows = ['a0: &a0 ["lol"]']
+    for level in range(1, levels + 1):
+        rows.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * width)}]")
+    return "nodes: []\nedges: []\n" + "\n".join(rows) + "\n"
+
+
+@st.composite
+def with_a_hostile_value(draw: Draw, body: Document) -> Document:
+    """`body` with one field (or a value inside it) replaced by a hostile one."""
+    planted = copy.deepcopy(body)
+    key = draw(st.sampled_from(sorted(planted)))
+    if key == "cron":
+        planted[key] = draw(hostile_crons())
+    elif isinstance(planted[key], dict) and planted[key] and draw(st.booleans()):
+        inner = draw(st.sampled_from(sorted(planted[key])))
+        planted[key][inner] = draw(hostile_values())
+    else:
+        planted[key] = draw(nul_strings() if isinstance(planted[key], str) else hostile_values())
+    return planted

@@ -1,5 +1,7 @@
 """Bad input under load: valid runs at a steady rate while malformed JSON, huge bodies,
-unknown ids and wrong tokens are sent alongside. No 5xx, and no valid run is lost."""
+unknown ids, wrong tokens and hostile values (NUL characters, nesting beyond the limit,
+integers beyond 64 bits, crons that never fire) are sent alongside. No 5xx, and no valid
+run is lost."""
 
 from __future__ import annotations
 
@@ -20,9 +22,12 @@ from tests.chaos.support import (
     stop,
     wait_until,
 )
+from tests.strategies import NEVER_FIRING_CRONS, NUL
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 
+NEVER = NEVER_FIRING_CRONS[0]
+DEEP = b"[" * 5_000 + b"]" * 5_000
 VALID_PER_SECOND = 25
 SECONDS = 6
 ECHO = {
@@ -97,6 +102,7 @@ async def _valid_runs(client: httpx.AsyncClient, path: str) -> list[tuple[int, s
 
 async def _invalid_stream(client: httpx.AsyncClient, path: str, until: float) -> list[int]:
     json_header = {"Content-Type": "application/json"}
+    workflow = path.split("/")[-2]
     attempts = [
         lambda: client.post(path, content=b'{"input": ', headers=json_header),
         lambda: client.post(path, content=b"\xff\xfe not json", headers=json_header),
@@ -109,6 +115,12 @@ async def _invalid_stream(client: httpx.AsyncClient, path: str, until: float) ->
         lambda: client.post(path, json={"input": {}}, headers={"Authorization": "Basic eDp5"}),
         lambda: client.post(path, json=[1, 2, 3]),
         lambda: client.post(path, json={"input": {}, "start_at": "not a date"}),
+        lambda: client.post(path, json={"input": {"x": NUL}}),
+        lambda: client.post(path, json={"input": {"x": 2**63}}),
+        lambda: client.post(path, content=b'{"input": ' + DEEP + b"}", headers=json_header),
+        lambda: client.get("/api/v1/workflows/wf%00"),
+        lambda: client.post("/api/v1/workflows", json={"name": NUL, "definition": ECHO}),
+        lambda: client.post("/api/v1/schedules", json={"workflow_id": workflow, "cron": NEVER}),
     ]
     statuses = []
     while time.monotonic() < until:
