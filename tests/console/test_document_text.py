@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
 
 from application.document_limits import MAX_NESTING, first_refusal
 from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
+from tests.strategies import yaml_alias_documents
 
 
 def test_plain_yaml_and_json_read_as_before() -> None:
@@ -25,6 +27,13 @@ def test_an_alias_is_refused_before_anything_is_built() -> None:
     with pytest.raises(UnreadableDocument, match="alias"):
         read_yaml(bomb)
     assert time.monotonic() - started < 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(text=yaml_alias_documents())
+def test_every_alias_document_is_refused(text: str) -> None:
+    with pytest.raises(UnreadableDocument, match="alias"):
+        read_yaml(text)
 
 
 def test_a_merge_key_is_an_alias_too() -> None:
