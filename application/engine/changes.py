@@ -14,6 +14,7 @@ from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent
 from domain.execution import Execution
 from domain.node_run import NodeRun
+from domain.status import NodeStatus
 
 
 @dataclass
@@ -32,6 +33,39 @@ class Held:
     secret_values: set[str] = field(default_factory=set)
     step_failure: StepFailure | None = None
     """How its last steps failed, until a step of this worker's commits."""
+    planned: bool = False
+    """Whether a committed step planned the whole graph: later steps plan only what lies
+    downstream of the nodes they change."""
+    unfinished: int = field(init=False)
+    """How many node runs are not final: the execution may end only at 0."""
+    parked: set[str] = field(init=False)
+    """The nodes waiting (a timer, a signal, a child) or retrying later."""
+    order: dict[str, int] = field(init=False)
+    """Each node's position in the topological order (the order the planner decides in)."""
+    position: dict[str, int] = field(init=False)
+    """Each node's position in the definition (the order its runs are stepped in)."""
+
+    def __post_init__(self) -> None:
+        self.unfinished = sum(not run.status.is_terminal for run in self.runs.values())
+        self.parked = {node_id for node_id, run in self.runs.items() if _parks(run)}
+        self.order = {node_id: i for i, node_id in enumerate(self.definition.topological_order)}
+        self.position = {node_id: i for i, node_id in enumerate(self.runs)}
+
+    def absorb(self, execution: Execution, changes: Changes) -> None:
+        """Take in a committed step: the saved row and the node runs it changed."""
+        self.execution = execution
+        self.runs.update(changes.changed)
+        self.unfinished = changes.unfinished
+        for node_id, run in changes.changed.items():
+            if _parks(run):
+                self.parked.add(node_id)
+            else:
+                self.parked.discard(node_id)
+        self.planned = not changes.replan
+
+
+def _parks(run: NodeRun) -> bool:
+    return run.status in (NodeStatus.WAITING, NodeStatus.RETRYING)
 
 
 @dataclass
@@ -44,15 +78,25 @@ class Changes:
     changed: dict[str, NodeRun] = field(default_factory=dict)
     started: list[NodeCall] = field(default_factory=list)
     now: datetime | None = None
+    touched: list[str] = field(default_factory=list)
+    """Every node changed, in order (with repeats): a step reads what changed since a point."""
+    unfinished: int = 0
+    replan: bool = False
+    """Whether the next step must plan the whole graph (this one stopped with work left)."""
 
     @classmethod
     def on(cls, held: Held, now: datetime) -> Changes:
-        return cls(execution=held.execution, runs=dict(held.runs), now=now)
+        return cls(
+            execution=held.execution, runs=dict(held.runs), now=now, unfinished=held.unfinished
+        )
 
     def node(self, step: tuple[NodeRun, list[DomainEvent]]) -> NodeRun:
         run, events = step
+        before = self.runs[run.node_id]
+        self.unfinished += before.status.is_terminal - run.status.is_terminal
         self.runs[run.node_id] = run
         self.changed[run.node_id] = run
+        self.touched.append(run.node_id)
         self.events.extend(events)
         return run
 

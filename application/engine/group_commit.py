@@ -123,8 +123,7 @@ class GroupCommitter:
                 raise
             return
         for done, execution in zip(computed, saved, strict=True):
-            done.held.execution = execution
-            done.held.runs.update(done.changes.changed)
+            done.held.absorb(execution, done.changes)
             answers[id(done.member)] = (done.held, done.changes.started)
         for member in batch:
             _settle(member, answers[id(member)])

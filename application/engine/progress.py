@@ -8,7 +8,7 @@ and finishes the execution when the planner says it is done.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from application.redaction import redact
 from domain import execution as ex
 from domain import node_run as nr
 from domain.execution import ParentLink
-from domain.planner import plan
+from domain.planner import outcome, plan, plan_downstream
 from domain.policies import GiveUp, NodeError, is_past
 from domain.status import ExecutionStatus, NodeStatus
 
@@ -85,12 +85,22 @@ class Stepper:
         # Within one transaction, a wait that did not end in one round does not end in the
         # next (same `now`, same signals and children): look each waiting node up once.
         looked_up: set[str] = set()
+        # Each round looks only at the nodes changed since the round before, so a chain of
+        # inline nodes costs a step time linear in its length; the first step of a claim
+        # plans the whole graph.
+        waits: Iterable[str] = held.parked | set(changes.touched)
+        since: int | None = 0 if held.planned else None
         for _ in range(MAX_INLINE_ROUNDS):
-            await self._resolve_waits(uow, held, changes, now, looked_up)
-            if changes.execution.status.is_terminal or not await self._plan_and_start(
-                uow, held, changes, now
-            ):
+            mark = len(changes.touched)
+            await self._resolve_waits(uow, held, changes, now, looked_up, waits)
+            if changes.execution.status.is_terminal:
                 return
+            planned = len(changes.touched)
+            if not await self._plan_and_start(uow, held, changes, now, since):
+                return
+            waits, since = changes.touched[mark:], planned
+        # Out of rounds with work left: the next step picks it up with a whole plan.
+        changes.replan = True
 
     async def close(
         self, uow: UnitOfWork, changes: Changes, now: datetime, *, timed_out: bool
@@ -131,28 +141,33 @@ class Stepper:
         return wake_at
 
     async def _plan_and_start(
-        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime
+        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime, since: int | None
     ) -> bool:
-        """Skip, ready and start nodes; True if inline nodes ran and another round may help."""
-        decided = plan(held.definition, changes.runs)
+        """Skip, ready and start nodes; True if inline nodes ran and another round may help.
+
+        `since` None plans the whole graph; else only downstream of the nodes changed since
+        that point of `changes.touched`.
+        """
+        if since is None:
+            decided = plan(held.definition, changes.runs)
+            candidates: Iterable[str] = changes.runs
+        else:
+            recent = dict.fromkeys(changes.touched[since:])
+            decided = plan_downstream(held.definition, changes.runs, recent, held.order)
+            candidates = sorted({*recent, *decided.ready}, key=held.position.__getitem__)
         for node_id, reason in decided.skipped:
             changes.apply(nr.skip, node_id, reason)
-        if decided.outcome is not None:
-            await self._finish(
-                uow,
-                changes,
-                now,
-                decided.outcome.succeeded,
-                decided.outcome.output,
-                decided.outcome.error,
-            )
+        if changes.unfinished == 0:
+            ended = outcome(held.definition, changes.runs)
+            assert ended is not None  # every node is final
+            await self._finish(uow, changes, now, ended.succeeded, ended.output, ended.error)
             return False
-        progressed = False
         for node_id in decided.ready:
             changes.apply(nr.make_ready, node_id)
-        for run in list(changes.runs.values()):
-            if run.status is NodeStatus.READY:
-                progressed |= await self._start(uow, held, changes, run.node_id, now)
+        progressed = False
+        for node_id in list(candidates):
+            if changes.runs[node_id].status is NodeStatus.READY:
+                progressed |= await self._start(uow, held, changes, node_id, now)
         return progressed
 
     async def _start(
@@ -242,9 +257,16 @@ class Stepper:
         changes.apply(nr.wait, node_id, None, {"child": child.id})
 
     async def _resolve_waits(
-        self, uow: UnitOfWork, held: Held, changes: Changes, now: datetime, looked_up: set[str]
+        self,
+        uow: UnitOfWork,
+        held: Held,
+        changes: Changes,
+        now: datetime,
+        looked_up: set[str],
+        candidates: Iterable[str],
     ) -> None:
-        for run in list(changes.runs.values()):
+        for node_id in sorted(set(candidates), key=held.position.__getitem__):
+            run = changes.runs[node_id]
             if run.status is NodeStatus.RETRYING and is_past(run.wake_at, now):
                 changes.apply(nr.make_ready, run.node_id)
             elif run.status is NodeStatus.WAITING and run.node_id not in looked_up:

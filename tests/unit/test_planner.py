@@ -7,7 +7,15 @@ from typing import Any
 
 from domain.definition import WorkflowDefinition
 from domain.node_run import NodeRun
-from domain.planner import NO_BRANCH_TAKEN, UPSTREAM_FAILED, Outcome, plan
+from domain.planner import (
+    NO_BRANCH_TAKEN,
+    UPSTREAM_FAILED,
+    Outcome,
+    Plan,
+    outcome,
+    plan,
+    plan_downstream,
+)
 from domain.policies import NodeError
 from domain.status import NodeStatus as N
 from domain.validation import parse_definition
@@ -232,3 +240,59 @@ def test_a_plan_that_skips_the_last_nodes_also_decides_the_outcome() -> None:
 def test_cancelled_predecessors_take_no_edge() -> None:
     result = plan(CHAIN, runs(CHAIN, a=at("a", N.CANCELLED)))
     assert result.skipped == (("b", NO_BRANCH_TAKEN), ("c", NO_BRANCH_TAKEN))
+
+
+# ---- planning downstream of what changed -----------------------------------------------
+
+
+def downstream(definition: WorkflowDefinition, state: dict[str, NodeRun], *changed: str) -> Plan:
+    order = {node_id: i for i, node_id in enumerate(definition.topological_order)}
+    return plan_downstream(definition, state, changed, order)
+
+
+DEEP = workflow(
+    [condition("gate", "yes", "no"), noop("y1"), noop("y2"), noop("y3"), noop("n1"), noop("j")],
+    ("gate", "y1", "yes"),
+    ("y1", "y2"),
+    ("y2", "y3"),
+    ("gate", "n1", "no"),
+    ("y3", "j"),
+    ("n1", "j"),
+)
+
+
+def test_downstream_of_a_finished_node_is_what_the_whole_plan_decides() -> None:
+    cases = [
+        (CHAIN, runs(CHAIN, a=ok("a")), "a"),
+        (FAN, runs(FAN, a=ok("a")), "a"),
+        (FAN, runs(FAN, a=ok("a"), b=ok("b"), c=failed("c")), "c"),
+        (DEEP, runs(DEEP, gate=ok("gate", label="no")), "gate"),
+        (DEEP, runs(DEEP, gate=ok("gate", label="yes")), "gate"),
+        (DEEP, runs(DEEP, gate=failed("gate")), "gate"),
+    ]
+    for definition, state, changed in cases:
+        whole = plan(definition, state)
+        assert downstream(definition, state, changed) == replace(whole, outcome=None)
+
+
+def test_a_skip_propagates_down_the_chain_in_graph_order() -> None:
+    state = runs(DEEP, gate=ok("gate", label="no"))
+    decided = downstream(DEEP, state, "gate")
+    assert decided.ready == ("n1",)
+    assert decided.skipped == (
+        ("y1", NO_BRANCH_TAKEN),
+        ("y2", NO_BRANCH_TAKEN),
+        ("y3", NO_BRANCH_TAKEN),
+    )
+
+
+def test_nodes_not_downstream_of_a_change_are_not_looked_at() -> None:
+    state = runs(FAN, a=ok("a"), b=at("b", N.RUNNING), c=ok("c"))
+    assert downstream(FAN, state, "c") == Plan()
+    assert downstream(FAN, state) == Plan()
+
+
+def test_the_outcome_alone_is_decided_once_every_node_is_final() -> None:
+    assert outcome(CHAIN, runs(CHAIN, a=ok("a"), b=ok("b"))) is None
+    done = runs(CHAIN, a=ok("a"), b=ok("b"), c=ok("c", output=3))
+    assert outcome(CHAIN, done) == Outcome(succeeded=True, output={"c": 3})
