@@ -26,7 +26,8 @@ def dev(
         Path(".treadle"), "--data-dir", help="Where the database, key and token live."
     ),
 ) -> None:
-    """Start everything for local development; Ctrl-C stops it all, data stays."""
+    """Start everything for local development; a crashed process is restarted, Ctrl-C stops
+    it all, data stays."""
     options = DevOptions(root=data_dir, workers=workers, host=host, port=port, db_port=db_port)
     try:
         code = run_dev(options, say=lambda line: typer.echo(line))
