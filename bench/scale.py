@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain.validation import MAX_NODES
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -19,6 +21,7 @@ class Scale:
     api_rate: int = 200
     timers: int = 10_000
     ceiling_seconds: float = 3.0
+    largest_chain: int = MAX_NODES
 
 
 QUICK = Scale(
