@@ -139,15 +139,24 @@ class PostgresWorkQueue:
         self._listener = listener
         self._router = router
         self._sweep: asyncio.TimerHandle | None = None
+        self._refreshing: asyncio.Task[None] | None = None
         if router is not None:
             listener.on_work = self._route
 
     async def close(self) -> None:
         if self._sweep is not None:
             self._sweep.cancel()
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
         await self._statements.close()
 
     async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
+        if self._router is not None:
+            # A busy worker claims without waiting for work in between: it reads the
+            # members here, so that a dead worker's leases are expired before this claim.
+            await self._refresh_if_due(self._router)
         now = self._clock.now()
         params = {
             "now": now,
@@ -223,6 +232,18 @@ class PostgresWorkQueue:
         except StorageError:
             self._router.refresh_failed()
 
+    async def _refresh_if_due(self, router: WakeRouter) -> float:
+        """Read the members when due; seconds until the next reading is due.
+
+        The reading runs as a task of its own, shielded: the worker loop cancels a wait for
+        work whenever a slot frees, and a busy worker would otherwise never finish a sweep.
+        """
+        if router.due_for_refresh() and (self._refreshing is None or self._refreshing.done()):
+            router.refresh_started()
+            self._refreshing = asyncio.create_task(self._refresh_members())
+            await asyncio.shield(self._refreshing)
+        return router.refresh_in()
+
     async def expire_orphaned_leases(self) -> list[str]:
         """Expire the leases of workers whose membership lock is gone and announce their
         executions; returns their ids."""
@@ -244,9 +265,7 @@ class PostgresWorkQueue:
         while True:
             wait = end - loop.time()
             if self._router is not None:
-                if self._router.due_for_refresh():
-                    await self._refresh_members()
-                wait = min(wait, self._router.refresh_in())
+                wait = min(wait, await self._refresh_if_due(self._router))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), max(wait, 0.0))
             if event.is_set() or loop.time() >= end:

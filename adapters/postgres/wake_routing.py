@@ -76,6 +76,10 @@ class WakeRouter:
         current, self._view_is_current = self._view_is_current, True
         return not current or not before <= set(self._members)
 
+    def refresh_started(self) -> None:
+        """A reading of the members is on its way: the next is due `refresh_every` later."""
+        self._refreshed_at = time.monotonic()
+
     def refresh_failed(self) -> None:
         """The members could not be read (or acted on): try again after the usual interval,
         and treat the next reading as a first."""

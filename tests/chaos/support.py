@@ -113,7 +113,9 @@ async def start_runs(
     ]
 
 
-def rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def rows(
+    url: str, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()
+) -> list[tuple[Any, ...]]:
     with psycopg.connect(libpq_conninfo(url), autocommit=True) as conn:
         return list(conn.execute(sql, params).fetchall())
 

@@ -1,5 +1,7 @@
 """Zombie worker: paused (SIGSTOP) past its lease mid-node, another worker takes over and
-finishes; resumed (SIGCONT), the zombie writes nothing: no event, no attempt, no state."""
+finishes; resumed (SIGCONT), the zombie writes nothing: no event, no attempt, no state, and
+logs one warning that it lost the lease. Its session stayed alive, so its membership lock
+did too: the takeover waited for the lease."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ def slow_call(url: str) -> dict[str, Any]:
 
 
 QUICK: dict[str, Any] = {"nodes": [{"id": "only", "kind": "noop"}], "edges": []}
+LOST = "lost the lease"
 
 
 def snapshot(url: str, execution_id: str) -> tuple[Any, ...]:
@@ -82,6 +85,8 @@ def test_a_resumed_zombie_worker_writes_nothing(chaos_database: str, tmp_path: P
             if rescuer is not None:
                 stop(rescuer)
     assert after == before
+    lost = [line for line in (tmp_path / "zombie.log").read_text().splitlines() if LOST in line]
+    assert len(lost) == 1 and execution_id in lost[0], lost
     events = [event[1] for event in after[0]]
     assert events.count("node_interrupted") == 1 and events.count("node_succeeded") == 1
     assert len(server.requests) >= 2  # the zombie's call, then the rescuer's
