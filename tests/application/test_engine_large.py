@@ -1,5 +1,6 @@
-"""Large workflows: a chain of inline nodes is planned once per claim, not once per node,
-so a step costs time linear in the nodes it changes."""
+"""Large workflows: one over the node limit is refused at save, and a chain of inline nodes
+is planned once per claim, not once per node, so a step costs time linear in the nodes it
+changes."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 
 from application.engine import progress
 from domain.definition import WorkflowDefinition
+from domain.errors import InvalidDefinition
 from domain.node_run import NodeRun
 from domain.planner import Plan
+from domain.validation import MAX_NODES
 from tests.application.conftest import Harness, document, edge, node
 
 CHAIN_LENGTH = 300
@@ -72,3 +75,12 @@ async def test_a_chain_longer_than_a_steps_rounds_finishes_over_several_steps(
     execution_id = await harness.run(noop_chain(length))
     assert harness.status(execution_id) == "completed"
     assert set(harness.node_statuses(execution_id).values()) == {"succeeded"}
+
+
+async def test_a_workflow_over_the_node_limit_is_refused_and_nothing_is_stored(
+    harness: Harness,
+) -> None:
+    with pytest.raises(InvalidDefinition) as refused:
+        await harness.create(noop_chain(MAX_NODES + 1))
+    assert [(p.code, p.path) for p in refused.value.problems] == [("too_many_nodes", "nodes")]
+    assert harness.store.workflows == {}
