@@ -1,7 +1,8 @@
 """Cron arithmetic with time zones (croniter), answered in UTC.
 
-A cron expression has five fields, or six with seconds last; croniter also takes a
-seventh (years), which the API does not offer. An expression must fire at least once:
+A cron expression has five fields, or six with seconds last, or is one of the usual
+shorthands (`@daily`, `@hourly`...); croniter also takes a seventh field (years), which
+the API does not offer. An expression must fire at least once:
 croniter gives up on one like `0 0 30 2 *` (30 February) after a bounded search.
 """
 
@@ -13,10 +14,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import CroniterError, croniter
 
 CRON_FIELD_COUNTS = (5, 6)
+# The usual shorthands (Vixie cron's, which croniter reads too).
+CRON_MACROS = frozenset(
+    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+)
 
 
 def is_valid_cron(expression: str) -> bool:
-    return len(expression.split()) in CRON_FIELD_COUNTS and bool(croniter.is_valid(expression))
+    shape_ok = (
+        expression.strip().lower() in CRON_MACROS or len(expression.split()) in CRON_FIELD_COUNTS
+    )
+    return shape_ok and bool(croniter.is_valid(expression))
 
 
 def cron_problem(expression: str, after: datetime) -> str | None:
@@ -24,7 +32,7 @@ def cron_problem(expression: str, after: datetime) -> str | None:
     if not is_valid_cron(expression):
         return (
             f"{expression!r} is not a cron expression of five fields, or six with seconds "
-            "last (like '*/5 * * * *')"
+            "last (like '*/5 * * * *'), or a shorthand such as '@daily'"
         )
     try:
         croniter(expression, after.astimezone(UTC)).get_next(datetime)

@@ -147,3 +147,13 @@ async def test_a_cron_with_seconds_still_works(api: Api) -> None:
     body = {"workflow_id": workflow_id, "cron": "0 0 9 * * 30"}
     response = await api.request("POST", "/api/v1/schedules", json=body)
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("cron", ["@daily", "@hourly", "@weekly"])
+async def test_the_usual_cron_shorthands_are_accepted(api: Api, cron: str) -> None:
+    workflow_id = await workflow(api)
+    response = await api.request(
+        "POST", "/api/v1/schedules", json={"workflow_id": workflow_id, "cron": cron}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["next_fire_at"] is not None
