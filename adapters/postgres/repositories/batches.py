@@ -14,9 +14,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 MAX_PARAMETERS = 65_535
-# Well under the limit: one statement text is prepared per row count, so a smaller batch
-# also keeps the number of distinct texts (and their plans) small.
-MAX_ROWS = 1_000
+# Well under the limit: one statement text is built, cached and prepared per row count, so
+# a smaller batch also bounds how many distinct texts (and how much memory) there can be.
+MAX_ROWS = 500
 
 
 def in_batches(rows: Sequence[T], parameters_per_row: int) -> Iterator[Sequence[T]]:
