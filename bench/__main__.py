@@ -22,7 +22,7 @@ WORKLOADS = {
     "W3": pickup.measure,
     "W4": claims.measure,
     "W5": api.measure,
-    "W6": largest.measure,
+    "W7": largest.measure,
     "MEM": memory.measure,
 }
 

@@ -44,8 +44,16 @@ class Held:
     """Each node's position in the topological order (the order the planner decides in)."""
     position: dict[str, int] = field(init=False)
     """Each node's position in the definition (the order its runs are stepped in)."""
+    finished: dict[str, dict[str, Any]] = field(init=False)
+    """What templates see of each finished node (`nodes.<id>`), kept as nodes finish:
+    building it from every run for every node made a step quadratic."""
 
     def __post_init__(self) -> None:
+        self.finished = {
+            node_id: template_view(run)
+            for node_id, run in self.runs.items()
+            if run.status.is_terminal
+        }
         self.unfinished = sum(not run.status.is_terminal for run in self.runs.values())
         self.parked = {node_id for node_id, run in self.runs.items() if _parks(run)}
         self.order = {node_id: i for i, node_id in enumerate(self.definition.topological_order)}
@@ -55,6 +63,7 @@ class Held:
         """Take in a committed step: the saved row and the node runs it changed."""
         self.execution = execution
         self.runs.update(changes.changed)
+        self.finished = changes.finished
         self.unfinished = changes.unfinished
         for node_id, run in changes.changed.items():
             if _parks(run):
@@ -62,6 +71,16 @@ class Held:
             else:
                 self.parked.discard(node_id)
         self.planned = not changes.replan
+
+
+def template_view(run: NodeRun) -> dict[str, Any]:
+    """A finished node as templates read it: `nodes.<id>.output`, `.status`, `.error`, `.label`."""
+    return {
+        "output": run.output,
+        "status": run.status.value,
+        "error": run.error,
+        "label": run.label,
+    }
 
 
 def _parks(run: NodeRun) -> bool:
@@ -83,11 +102,17 @@ class Changes:
     unfinished: int = 0
     replan: bool = False
     """Whether the next step must plan the whole graph (this one stopped with work left)."""
+    finished: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What templates see of the finished nodes, as of this step (see `Held.finished`)."""
 
     @classmethod
     def on(cls, held: Held, now: datetime) -> Changes:
         return cls(
-            execution=held.execution, runs=dict(held.runs), now=now, unfinished=held.unfinished
+            execution=held.execution,
+            runs=dict(held.runs),
+            now=now,
+            unfinished=held.unfinished,
+            finished=dict(held.finished),
         )
 
     def node(self, step: tuple[NodeRun, list[DomainEvent]]) -> NodeRun:
@@ -95,6 +120,10 @@ class Changes:
         before = self.runs[run.node_id]
         self.unfinished += before.status.is_terminal - run.status.is_terminal
         self.runs[run.node_id] = run
+        if run.status.is_terminal:
+            self.finished[run.node_id] = template_view(run)
+        elif before.status.is_terminal:
+            del self.finished[run.node_id]  # retried from failure: no longer readable
         self.changed[run.node_id] = run
         self.touched.append(run.node_id)
         self.events.extend(events)

@@ -25,16 +25,7 @@ UNRENDERED_KINDS = frozenset({NodeKind.CONDITION})
 def template_context(changes: Changes) -> dict[str, Any]:
     """What templates may read: input, finished nodes' results, and the execution."""
     execution = changes.execution
-    nodes = {
-        node_id: {
-            "output": run.output,
-            "status": run.status.value,
-            "error": run.error,
-            "label": run.label,
-        }
-        for node_id, run in changes.runs.items()
-        if run.status.is_terminal
-    }
+    nodes = changes.finished
     return {
         "input": execution.input,
         "nodes": nodes,

@@ -1,4 +1,4 @@
-"""W6: the largest workflow allowed — one execution of a chain of `MAX_NODES` noop nodes,
+"""W7: the largest workflow allowed — one execution of a chain of `MAX_NODES` noop nodes,
 1 worker; the figure is the time per node, which stays flat only if a step's cost is
 linear in the nodes it changes."""
 
@@ -25,7 +25,7 @@ async def measure(context: Context) -> list[Figure]:
             async with workers(url, 1, context.logs):
                 first = time.monotonic()
                 await start_runs(runtime, workspace_id, workflow_id, 1, concurrency=1)
-                await poll(lambda: count_status(url, "completed") >= 1, "W6 to finish", 600)
+                await poll(lambda: count_status(url, "completed") >= 1, "W7 to finish", 600)
                 elapsed = time.monotonic() - first
     finally:
         drop(url)
@@ -33,7 +33,7 @@ async def measure(context: Context) -> list[Figure]:
     note = f"one {length}-node noop chain (the limit is {MAX_NODES}), {elapsed:.1f} s in all"
     return [
         figure(
-            "W6 largest chain",
+            "W7 largest chain",
             "per node",
             per_node,
             "ms",
