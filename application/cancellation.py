@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from application.creation import append_external_event, record, wake_parent
+from application.creation import record, wake_parent
 from application.ports.unit_of_work import UnitOfWork
 from domain import execution as ex
 from domain import node_run as nr
@@ -54,7 +54,7 @@ async def cancel_child(uow: UnitOfWork, child_id: str, now: datetime) -> None:
     if child is None or child.status.is_terminal or child.cancel_requested:
         return
     if child.status is ExecutionStatus.RUNNING:
-        _, events = ex.request_cancel(child)
-        await append_external_event(uow, child, events[0], now, cancel_requested=True)
+        requested, events = ex.request_cancel(child, now)
+        await record(uow, child, requested, [], events, now)
     else:
         await cancel_unleased(uow, child, now, tell_parent=False)

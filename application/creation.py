@@ -13,6 +13,7 @@ from typing import Any
 from application.ids import new_id
 from application.ports.unit_of_work import EventBatch, FencedSave, UnitOfWork
 from application.records import Lease, Workflow
+from domain import execution as ex
 from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent, EventType
 from domain.execution import Execution, ParentLink
@@ -128,13 +129,6 @@ async def record_many(
     return saved
 
 
-async def append_external_event(
-    uow: UnitOfWork, execution: Execution, event: DomainEvent, now: datetime, **changes: Any
-) -> Execution:
-    """Record an event on an execution the caller has locked but does not lease."""
-    return await record(uow, execution, replace(execution, **changes), [], [event], now)
-
-
 async def wake_parent(uow: UnitOfWork, child: Execution, now: datetime) -> None:
     """A sub-workflow ended: record it on the parent and make the parent due at once."""
     if child.parent is None:
@@ -142,10 +136,7 @@ async def wake_parent(uow: UnitOfWork, child: Execution, now: datetime) -> None:
     parent = await uow.executions.lock(child.parent.execution_id)
     if parent is None or parent.status.is_terminal:
         return
-    event = DomainEvent(
-        EventType.CHILD_FINISHED,
-        node_id=child.parent.node_id,
-        payload={"child_execution_id": child.id, "status": child.status.value},
+    woken, events = ex.child_finished(
+        parent, now, node_id=child.parent.node_id, child_id=child.id, status=child.status
     )
-    due = {"wake_at": now} if parent.status is ExecutionStatus.WAITING else {}
-    await append_external_event(uow, parent, event, now, **due)
+    await record(uow, parent, woken, [], events, now)

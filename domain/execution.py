@@ -95,10 +95,32 @@ def time_out(execution: Execution, now: datetime) -> Step:
     return new, [DomainEvent(EventType.EXECUTION_TIMED_OUT)]
 
 
-def request_cancel(execution: Execution) -> Step:
-    """Mark a running execution so its worker stops at the next boundary."""
-    new = replace(execution, cancel_requested=True)
+def request_cancel(execution: Execution, now: datetime) -> Step:
+    """Mark the execution so its worker stops at the next boundary; a parked one becomes
+    due, so a worker claims it and closes it at once."""
+    new = replace(execution, cancel_requested=True, **_due(execution, now))
     return new, [DomainEvent(EventType.EXECUTION_CANCEL_REQUESTED)]
+
+
+def signal_arrived(execution: Execution, now: datetime, *, signal_id: str, name: str) -> Step:
+    """A signal was stored for the execution (kept even if no node waits for it yet); a
+    parked execution becomes due, so a waiting node can take it."""
+    new = replace(execution, **_due(execution, now))
+    payload = {"name": name, "signal_id": signal_id}
+    return new, [DomainEvent(EventType.SIGNAL_RECEIVED, payload=payload)]
+
+
+def child_finished(
+    parent: Execution, now: datetime, *, node_id: str, child_id: str, status: ExecutionStatus
+) -> Step:
+    """A sub-workflow that `node_id` waits on ended: a parked parent becomes due."""
+    new = replace(parent, **_due(parent, now))
+    payload = {"child_execution_id": child_id, "status": status.value}
+    return new, [DomainEvent(EventType.CHILD_FINISHED, node_id=node_id, payload=payload)]
+
+
+def _due(execution: Execution, now: datetime) -> dict[str, Any]:
+    return {"wake_at": now} if execution.status is ExecutionStatus.WAITING else {}
 
 
 def reopen(execution: Execution) -> Step:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.cancellation import cancel_unleased
-from application.creation import append_external_event
+from application.creation import record
 from application.errors import Conflict, NotFound
 from application.lookups import lock_execution
 from application.ports.clock import Clock
@@ -71,7 +71,5 @@ def _refuse_ended(execution: Execution) -> None:
 
 
 async def _record_request(uow: UnitOfWork, execution: Execution, now: datetime) -> Execution:
-    _, events = ex.request_cancel(execution)
-    # A parked execution is made due, so a worker claims it and closes it at once.
-    due = {"wake_at": now} if execution.status is ExecutionStatus.WAITING else {}
-    return await append_external_event(uow, execution, events[0], now, cancel_requested=True, **due)
+    requested, events = ex.request_cancel(execution, now)
+    return await record(uow, execution, requested, [], events, now)

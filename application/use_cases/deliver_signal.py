@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from application.creation import append_external_event
+from application.creation import record
 from application.errors import Conflict
 from application.ids import new_id
 from application.lookups import lock_execution
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Signal
-from domain.events import DomainEvent, EventType
-from domain.status import ExecutionStatus
+from domain import execution as ex
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,9 @@ class DeliverSignalHandler:
                 raise Conflict(f"execution {execution.id} has ended ({execution.status.value})")
             signal = Signal(new_id("sig"), execution.id, command.name, command.payload, now)
             await uow.signals.add(signal)
-            event = DomainEvent(
-                EventType.SIGNAL_RECEIVED, payload={"name": command.name, "signal_id": signal.id}
+            arrived, events = ex.signal_arrived(
+                execution, now, signal_id=signal.id, name=command.name
             )
-            due = {"wake_at": now} if execution.status is ExecutionStatus.WAITING else {}
-            await append_external_event(uow, execution, event, now, **due)
+            await record(uow, execution, arrived, [], events, now)
             await uow.commit()
         return signal

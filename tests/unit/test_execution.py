@@ -107,11 +107,38 @@ def test_time_out_records_an_execution_timeout_error() -> None:
     assert events == [DomainEvent(EventType.EXECUTION_TIMED_OUT)]
 
 
-def test_request_cancel_only_marks_the_execution() -> None:
+def test_request_cancel_only_marks_a_running_execution() -> None:
     run = running()
-    new, events = ex.request_cancel(run)
+    new, events = ex.request_cancel(run, T2)
     assert new == replace(run, cancel_requested=True)
     assert events == [DomainEvent(EventType.EXECUTION_CANCEL_REQUESTED)]
+
+
+def parked() -> Execution:
+    return ex.park(running(), T2 + timedelta(hours=1))[0]
+
+
+def test_request_cancel_makes_a_parked_execution_due() -> None:
+    new, _ = ex.request_cancel(parked(), T2)
+    assert (new.cancel_requested, new.wake_at, new.status) == (True, T2, E.WAITING)
+
+
+def test_a_signal_makes_a_parked_execution_due_and_leaves_a_running_one_be() -> None:
+    new, events = ex.signal_arrived(parked(), T2, signal_id="sig_1", name="go")
+    assert new.wake_at == T2
+    assert events == [
+        DomainEvent(EventType.SIGNAL_RECEIVED, payload={"name": "go", "signal_id": "sig_1"})
+    ]
+    assert ex.signal_arrived(running(), T2, signal_id="s", name="go")[0] == running()
+
+
+def test_a_finished_child_makes_its_parked_parent_due() -> None:
+    new, events = ex.child_finished(
+        parked(), T2, node_id="child", child_id="ex_2", status=E.COMPLETED
+    )
+    assert new.wake_at == T2
+    assert events[0].node_id == "child"
+    assert events[0].payload == {"child_execution_id": "ex_2", "status": "completed"}
 
 
 @pytest.mark.parametrize("finish", ["fail", "time_out"])
