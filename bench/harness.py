@@ -24,8 +24,8 @@ from adapters.postgres.urls import libpq_conninfo
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
 from application.use_cases.workspaces import EnsureWorkspace
-from entrypoints.api.services import api_services
-from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.bootstrap import bootstrap
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def settings_for(url: str, **extra: Any) -> Settings:
 
 @asynccontextmanager
 async def engine_runtime(url: str, pool_size: int = 20) -> AsyncIterator[Runtime]:
-    runtime = await open_runtime(settings_for(url, pool_size=pool_size))
+    runtime = await bootstrap(settings_for(url, pool_size=pool_size))
     try:
         yield runtime
     finally:
@@ -47,8 +47,7 @@ async def engine_runtime(url: str, pool_size: int = 20) -> AsyncIterator[Runtime
 
 async def new_workflow(runtime: Runtime, definition: dict[str, Any], name: str) -> tuple[str, str]:
     """(workspace id, workflow id) of a new workflow in the `bench` workspace."""
-    services = api_services(runtime, runtime.settings)
-    workspace = await services.ensure_workspace()(EnsureWorkspace("bench"))
+    workspace = await runtime.services.ensure_workspace()(EnsureWorkspace("bench"))
     workflow = await runtime.engine.create_workflow()(
         CreateWorkflow(workspace.id, f"{name}-{time.time_ns()}", definition)
     )

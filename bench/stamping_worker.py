@@ -4,7 +4,8 @@ The `noop` (inline: its body runs inside the step's transaction) and `http_reque
 (a network kind: its attempt is committed first, then its body runs as a task) executors
 are replaced by ones that append `<execution id> <kind> <time.time()>` to the file named by
 `TREADLE_BENCH_STAMPS` the moment the body starts, and succeed. Everything else — claiming,
-LISTEN, leases, commits — is the production worker unchanged.
+LISTEN, leases, commits — is the production worker unchanged: the stamping executors are
+handed to the worker's composition root, nothing is patched.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import os
 import time
 from typing import TextIO
 
-import entrypoints.runtime
 from application.nodes.builtin import ExecutorMap
 from application.ports.executors import NodeCall, NodeResult, Succeeded
 from domain.definition import NodeKind
+from entrypoints.bootstrap import executors_for
 from entrypoints.settings import Settings, load_settings
 from entrypoints.worker.main import main
 
@@ -35,7 +36,7 @@ class StampingExecutor:
 
 def stamping_executors(settings: Settings) -> ExecutorMap:
     stamps = open(os.environ["TREADLE_BENCH_STAMPS"], "a")  # noqa: SIM115 (process lifetime)
-    return original(settings).with_executors(
+    return executors_for(settings).with_executors(
         {
             NodeKind.NOOP: StampingExecutor(NodeKind.NOOP, stamps, inline=True),
             NodeKind.HTTP_REQUEST: StampingExecutor(NodeKind.HTTP_REQUEST, stamps, inline=False),
@@ -43,8 +44,6 @@ def stamping_executors(settings: Settings) -> ExecutorMap:
     )
 
 
-original = entrypoints.runtime.executors_for
-entrypoints.runtime.executors_for = stamping_executors
-
 if __name__ == "__main__":
-    main(load_settings())
+    settings = load_settings()
+    main(settings, executors=stamping_executors(settings))

@@ -15,9 +15,10 @@ from pathlib import Path
 import httpx
 
 from application.errors import Unauthenticated
-from application.use_cases.tokens import AuthenticateHandler, CreateToken, CreateTokenHandler
-from application.use_cases.workspaces import EnsureWorkspace, EnsureWorkspaceHandler
-from entrypoints.runtime import Runtime, open_runtime
+from application.use_cases.tokens import CreateToken
+from application.use_cases.workspaces import EnsureWorkspace
+from entrypoints.bootstrap import bootstrap
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
 
 DEV_WORKSPACE = "default"
@@ -63,15 +64,13 @@ def bootstrap_admin_token(database_url: str, secret_key: str, files: DevFiles) -
 
 
 async def _bootstrap(settings: Settings, files: DevFiles) -> str:
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
-        workspace = await EnsureWorkspaceHandler(runtime.uow_factory, runtime.clock)(
-            EnsureWorkspace(DEV_WORKSPACE)
-        )
+        workspace = await runtime.services.ensure_workspace()(EnsureWorkspace(DEV_WORKSPACE))
         stored = read_stripped(files.admin_token)
         if stored is not None and await _still_valid(runtime, stored):
             return stored
-        create = CreateTokenHandler(runtime.uow_factory, runtime.clock)
+        create = runtime.services.create_token()
         created = await create(CreateToken(workspace.id, DEV_TOKEN_NAME, "admin"))
         write_private(files.admin_token, created.secret)
         return created.secret
@@ -81,7 +80,7 @@ async def _bootstrap(settings: Settings, files: DevFiles) -> str:
 
 async def _still_valid(runtime: Runtime, token: str) -> bool:
     try:
-        await AuthenticateHandler(runtime.uow_factory)(token)
+        await runtime.services.authenticate()(token)
     except Unauthenticated:
         return False
     return True

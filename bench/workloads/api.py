@@ -24,7 +24,6 @@ from bench.harness import engine_runtime, new_workflow, percentile, poll, spawn,
 from bench.report import Figure, at_least, at_most, figure
 from bench.scale import Context
 from bench.workloads.throughput import ONE_STEP
-from entrypoints.api.services import api_services
 
 CLIENTS = 16
 API_PROCESSES = os.cpu_count() or 1
@@ -83,8 +82,8 @@ def _native_figure(native: wrk.WrkResult | None) -> Figure:
 async def _api(context: Context, url: str) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     async with engine_runtime(url) as runtime:
         workspace_id, workflow_id = await new_workflow(runtime, ONE_STEP, "w5")
-        services = api_services(runtime, runtime.settings)
-        token = (await services.create_token()(CreateToken(workspace_id, "bench", "admin"))).secret
+        create_token = runtime.services.create_token()
+        token = (await create_token(CreateToken(workspace_id, "bench", "admin"))).secret
     port = free_port()
     process = spawn(
         "entrypoints.api.main",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
@@ -23,8 +21,9 @@ from entrypoints.api.dependencies import api_dependencies
 from entrypoints.api.errors import EXCEPTION_HANDLERS
 from entrypoints.api.live import EventHub
 from entrypoints.api.schemas.common import ErrorBody
-from entrypoints.api.services import ApiServices, api_services
+from entrypoints.api.services import ApiServices
 from entrypoints.console import console_handlers, console_template_config
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -94,9 +93,11 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(runtime: Any, settings: Settings, services: ApiServices | None = None) -> Litestar:
-    """The API over an open runtime (memory or Postgres); the caller closes the runtime."""
-    services = services or api_services(runtime, settings)
+def create_app(
+    runtime: Runtime, settings: Settings, services: ApiServices | None = None
+) -> Litestar:
+    """The API over an open runtime (from `bootstrap`); the caller closes the runtime."""
+    services = services or runtime.services
     hub = EventHub()
     metrics = PrometheusConfig(
         app_name="treadle", prefix="treadle_api", group_path=True, exclude=["/metrics"]
@@ -104,7 +105,7 @@ def create_app(runtime: Any, settings: Settings, services: ApiServices | None = 
     app = Litestar(
         route_handlers=[api_router(), HealthController, MetricsController, *console_handlers()],
         template_config=console_template_config(),
-        dependencies=api_dependencies(runtime.engine, services),
+        dependencies=api_dependencies(runtime, services),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         request_class=BoundedRequest,
@@ -116,7 +117,14 @@ def create_app(runtime: Any, settings: Settings, services: ApiServices | None = 
         logging_config=None,
         on_startup=[lambda: hub.attach(runtime)],
         on_shutdown=[hub.close],
-        state=State({"runtime": runtime, "services": services, "hub": hub}),
+        state=State(
+            {
+                "runtime": runtime,
+                "services": services,
+                "hub": hub,
+                "readiness": runtime.storage.readiness,
+            }
+        ),
     )
     document_errors(app)
     return app

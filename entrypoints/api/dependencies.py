@@ -13,7 +13,7 @@ from litestar.di import Provide
 
 from entrypoints.api.auth import PRINCIPAL
 from entrypoints.api.services import ApiServices
-from entrypoints.containers import Engine
+from entrypoints.runtime import Runtime
 
 ENGINE_USE_CASES = (
     "create_workflow",
@@ -47,10 +47,11 @@ def from_container(provider: providers.Provider[Any]) -> Provide:
     return Provide(dependency, sync_to_thread=False)
 
 
-def api_dependencies(engine: Engine, services: ApiServices) -> dict[str, Provide]:
+def api_dependencies(runtime: Runtime, services: ApiServices) -> dict[str, Provide]:
+    """The engine's use cases and the services, by the names handlers ask for."""
     found: dict[str, Provide] = {"principal": PRINCIPAL}
     for name in ENGINE_USE_CASES:
-        found[name] = from_container(getattr(engine, name))
+        found[name] = from_container(getattr(runtime.engine, name))
     for name in SERVICE_NAMES:
         found[name] = from_container(getattr(services, name))
     return found

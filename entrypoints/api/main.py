@@ -3,7 +3,7 @@
 It refuses to start, with one line saying what to do, when the database cannot be
 reached or its schema is older than this code. With `TREADLE_API_WORKERS` above one,
 a supervisor process binds the port and runs that many API processes on it
-(`entrypoints.api.processes`); each opens its own runtime, pool and listener.
+(`entrypoints.api.processes`); each bootstraps its own runtime, pool and listener.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import uvicorn
 
 from application.errors import SchemaOutOfDate, StorageError
 from entrypoints.api.app import create_app
+from entrypoints.bootstrap import bootstrap
 from entrypoints.event_loop import run_loop
 from entrypoints.logs import configure_logging
-from entrypoints.runtime import Runtime, open_runtime
-from entrypoints.settings import Settings, database_host
+from entrypoints.runtime import Runtime
+from entrypoints.settings import Settings
 
 log = logging.getLogger("treadle.api")
 
@@ -44,16 +45,15 @@ def server_config(app: Any, settings: Settings) -> uvicorn.Config:
 
 
 async def _serve(settings: Settings, sockets: list[socket.socket] | None = None) -> None:
-    runtime: Runtime = await open_runtime(settings)
+    runtime: Runtime = await bootstrap(settings)
     try:
         config = server_config(create_app(runtime, settings), settings)
         if sockets is None:
-            where = database_host(settings.database_url) if settings.database_url else "memory"
             log.info(
                 "serving on http://%s:%s (storage: %s)",
                 settings.api_host,
                 settings.api_port,
-                where,
+                runtime.storage.where,
             )
         await uvicorn.Server(config).serve(sockets=sockets)
     finally:

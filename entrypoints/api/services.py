@@ -1,8 +1,9 @@
 """The API's own services (tokens, secrets, schedules, workspaces, queries) as a container.
 
 They need only a clock, a unit of work factory and an encryptor, so they sit beside the
-`Engine` container rather than inside it; the CLI builds the same container to bootstrap
-the first token. Tests override its providers instead of patching.
+`Engine` container rather than inside it; `entrypoints.bootstrap` builds both for every
+runtime, so the CLI bootstraps the first token through the same services. Tests override
+its providers instead of patching.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from application.use_cases.tokens import (
     RevokeTokenHandler,
 )
 from application.use_cases.workspaces import EnsureWorkspaceHandler
-from entrypoints.settings import Settings
 
 
 class ApiServices(containers.DeclarativeContainer):
+    """Tokens, secrets, schedules, workspaces and the read side, over one storage."""
+
     clock: providers.Dependency[Any] = providers.Dependency()
     uow_factory: providers.Dependency[Any] = providers.Dependency()
     encryptor: providers.Dependency[Any] = providers.Dependency(
@@ -64,18 +66,3 @@ class ApiServices(containers.DeclarativeContainer):
     revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock, token_cache)
     authenticate = providers.Singleton(AuthenticateHandler, uow_factory, token_cache)
     ensure_workspace = providers.Singleton(EnsureWorkspaceHandler, uow_factory, clock)
-
-
-def api_services(runtime: Any, settings: Settings) -> ApiServices:
-    """Services over the runtime's storage, encrypting secrets when SECRET_KEY is set."""
-    services = ApiServices(
-        clock=providers.Object(runtime.clock),
-        uow_factory=providers.Object(runtime.uow_factory),
-        token_cache_ttl=providers.Object(timedelta(seconds=settings.token_cache_seconds)),
-    )
-    if settings.secret_key is not None:
-        from adapters.secrets.crypto import SecretCipher
-
-        cipher = SecretCipher(settings.require_secret_key())
-        services.encryptor.override(providers.Object(cipher))
-    return services

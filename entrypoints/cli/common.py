@@ -1,7 +1,7 @@
 """What every `treadle` command shares: one-line errors, settings, and a runtime to act on.
 
 Commands that touch data open the same composition root as the API and the worker
-(`open_runtime`) against `DATABASE_URL`, run one coroutine, and close it again.
+(`bootstrap`) against `DATABASE_URL`, run one coroutine, and close it again.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from rich.table import Table
 
 from application.errors import ApplicationError, NotFound
 from application.records import Workflow, Workspace
-from application.use_cases.workspaces import EnsureWorkspace, EnsureWorkspaceHandler
+from application.use_cases.workspaces import EnsureWorkspace
 from domain.errors import DomainError
-from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.bootstrap import bootstrap
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -81,7 +82,7 @@ def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
     async def body() -> T:
         settings = load_settings()
         settings.require_database()
-        runtime = await open_runtime(settings)
+        runtime = await bootstrap(settings)
         try:
             return await action(runtime)
         finally:
@@ -101,8 +102,7 @@ async def find_workspace(runtime: Runtime, name: str) -> Workspace:
 
 
 async def ensure_workspace(runtime: Runtime, name: str) -> Workspace:
-    handler = EnsureWorkspaceHandler(runtime.uow_factory, runtime.clock)
-    return await handler(EnsureWorkspace(name))
+    return await runtime.services.ensure_workspace()(EnsureWorkspace(name))
 
 
 async def find_workflow(runtime: Runtime, workspace_id: str, name_or_id: str) -> Workflow:

@@ -21,10 +21,10 @@ app = typer.Typer(
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to this version of Treadle."""
-    from adapters.postgres.migrate import upgrade
+    from entrypoints.bootstrap import upgrade_schema
 
     settings = settings_or_exit()
-    guarded(lambda: upgrade(settings.require_database()))
+    guarded(lambda: upgrade_schema(settings.require_database()))
     typer.echo("database schema is current")
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from application.ports.maintenance import ExecutionPruner
 from application.use_cases.prune import DEFAULT_BATCH_SIZE, PruneExecutions, PruneExecutionsHandler
 from entrypoints.cli.common import console, fail, with_runtime
 from entrypoints.runtime import Runtime
@@ -25,18 +24,6 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def pruner_for(runtime: Runtime) -> ExecutionPruner:
-    """The pruner over the same storage the runtime opened."""
-    if runtime.postgres is not None:
-        from adapters.postgres.maintenance import PostgresExecutionPruner
-
-        return PostgresExecutionPruner(runtime.postgres.engine)
-    from adapters.memory.maintenance import InMemoryExecutionPruner
-
-    assert runtime.memory is not None
-    return InMemoryExecutionPruner(runtime.memory)
-
-
 def prune(
     older_than: str = typer.Option(..., "--older-than", help="Age cutoff: 30d, 12h, 2w ..."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, min=1, max=10_000, help="Rows per batch."),
@@ -45,7 +32,7 @@ def prune(
     command = PruneExecutions(parse_age(older_than), batch_size)
 
     async def act(runtime: Runtime) -> int:
-        handler = PruneExecutionsHandler(pruner_for(runtime), runtime.clock)
+        handler = PruneExecutionsHandler(runtime.storage.pruner, runtime.clock)
         deleted = 0
         with Progress(
             TextColumn("pruning"),

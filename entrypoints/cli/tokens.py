@@ -8,7 +8,6 @@ from application.records import ApiToken
 from application.use_cases.tokens import (
     CreatedToken,
     CreateToken,
-    CreateTokenHandler,
     RevokeToken,
     RevokeTokenHandler,
     parse_role,
@@ -39,8 +38,7 @@ def create(
 
     async def act(runtime: Runtime) -> CreatedToken:
         space = await ensure_workspace(runtime, workspace)
-        handler = CreateTokenHandler(runtime.uow_factory, runtime.clock)
-        return await handler(CreateToken(space.id, name, role))
+        return await runtime.services.create_token()(CreateToken(space.id, name, role))
 
     created = with_runtime(act)
     typer.echo(

@@ -20,16 +20,17 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from dependency_injector import providers
 from prometheus_client import start_http_server
 
 from application.engine.runner import Advanced, Ending
 from application.errors import StorageError
+from application.nodes.builtin import ExecutorMap
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.events import EventType
+from entrypoints.bootstrap import WORKER_CHANNELS, bootstrap, executors_for
 from entrypoints.event_loop import run_loop
 from entrypoints.logs import configure_logging, log
-from entrypoints.runtime import WORKER_CHANNELS, Runtime, open_runtime
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings, database_host
 from entrypoints.worker.metrics import IN_FLIGHT, TimedQueue, record_advanced, timed_executors
 
@@ -42,7 +43,6 @@ def new_worker_id() -> str:
 
 def build_loop(runtime: Runtime, settings: Settings, worker_id: str) -> WorkerLoop:
     engine = runtime.engine
-    engine.executors.override(providers.Object(timed_executors(engine.executors())))
     worker_settings = WorkerSettings(
         worker_id=worker_id,
         concurrency=settings.worker_concurrency,
@@ -113,9 +113,12 @@ def _log_unavailable(error: Exception, retry_in: float) -> None:
     )
 
 
-async def open_when_reachable(settings: Settings) -> Runtime | None:
+async def open_when_reachable(
+    settings: Settings, executors: ExecutorMap | None = None
+) -> Runtime | None:
     """Open the worker's runtime, waiting for the database with backoff while it is away;
-    None if asked to stop meanwhile."""
+    None if asked to stop meanwhile. Node bodies are timed for the metrics."""
+    timed = timed_executors(executors or executors_for(settings))
     defaults = WorkerSettings(worker_id="")
     backoff = defaults.reconnect_initial
     stopping = asyncio.Event()
@@ -125,7 +128,9 @@ async def open_when_reachable(settings: Settings) -> Runtime | None:
     try:
         while True:
             try:
-                return await open_runtime(settings, channels=WORKER_CHANNELS, runs_worker=True)
+                return await bootstrap(
+                    settings, executors=timed, channels=WORKER_CHANNELS, runs_worker=True
+                )
             except StorageError as error:
                 _log_unavailable(error, backoff)
             with contextlib.suppress(TimeoutError):
@@ -138,10 +143,13 @@ async def open_when_reachable(settings: Settings) -> Runtime | None:
             event_loop.remove_signal_handler(signum)
 
 
-async def run_worker(settings: Settings, worker_id: str | None = None) -> None:
+async def run_worker(
+    settings: Settings, worker_id: str | None = None, executors: ExecutorMap | None = None
+) -> None:
+    """Work until signalled; `executors` replace the configured node executors."""
     worker_id = worker_id or new_worker_id()
     url = settings.require_database()
-    runtime = await open_when_reachable(settings)
+    runtime = await open_when_reachable(settings, executors)
     if runtime is None:
         log(logger, "worker stopped before the database was reachable", worker_id=worker_id)
         return
@@ -192,6 +200,6 @@ async def _track_in_flight(loop: WorkerLoop) -> None:
         await asyncio.sleep(1.0)
 
 
-def main(settings: Settings) -> None:
+def main(settings: Settings, executors: ExecutorMap | None = None) -> None:
     configure_logging(settings.log_level)
-    run_loop(lambda: run_worker(settings))
+    run_loop(lambda: run_worker(settings, executors=executors))

@@ -10,13 +10,16 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from adapters.clock import SystemClock
+from adapters.memory.store import InMemoryStore
 from adapters.secrets.crypto import SecretCipher
 from application.use_cases.tokens import CreateToken
 from application.use_cases.workspaces import EnsureWorkspace
 from application.worker_loop import WorkerLoop, WorkerSettings
 from entrypoints.api.app import create_app
 from entrypoints.api.services import ApiServices
-from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.bootstrap import bootstrap, memory_storage
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
 
 SECRET_KEY = "a-test-secret-key-of-some-length"
@@ -24,13 +27,15 @@ SECRET_KEY = "a-test-secret-key-of-some-length"
 
 @dataclass
 class Api:
-    """The app, its runtime and a bearer-token header per (workspace, role)."""
+    """The app, its runtime and a bearer-token header per (workspace, role), and the
+    in-memory store under it to look inside (None on PostgreSQL)."""
 
     app: Litestar
     runtime: Runtime
     services: ApiServices
     client: AsyncTestClient[Litestar]
     tokens: dict[str, str]
+    store: InMemoryStore | None = None
 
     def auth(self, who: str = "a_admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -56,6 +61,13 @@ def api_settings(**changes: Any) -> Settings:
     return Settings.model_validate(values)
 
 
+async def memory_runtime(settings: Settings) -> tuple[Runtime, InMemoryStore]:
+    """A runtime from the composition root over an in-memory store the test keeps."""
+    clock = SystemClock()
+    store = InMemoryStore(clock=clock)
+    return await bootstrap(settings, clock=clock, storage=memory_storage(store)), store
+
+
 async def issue_tokens(services: ApiServices) -> dict[str, str]:
     tokens: dict[str, str] = {}
     for space in ("a", "b"):
@@ -69,12 +81,11 @@ async def issue_tokens(services: ApiServices) -> dict[str, str]:
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
     settings = api_settings(max_body_bytes=64 * 1024)
-    runtime = await open_runtime(settings)
+    runtime, store = await memory_runtime(settings)
     app = create_app(runtime, settings)
-    services: ApiServices = app.state["services"]
-    tokens = await issue_tokens(services)
+    tokens = await issue_tokens(runtime.services)
     async with AsyncTestClient(app=app) as client:
-        yield Api(app, runtime, services, client, tokens)
+        yield Api(app, runtime, runtime.services, client, tokens, store)
     await runtime.close()
 
 

@@ -61,7 +61,7 @@ async def test_secret_values_are_stored_encrypted_and_never_returned(api: Api) -
     listed = await api.request("GET", "/api/v1/secrets")
     assert listed.json()[0]["name"] == "API_KEY"
     assert "value" not in listed.json()[0] and "rotated" not in listed.text
-    store = api.runtime.memory
+    store = api.store
     assert store is not None
     stored = next(iter(store.secrets.values()))
     assert b"rotated-value" not in stored.ciphertext

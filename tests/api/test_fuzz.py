@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from entrypoints.api.app import create_app
-from entrypoints.runtime import open_runtime
+from entrypoints.bootstrap import bootstrap
 from tests.api.conftest import api_settings, issue_tokens
 from tests.strategies import hostile_crons, hostile_values, nul_strings, with_a_hostile_value
 
@@ -40,9 +40,9 @@ def _fuzzed_app() -> tuple[Any, str]:
     settings_ = api_settings()
 
     async def build() -> tuple[Any, dict[str, str]]:
-        runtime = await open_runtime(settings_)
+        runtime = await bootstrap(settings_)
         app = create_app(runtime, settings_)
-        return app, await issue_tokens(app.state["services"])
+        return app, await issue_tokens(runtime.services)
 
     loop = asyncio.new_event_loop()
     try:

@@ -14,6 +14,7 @@ from adapters.postgres.migrate import upgrade
 from application.errors import UnstorableValue
 from application.use_cases.create_workflow import CreateWorkflow
 from entrypoints.api.app import create_app
+from entrypoints.bootstrap import bootstrap
 from tests.api.conftest import Api, api_settings, issue_tokens
 from tests.api.workflows import ECHO, WAITS_FOR_GO
 from tests.support.databases import drop_database, fresh_database_url
@@ -30,14 +31,12 @@ def database(postgres_server_url: str) -> Iterator[str]:
 
 
 async def open_api(url: str) -> tuple[Api, Any]:
-    from entrypoints.runtime import open_runtime
-
     settings = api_settings(database_url=url)
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     app = create_app(runtime, settings)
-    tokens = await issue_tokens(app.state["services"])
+    tokens = await issue_tokens(runtime.services)
     client = AsyncTestClient(app=app)
-    return Api(app, runtime, app.state["services"], client, tokens), client
+    return Api(app, runtime, runtime.services, client, tokens), client
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from entrypoints.api.app import create_app
+from entrypoints.bootstrap import bootstrap
 from entrypoints.logs import LineFormatter, RedactQueryTokens, configure_logging
-from entrypoints.runtime import open_runtime
 from tests.api.conftest import api_settings
 
 
@@ -27,7 +27,7 @@ def root_handlers() -> Iterator[None]:
 async def test_a_started_app_keeps_the_redacting_handler(root_handlers: None) -> None:
     configure_logging("INFO")
     settings = api_settings()
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
         async with AsyncTestClient(app=create_app(runtime, settings)) as client:
             assert (await client.get("/healthz")).status_code == 200

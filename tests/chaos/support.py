@@ -22,8 +22,8 @@ from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
 from application.use_cases.tokens import CreateToken
 from application.use_cases.workspaces import EnsureWorkspace
-from entrypoints.api.services import api_services
-from entrypoints.runtime import Runtime, open_runtime
+from entrypoints.bootstrap import bootstrap
+from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @asynccontextmanager
 async def runtime_on(url: str) -> AsyncIterator[Runtime]:
     settings = Settings.model_validate({"database_url": url, "secret_key": SECRET_KEY})
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
         yield runtime
     finally:
@@ -89,8 +89,7 @@ async def runtime_on(url: str) -> AsyncIterator[Runtime]:
 
 async def new_workflow(runtime: Runtime, definition: dict[str, Any]) -> tuple[str, str]:
     """(workspace id, workflow id)."""
-    services = api_services(runtime, runtime.settings)
-    workspace = await services.ensure_workspace()(EnsureWorkspace("chaos"))
+    workspace = await runtime.services.ensure_workspace()(EnsureWorkspace("chaos"))
     workflow = await runtime.engine.create_workflow()(
         CreateWorkflow(workspace.id, f"chaos-{time.time_ns()}", definition)
     )
@@ -98,8 +97,7 @@ async def new_workflow(runtime: Runtime, definition: dict[str, Any]) -> tuple[st
 
 
 async def admin_token(runtime: Runtime, workspace_id: str) -> str:
-    services = api_services(runtime, runtime.settings)
-    created = await services.create_token()(CreateToken(workspace_id, "chaos", "admin"))
+    created = await runtime.services.create_token()(CreateToken(workspace_id, "chaos", "admin"))
     return str(created.secret)
 
 

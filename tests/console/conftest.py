@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from entrypoints.api.app import create_app
-from entrypoints.runtime import open_runtime
+from entrypoints.bootstrap import bootstrap
 from tests.api.conftest import api_settings, issue_tokens
 
 BASE = "http://console.test"
@@ -41,9 +41,9 @@ class Console:
 @pytest.fixture
 async def console() -> AsyncIterator[Console]:
     settings = api_settings()
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     app = create_app(runtime, settings)
-    tokens = await issue_tokens(app.state["services"])
+    tokens = await issue_tokens(runtime.services)
     async with AsyncTestClient(app=app, base_url=BASE) as client:
         client.follow_redirects = False
         yield Console(client, tokens)

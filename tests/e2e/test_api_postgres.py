@@ -23,8 +23,7 @@ import pytest
 from adapters.postgres.migrate import upgrade
 from application.use_cases.tokens import CreateToken
 from application.use_cases.workspaces import EnsureWorkspace
-from entrypoints.api.services import api_services
-from entrypoints.runtime import open_runtime
+from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import Settings
 from tests.api.workflows import CHOOSES, ECHO, WAITS_FOR_GO
 from tests.support.databases import drop_database, fresh_database_url
@@ -61,9 +60,9 @@ def database(postgres_server_url: str) -> Iterator[str]:
 
 async def bootstrap_token(url: str) -> str:
     settings = Settings.model_validate({"database_url": url, "secret_key": SECRET_KEY})
-    runtime = await open_runtime(settings)
+    runtime = await bootstrap(settings)
     try:
-        services = api_services(runtime, settings)
+        services = runtime.services
         workspace = await services.ensure_workspace()(EnsureWorkspace("e2e"))
         created = await services.create_token()(CreateToken(workspace.id, "e2e", "admin"))
         return created.secret

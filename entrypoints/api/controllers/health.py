@@ -6,20 +6,12 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
+from application.ports.readiness import Readiness
 from entrypoints.api.schemas.common import Out
 
 
 class HealthOut(Out):
     status: str
-
-
-async def check_ready(runtime: Any) -> None:
-    """Raise StorageError / SchemaOutOfDate unless the database answers at the current schema."""
-    if runtime.postgres is None:
-        return
-    from adapters.postgres.migrate import ensure_schema_current
-
-    await ensure_schema_current(runtime.postgres.engine)
 
 
 class HealthController(Controller):
@@ -35,5 +27,6 @@ class HealthController(Controller):
     @get("/readyz")
     async def readyz(self, request: Request[Any, Any, Any]) -> HealthOut:
         """The database is reachable and its schema is current (503 otherwise)."""
-        await check_ready(request.app.state["runtime"])
+        readiness: Readiness = request.app.state["readiness"]
+        await readiness.check()
         return HealthOut(status="ready")

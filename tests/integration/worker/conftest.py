@@ -12,8 +12,7 @@ import pytest
 
 from adapters.postgres.migrate import upgrade
 from application.use_cases.workspaces import EnsureWorkspace
-from entrypoints.api.services import api_services
-from entrypoints.runtime import open_runtime
+from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import Settings
 from tests.integration.worker.harness import SECRET_KEY, Harness
 from tests.integration.worker.servers import WorkerTestServer
@@ -25,8 +24,8 @@ async def harness(postgres_server_url: str, tmp_path: Path) -> AsyncIterator[Har
     url = fresh_database_url(postgres_server_url, "treadle_worker")
     upgrade(url)
     settings = Settings.model_validate({"database_url": url, "secret_key": SECRET_KEY})
-    runtime = await open_runtime(settings)
-    services = api_services(runtime, settings)
+    runtime = await bootstrap(settings)
+    services = runtime.services
     workspace = await services.ensure_workspace()(EnsureWorkspace("worker-tests"))
     logs = tmp_path / "logs"
     logs.mkdir()

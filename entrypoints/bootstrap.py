@@ -1,0 +1,166 @@
+"""The composition root: every adapter choice this project makes, in one place.
+
+`bootstrap(settings)` opens a `Runtime` for the API, the worker, the CLI, `treadle dev`
+and the benchmarks: storage in memory, or on PostgreSQL when `DATABASE_URL` is set (its
+schema must be current); the system clock; the secret cipher when `SECRET_KEY` is set; the
+built-in and network node executors. Tests pass fakes in (a clock, a storage, executors)
+instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from dependency_injector import providers
+
+from adapters.clock import SystemClock
+from adapters.memory.maintenance import InMemoryExecutionPruner
+from adapters.memory.notifications import InMemoryNotifications
+from adapters.memory.queue import InMemoryWorkQueue
+from adapters.memory.readiness import AlwaysReady
+from adapters.memory.store import InMemoryStore
+from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.secrets.crypto import SecretCipher
+from adapters.secrets.repository import RepositorySecretStore
+from application.creation import CONTROL_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL
+from application.nodes.builtin import ExecutorMap, builtin_executors
+from application.ports.clock import Clock
+from entrypoints.api.services import ApiServices
+from entrypoints.containers import Engine
+from entrypoints.runtime import Runtime, Storage
+from entrypoints.settings import Settings, database_host
+
+WORKER_CHANNELS = (WORK_CHANNEL, CONTROL_CHANNEL)
+"""Workers hear of new work and of cancel requests, not of every event."""
+API_CHANNELS = (EVENTS_CHANNEL,)
+"""The API feeds its live streams from the events channel; work notifications are for
+workers only (an API process hearing every run's would spend CPU on nothing)."""
+
+
+async def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    storage: Storage | None = None,
+    executors: ExecutorMap | None = None,
+    channels: Sequence[str] = API_CHANNELS,
+    runs_worker: bool = False,
+) -> Runtime:
+    """Open the runtime `settings` describe; the caller closes it.
+
+    `channels` are the notification channels this process listens to on PostgreSQL;
+    `runs_worker` makes it one of the workers that share out work notifications. A given
+    `storage` is used as it is (and closed with the runtime); `executors` replace the
+    configured node executors.
+    """
+    clock = clock or SystemClock()
+    if storage is None:
+        storage = await open_storage(settings, clock, channels, runs_worker=runs_worker)
+    cipher = secret_cipher(settings)
+    engine = engine_over(settings, clock, storage, executors or executors_for(settings))
+    if cipher is not None:
+        engine.secrets.override(
+            providers.Object(RepositorySecretStore(storage.uow_factory, cipher))
+        )
+    services = services_over(settings, clock, storage, cipher)
+    return Runtime(settings, clock, storage, engine, services)
+
+
+async def open_storage(
+    settings: Settings, clock: Clock, channels: Sequence[str], *, runs_worker: bool = False
+) -> Storage:
+    """PostgreSQL when `DATABASE_URL` is set, else a fresh in-memory store."""
+    if settings.database_url:
+        return await postgres_storage(settings, clock, channels, runs_worker=runs_worker)
+    return memory_storage(InMemoryStore(clock=clock))
+
+
+def memory_storage(store: InMemoryStore) -> Storage:
+    """The ports over one in-memory store (tests keep the store to look inside it)."""
+    queue = InMemoryWorkQueue(store)
+    return Storage(
+        uow_factory=InMemoryUnitOfWorkFactory(store),
+        queue=queue,
+        notifications=InMemoryNotifications(store),
+        readiness=AlwaysReady(),
+        pruner=InMemoryExecutionPruner(store),
+        close=queue.close,
+    )
+
+
+async def postgres_storage(
+    settings: Settings, clock: Clock, channels: Sequence[str], *, runs_worker: bool = False
+) -> Storage:
+    """The ports over `DATABASE_URL`, listening on `channels`; SchemaOutOfDate or
+    StorageError when the database is not usable."""
+    from adapters.postgres.maintenance import PostgresExecutionPruner
+    from adapters.postgres.readiness import SchemaReadiness
+    from adapters.postgres.setup import PostgresAdapters
+
+    url = settings.require_database()
+    postgres = PostgresAdapters(
+        url, clock, pool_size=settings.pool_size, channels=channels, runs_worker=runs_worker
+    )
+    await postgres.start()
+    return Storage(
+        uow_factory=postgres.uow_factory,
+        queue=postgres.queue,
+        notifications=postgres.listener,
+        readiness=SchemaReadiness(postgres.engine),
+        pruner=PostgresExecutionPruner(postgres.engine),
+        commit_uow_factory=postgres.commit_uow_factory,
+        close=postgres.close,
+        where=database_host(url),
+    )
+
+
+def upgrade_schema(database_url: str) -> None:
+    """Bring the PostgreSQL schema at `database_url` to this version of the code."""
+    from adapters.postgres.migrate import upgrade
+
+    upgrade(database_url)
+
+
+def executors_for(settings: Settings) -> ExecutorMap:
+    """Built-in executors plus the network ones, guarded by the configured allowlist."""
+    from adapters.nodes.registry import network_executors
+
+    return builtin_executors().with_executors(
+        network_executors(settings.allowed_hosts, settings.http_max_response_bytes)
+    )
+
+
+def secret_cipher(settings: Settings) -> SecretCipher | None:
+    """The cipher that seals secrets at rest, when `SECRET_KEY` is set."""
+    if settings.secret_key is None:
+        return None
+    return SecretCipher(settings.require_secret_key())
+
+
+def engine_over(
+    settings: Settings, clock: Clock, storage: Storage, executors: ExecutorMap
+) -> Engine:
+    engine = Engine(
+        clock=providers.Object(clock),
+        uow_factory=providers.Object(storage.uow_factory),
+        queue=providers.Object(storage.queue),
+        executors=providers.Object(executors),
+    )
+    engine.poison_pill_after.override(providers.Object(settings.poison_pill_after))
+    if storage.commit_uow_factory is not None:
+        engine.commit_uow_factory.override(providers.Object(storage.commit_uow_factory))
+    return engine
+
+
+def services_over(
+    settings: Settings, clock: Clock, storage: Storage, cipher: SecretCipher | None
+) -> ApiServices:
+    services = ApiServices(
+        clock=providers.Object(clock),
+        uow_factory=providers.Object(storage.uow_factory),
+        token_cache_ttl=providers.Object(timedelta(seconds=settings.token_cache_seconds)),
+    )
+    if cipher is not None:
+        services.encryptor.override(providers.Object(cipher))
+    return services
