@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
+
+from application.ports.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,15 @@ class ClaimPacing:
     for: the notification may have announced a run parked until later.
     """
 
-    def __init__(self, settings: PacingSettings) -> None:
+    def __init__(self, settings: PacingSettings, clock: Clock) -> None:
         self._settings = settings
+        self._clock = clock
         self._backoff = 0.0
         self._last_claim = -math.inf
         self._timer_due: float | None = None
 
-    @staticmethod
-    def _now() -> float:
-        return time.monotonic()
+    def _now(self) -> float:
+        return self._clock.monotonic()
 
     def claim_delay(self, *, busy: bool) -> float:
         gap = max(self._backoff, self._settings.claim_window if busy else 0.0)

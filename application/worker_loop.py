@@ -53,6 +53,9 @@ class _InFlight:
 
 
 class WorkerLoop:
+    """Serves executions from the work queue; `clock` paces its claims and times its
+    heartbeats and schedule ticks (a fake clock makes those waits return at once)."""
+
     def __init__(
         self,
         settings: WorkerSettings,
@@ -83,7 +86,8 @@ class WorkerLoop:
         self._pace = ClaimPacing(
             PacingSettings(
                 settings.claim_window, settings.claim_backoff_max, settings.timer_recheck_delay
-            )
+            ),
+            clock,
         )
         self._notified = False
         self._may_have_work = True
@@ -138,8 +142,18 @@ class WorkerLoop:
         self._stopping.set()
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+        """Wait `seconds` on the clock, or less if `stop()` comes first."""
+        if seconds <= 0 or self._stopping.is_set():
+            return
+        waits = (
+            asyncio.create_task(self._clock.sleep(seconds)),
+            asyncio.create_task(self._stopping.wait()),
+        )
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
 
     def cancel_requested(self, execution_id: str) -> None:
         """A cancel was committed for an execution: interrupt its in-flight node bodies now."""
@@ -245,7 +259,7 @@ class WorkerLoop:
 
     async def _heartbeats(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.heartbeat_every)
+            await self._clock.sleep(self.settings.heartbeat_every)
             # A failed beat (database away) must not end the beating: the next one may land
             # before the leases run out.
             with contextlib.suppress(StorageError):
@@ -287,7 +301,7 @@ class WorkerLoop:
             except Exception as error:  # e.g. the database is restarting: try next tick
                 if self._on_error is not None:
                     self._on_error("schedules", error)
-            await asyncio.sleep(self.settings.schedule_every)
+            await self._clock.sleep(self.settings.schedule_every)
 
     def _report(self, result: Advanced) -> None:
         if self._on_advanced is not None:

@@ -11,6 +11,11 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for measuring intervals; only the
+        difference between two readings means anything."""
+        ...
+
     async def sleep(self, seconds: float) -> None:
         """Wait; a fake clock may return at once after advancing itself."""
         ...

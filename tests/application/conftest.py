@@ -22,7 +22,7 @@ import pytest
 from dependency_injector import providers
 from hypothesis import HealthCheck, settings
 
-from adapters.clock import FakeClock
+from adapters.clock import FakeClock, SystemClock
 from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
 from application.nodes.builtin import builtin_executors
@@ -198,11 +198,13 @@ class Harness:
         self, worker_id: str = "w1", *, schedules: bool = False, **fields: Any
     ) -> WorkerLoop:
         handler = self.engine.fire_schedules() if schedules else None
+        # The engine's time is the fake clock's; a serving loop's heartbeats and claim
+        # pacing wait in real time (on the fake one they would spin, each beat a jump).
         return WorkerLoop(
             WorkerSettings(worker_id, **fields),
             self.queue,
             self.engine.runner(),
-            self.clock,
+            SystemClock(),
             schedules=handler,
         )
 

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from adapters.clock import SystemClock
 from adapters.memory.queue import InMemoryWorkQueue
 from application.records import Lease
 from application.worker_loop import WorkerLoop, WorkerSettings
@@ -68,7 +69,7 @@ async def serving(
 ) -> AsyncIterator[WorkerLoop]:
     """A worker loop running on `queue`; stopped, and its flights cancelled, at the end."""
     settings = WorkerSettings("w1", concurrency=concurrency, poll_interval=poll_interval)
-    loop = WorkerLoop(settings, queue, harness.engine.runner(), harness.clock)
+    loop = WorkerLoop(settings, queue, harness.engine.runner(), SystemClock())
     running = asyncio.create_task(loop.run())
     try:
         yield loop
