@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.clock import SystemClock
 from adapters.postgres.direct import DirectConnection
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.migrate import ensure_schema_current
@@ -45,8 +46,10 @@ class PostgresAdapters:
         self.uow_factory = PostgresUnitOfWorkFactory(self.engine, clock)
         self.commit_uow_factory = self.uow_factory.one_at_a_time()
         """For the worker's group committer, which runs one transaction at a time."""
-        # Worker processes route work notifications among themselves.
-        router = WakeRouter(new_slot()) if runs_worker else None
+        # Worker processes route work notifications among themselves. The membership locks
+        # come and go with real sessions, so they are read again in real time even when
+        # the engine's timestamps come from a fake clock.
+        router = WakeRouter(new_slot(), SystemClock()) if runs_worker else None
         membership = router.membership if router is not None else None
         self.listener = PostgresListener(libpq_conninfo(self.url), channels, membership=membership)
         statements = DirectConnection(libpq_conninfo(self.url))

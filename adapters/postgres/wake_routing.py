@@ -23,9 +23,10 @@ alive keeps its lock, and its leases still protect it.
 from __future__ import annotations
 
 import random
-import time
 import zlib
 from collections.abc import Iterable
+
+from application.ports.clock import Clock
 
 MEMBERSHIP_CLASS = 0x7472_6477
 """The advisory lock class of the processes listening for work."""
@@ -43,10 +44,14 @@ def new_slot() -> int:
 
 
 class WakeRouter:
+    """This worker's view of the members listening for work, and the routing it implies;
+    `clock` times the readings of the members."""
+
     def __init__(
-        self, slot: int, *, sweep_delay: float = 0.025, refresh_every: float = 0.5
+        self, slot: int, clock: Clock, *, sweep_delay: float = 0.025, refresh_every: float = 0.5
     ) -> None:
         self.slot = slot
+        self._clock = clock
         self.sweep_delay = sweep_delay
         self._refresh_every = refresh_every
         self._members: tuple[int, ...] = ()
@@ -72,18 +77,18 @@ class WakeRouter:
         member known before is gone, or this is the first reading (nobody knows who left
         while this worker was not looking)."""
         before, self._members = set(self._members), tuple(sorted(set(slots)))
-        self._refreshed_at = time.monotonic()
+        self._refreshed_at = self._clock.monotonic()
         current, self._view_is_current = self._view_is_current, True
         return not current or not before <= set(self._members)
 
     def refresh_started(self) -> None:
         """A reading of the members is on its way: the next is due `refresh_every` later."""
-        self._refreshed_at = time.monotonic()
+        self._refreshed_at = self._clock.monotonic()
 
     def refresh_failed(self) -> None:
         """The members could not be read (or acted on): try again after the usual interval,
         and treat the next reading as a first."""
-        self._refreshed_at = time.monotonic()
+        self._refreshed_at = self._clock.monotonic()
         self._view_is_current = False
 
     def due_for_refresh(self) -> bool:
@@ -91,4 +96,4 @@ class WakeRouter:
 
     def refresh_in(self) -> float:
         """Seconds until the members are due to be read again (0 when they are due)."""
-        return max(self._refreshed_at + self._refresh_every - time.monotonic(), 0.0)
+        return max(self._refreshed_at + self._refresh_every - self._clock.monotonic(), 0.0)

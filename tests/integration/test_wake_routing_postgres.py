@@ -262,7 +262,7 @@ async def test_a_process_that_runs_no_worker_holds_no_membership(
 
 
 def router_knowing(slot: int, members: tuple[int, ...]) -> WakeRouter:
-    router = WakeRouter(slot, sweep_delay=SWEEP_DELAY)
+    router = WakeRouter(slot, SystemClock(), sweep_delay=SWEEP_DELAY)
     router.members_are(members)
     return router
 

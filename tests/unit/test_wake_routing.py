@@ -7,11 +7,10 @@ these tests build one router per slot with the same members, as the workers woul
 from __future__ import annotations
 
 from collections import Counter
-from types import SimpleNamespace
 
 import pytest
 
-from adapters.postgres import wake_routing
+from adapters.clock import FakeClock
 from adapters.postgres.wake_routing import MEMBERSHIP_CLASS, WakeRouter, new_slot
 
 MEMBERS = (11, 2_000_000_000, 7, 123_456)
@@ -22,7 +21,7 @@ def routers_for(members: tuple[int, ...]) -> list[WakeRouter]:
     """One router per member, each knowing the same members (in its own order)."""
     routers = []
     for slot in members:
-        router = WakeRouter(slot)
+        router = WakeRouter(slot, FakeClock())
         router.members_are(reversed(members))
         routers.append(router)
     return routers
@@ -52,30 +51,30 @@ def test_the_members_share_the_executions_roughly_evenly() -> None:
 
 
 def test_the_order_and_repeats_of_the_member_slots_do_not_change_the_designation() -> None:
-    listed = WakeRouter(MEMBERS[0])
+    listed = WakeRouter(MEMBERS[0], FakeClock())
     listed.members_are(MEMBERS)
-    shuffled = WakeRouter(MEMBERS[0])
+    shuffled = WakeRouter(MEMBERS[0], FakeClock())
     shuffled.members_are([*reversed(MEMBERS), MEMBERS[1], MEMBERS[0]])
 
     assert [listed.designated(i) for i in IDS] == [shuffled.designated(i) for i in IDS]
 
 
 def test_a_single_member_is_designated_for_everything() -> None:
-    router = WakeRouter(5)
+    router = WakeRouter(5, FakeClock())
     router.members_are([5])
 
     assert all(router.designated(execution_id) for execution_id in IDS)
 
 
 def test_a_router_whose_slot_is_not_a_member_is_designated_for_everything() -> None:
-    outsider = WakeRouter(99)
+    outsider = WakeRouter(99, FakeClock())
     outsider.members_are(MEMBERS)
 
     assert all(outsider.designated(execution_id) for execution_id in IDS)
 
 
 def test_a_router_that_knows_no_members_yet_is_designated_for_everything() -> None:
-    router = WakeRouter(MEMBERS[0])
+    router = WakeRouter(MEMBERS[0], FakeClock())
 
     assert all(router.designated(execution_id) for execution_id in IDS)
 
@@ -90,7 +89,7 @@ def test_a_notification_without_a_string_execution_id_is_designated(
 
 
 def test_members_are_read_again_only_once_the_refresh_interval_has_passed() -> None:
-    router = WakeRouter(MEMBERS[0], refresh_every=60.0)
+    router = WakeRouter(MEMBERS[0], FakeClock(), refresh_every=60.0)
     assert router.due_for_refresh()
 
     router.members_are(MEMBERS)
@@ -98,23 +97,33 @@ def test_members_are_read_again_only_once_the_refresh_interval_has_passed() -> N
     assert not router.due_for_refresh()
 
 
-def test_members_are_due_again_once_the_refresh_interval_has_passed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    now = [1_000.0]
-    # The module's own `time`, so that nothing else sees the stopped clock.
-    monkeypatch.setattr(wake_routing, "time", SimpleNamespace(monotonic=lambda: now[0]))
-    router = WakeRouter(MEMBERS[0], refresh_every=2.0)
+def test_members_are_due_again_once_the_refresh_interval_has_passed() -> None:
+    clock = FakeClock()
+    router = WakeRouter(MEMBERS[0], clock, refresh_every=2.0)
     router.members_are(MEMBERS)
 
-    now[0] += 1.9
+    clock.advance(1.9)
     assert not router.due_for_refresh()
-    now[0] += 0.2
+    assert router.refresh_in() == pytest.approx(0.1)
+    clock.advance(0.2)
     assert router.due_for_refresh()
+
+
+def test_a_failed_reading_is_tried_again_after_the_usual_interval_as_a_first_reading() -> None:
+    clock = FakeClock()
+    router = WakeRouter(MEMBERS[0], clock, refresh_every=2.0)
+    router.members_are(MEMBERS)
+
+    router.refresh_failed()
+    clock.advance(1.0)
+    assert not router.due_for_refresh()
+    clock.advance(1.0)
+    assert router.due_for_refresh()
+    assert router.members_are(MEMBERS)  # nobody knows who left while the view was stale
 
 
 def test_the_membership_lock_key_is_the_class_and_the_slot() -> None:
-    assert WakeRouter(31).membership == (MEMBERSHIP_CLASS, 31)
+    assert WakeRouter(31, FakeClock()).membership == (MEMBERSHIP_CLASS, 31)
 
 
 def test_new_slots_fit_a_positive_int4_lock_key() -> None:
