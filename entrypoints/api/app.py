@@ -115,7 +115,7 @@ def create_app(
         # Litestar's default logging set-up would replace the process's handler, and with it
         # the one-line format and the filter that keeps `?token=` values out of access lines.
         logging_config=None,
-        on_startup=[lambda: hub.attach(runtime)],
+        on_startup=[lambda: hub.attach(runtime.storage.notifications)],
         on_shutdown=[hub.close],
         state=State(
             {

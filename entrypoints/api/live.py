@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from application.creation import EVENTS_CHANNEL
+from application.ports.notifications import Notifications
 
 QUEUE_SIZE = 256
 RECENT_SIZE = 2048
@@ -71,11 +72,11 @@ class EventHub:
     def listeners(self) -> int:
         return len(self._subscriptions)
 
-    def attach(self, runtime: Any) -> None:
-        """Subscribe once to the runtime's notifications (call from the serving loop)."""
+    def attach(self, notifications: Notifications) -> None:
+        """Subscribe once to the storage's notifications (call from the serving loop)."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        runtime.subscribe(self.receive)
+        notifications.subscribe(self.receive)
 
     def receive(self, channel: str, payload: Mapping[str, Any]) -> None:
         if channel != EVENTS_CHANNEL or self.closed or self._loop is None:
