@@ -27,9 +27,9 @@ CONTROL_CHANNEL = "treadle_control"
 """Cancel requests only: workers listen here instead of to every event."""
 
 
-async def insert_execution(
-    uow: UnitOfWork,
+def new_execution(
     *,
+    execution_id: str,
     workflow: Workflow,
     version: int,
     definition: WorkflowDefinition,
@@ -39,11 +39,11 @@ async def insert_execution(
     parent: ParentLink | None = None,
     schedule: tuple[str, datetime] | None = None,
     rerun_of: str | None = None,
-) -> Execution:
-    """Insert a pending execution (due at `start_at` or now) and announce it to workers."""
+) -> tuple[Execution, DomainEvent]:
+    """A pending execution (due at `start_at` or now) and its first event, not yet stored."""
     begins = start_at if start_at is not None and start_at > now else now
     execution = Execution(
-        id=new_id("ex"),
+        id=execution_id,
         workspace_id=workflow.workspace_id,
         workflow_id=workflow.id,
         version=version,
@@ -61,10 +61,45 @@ async def insert_execution(
     payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}
     if execution.wake_at is not None:
         payload["start_at"] = execution.wake_at.isoformat()
-    event = DomainEvent(EventType.EXECUTION_CREATED, payload=payload)
-    await uow.executions.add(execution, [node.id for node in definition.nodes], [event])
-    announce(uow, execution, EventType.EXECUTION_CREATED)
+    return execution, DomainEvent(EventType.EXECUTION_CREATED, payload=payload)
+
+
+async def insert_execution(
+    uow: UnitOfWork,
+    *,
+    workflow: Workflow,
+    version: int,
+    definition: WorkflowDefinition,
+    input: Any,
+    now: datetime,
+    start_at: datetime | None = None,
+    parent: ParentLink | None = None,
+    schedule: tuple[str, datetime] | None = None,
+    rerun_of: str | None = None,
+) -> Execution:
+    """Insert a pending execution (due at `start_at` or now) and announce it to workers."""
+    execution, event = new_execution(
+        execution_id=new_id("ex"),
+        workflow=workflow,
+        version=version,
+        definition=definition,
+        input=input,
+        now=now,
+        start_at=start_at,
+        parent=parent,
+        schedule=schedule,
+        rerun_of=rerun_of,
+    )
+    await add_execution(uow, execution, [node.id for node in definition.nodes], [event])
     return execution
+
+
+async def add_execution(
+    uow: UnitOfWork, execution: Execution, node_ids: Sequence[str], events: Sequence[DomainEvent]
+) -> None:
+    """Store a new execution with one pending run per node and its first events; announce it."""
+    await uow.executions.add(execution, list(node_ids), list(events))
+    announce(uow, execution, EventType.EXECUTION_CREATED)
 
 
 def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:

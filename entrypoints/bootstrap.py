@@ -22,7 +22,6 @@ from adapters.memory.readiness import AlwaysReady
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from adapters.secrets.crypto import SecretCipher
-from adapters.secrets.repository import RepositorySecretStore
 from application.creation import CONTROL_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.clock import Clock
@@ -60,9 +59,7 @@ async def bootstrap(
     cipher = secret_cipher(settings)
     engine = engine_over(settings, clock, storage, executors or executors_for(settings))
     if cipher is not None:
-        engine.secrets.override(
-            providers.Object(RepositorySecretStore(storage.uow_factory, cipher))
-        )
+        engine.decryptor.override(providers.Object(cipher))
     services = services_over(settings, clock, storage, cipher)
     return Runtime(settings, clock, storage, engine, services)
 

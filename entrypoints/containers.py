@@ -17,7 +17,6 @@ from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from application.definitions import DefinitionCache
-from application.engine.context import NodeCallBuilder
 from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER
 from application.engine.runner import ExecutionRunner
 from application.nodes.builtin import builtin_executors
@@ -31,13 +30,6 @@ from application.use_cases.start_run import StartRunHandler
 from application.use_cases.update_workflow import UpdateWorkflowHandler
 
 
-class NoSecrets:
-    """A secret store with nothing in it (for engines that were given no store)."""
-
-    async def get_many(self, workspace_id: str, names: object) -> dict[str, str]:
-        return {}
-
-
 class Engine(containers.DeclarativeContainer):
     """Use cases and the runner, over whatever adapters are plugged in."""
 
@@ -48,9 +40,10 @@ class Engine(containers.DeclarativeContainer):
     )
     """Units of work for the runner's group committer (one at a time); None: `uow_factory`."""
     queue: providers.Dependency[Any] = providers.Dependency()
-    secrets: providers.Dependency[Any] = providers.Dependency(
-        default=providers.Singleton(NoSecrets)
+    decryptor: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Object(None)
     )
+    """Opens the secrets that node templates read (the secret cipher); None: no secrets."""
     executors: providers.Dependency[Any] = providers.Dependency(
         default=providers.Singleton(builtin_executors)
     )
@@ -58,14 +51,13 @@ class Engine(containers.DeclarativeContainer):
     poison_pill_after = providers.Object(DEFAULT_POISON_PILL_AFTER)
 
     definitions = providers.Singleton(DefinitionCache)
-    calls = providers.Singleton(NodeCallBuilder, secrets=secrets)
     runner = providers.Singleton(
         ExecutionRunner,
         uow_factory=uow_factory,
         commit_uow_factory=commit_uow_factory,
         clock=clock,
         executors=executors,
-        calls=calls,
+        decryptor=decryptor,
         definitions=definitions,
         rng=rng,
         poison_pill_after=poison_pill_after,

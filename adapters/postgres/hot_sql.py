@@ -45,6 +45,27 @@ def bind(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 GET_EXECUTION = "SELECT * FROM executions WHERE id = %(execution_id)s"
+GET_EXECUTIONS = "SELECT * FROM executions WHERE id = ANY(%(ids)s)"
+# The oldest unconsumed signals of some (execution, name) pairs, at most `per_name` each.
+UNCONSUMED_SIGNALS = """
+SELECT * FROM (
+    SELECT s.*, row_number() OVER (
+        PARTITION BY s.execution_id, s.name ORDER BY s.created_at, s.position
+    ) AS rank
+    FROM signals s
+    JOIN unnest(%(execution_ids)s::text[], %(names)s::text[]) AS w(execution_id, name)
+      ON s.execution_id = w.execution_id AND s.name = w.name
+    WHERE s.consumed_by IS NULL
+) ranked
+WHERE rank <= %(per_name)s
+ORDER BY execution_id, name, rank
+"""
+CONSUME_SIGNALS = """
+UPDATE signals SET consumed_by = t.node_id, consumed_at = %(at)s
+FROM unnest(%(ids)s::text[], %(node_ids)s::text[]) AS t(id, node_id)
+WHERE signals.id = t.id AND signals.consumed_by IS NULL
+RETURNING signals.id
+"""
 GET_NODE_RUNS = (
     "SELECT * FROM node_runs WHERE execution_id = %(execution_id)s ORDER BY position, node_id"
 )

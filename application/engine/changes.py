@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from application.engine.effects import Effect
 from application.ports.executors import NodeCall
 from application.ports.unit_of_work import StepFailure
 from application.records import Lease
@@ -64,6 +65,7 @@ class Held:
         self.execution = execution
         self.runs.update(changes.changed)
         self.finished = changes.finished
+        self.secret_values |= changes.secret_values
         self.unfinished = changes.unfinished
         for node_id, run in changes.changed.items():
             if _parks(run):
@@ -104,6 +106,10 @@ class Changes:
     """Whether the next step must plan the whole graph (this one stopped with work left)."""
     finished: dict[str, dict[str, Any]] = field(default_factory=dict)
     """What templates see of the finished nodes, as of this step (see `Held.finished`)."""
+    secret_values: set[str] = field(default_factory=set)
+    """Secret values and texts computed from them: scrubbed from whatever is stored."""
+    effects: list[Effect] = field(default_factory=list)
+    """What the committer does beyond writing this execution (see `effects`)."""
 
     @classmethod
     def on(cls, held: Held, now: datetime) -> Changes:
@@ -113,6 +119,7 @@ class Changes:
             now=now,
             unfinished=held.unfinished,
             finished=dict(held.finished),
+            secret_values=set(held.secret_values),
         )
 
     def node(self, step: tuple[NodeRun, list[DomainEvent]]) -> NodeRun:

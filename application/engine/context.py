@@ -1,16 +1,16 @@
-"""Preparing a node's call: the template context from persisted state, secrets, rendering."""
+"""Preparing a node's call: the template context from persisted state, secrets, rendering.
+
+Pure: the secrets come with the step's facts, fetched by the group committer."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from application.engine.changes import Changes, Held
+from application.engine.facts import Facts
 from application.expressions import Rendered, render_tracked
 from application.ids import node_idempotency_key
 from application.ports.executors import Failed, NodeCall
-from application.ports.secrets import SecretStore
 from application.redaction import MIN_SECRET_LENGTH, redact
 from application.secret_references import expression_secret_names, template_secret_names
 from domain.definition import Node, NodeKind
@@ -41,73 +41,61 @@ def template_context(changes: Changes) -> dict[str, Any]:
     }
 
 
-def _secret_names(node: Node) -> set[str]:
-    """The secrets a node's templates, or its condition expressions, name."""
+def secret_names(node: Node) -> set[str]:
+    """The secrets a node's templates, its condition expressions or its API key name."""
     names = template_secret_names(node.config)
     if node.kind is NodeKind.CONDITION:
         for case in node.config.get("cases") or ():
             if isinstance(case, dict) and isinstance(case.get("if"), str):
                 names |= expression_secret_names(case["if"])
+    if node.kind is NodeKind.AI_PROMPT:
+        names.add(str(node.config.get("api_key_secret") or DEFAULT_API_KEY_SECRET))
     return names
 
 
-class NodeCallBuilder:
-    """Builds the NodeCall for a node's next attempt and the input to store for it."""
+def prepare_call(
+    held: Held, changes: Changes, node: Node, facts: Facts
+) -> tuple[NodeCall, Any] | Failed:
+    """The call for a node's next attempt and the input to store for it (secrets masked).
 
-    def __init__(self, secrets: SecretStore) -> None:
-        self._secrets = secrets
+    Texts computed from secrets join `changes.secret_values`, so whatever the node
+    produces is scrubbed of them too.
+    """
+    context = template_context(changes)
+    secrets = facts.secret_values(secret_names(node))
+    changes.secret_values.update(value for value in secrets.values() if value)
+    try:
+        rendered = _render(node, {**context, "secrets": secrets})
+    except ExpressionError as error:
+        message = redact(error.message, changes.secret_values)
+        return Failed(NodeError("expression_error", message, retryable=False))
+    changes.secret_values.update(
+        text for text in rendered.sensitive_texts if len(text) >= MIN_SECRET_LENGTH
+    )
+    if node.kind is NodeKind.SUB_WORKFLOW and _child_input_is_sensitive(rendered):
+        return Failed(_secret_in_child_input(node.id))
+    call = NodeCall(
+        execution_id=held.execution.id,
+        workspace_id=held.execution.workspace_id,
+        workflow_id=held.execution.workflow_id,
+        node_id=node.id,
+        kind=node.kind,
+        attempt=changes.runs[node.id].attempt + 1,
+        config=dict(rendered.value),
+        context=context if not secrets else {**context, "secrets": secrets},
+        idempotency_key=node_idempotency_key(held.execution.id, node.id),
+        now=facts.now,
+        deadline=node_deadline(facts.now, node.timeout),
+        secrets=secrets,
+        sensitive_texts=frozenset(changes.secret_values),
+    )
+    return call, redact(rendered.masked(), changes.secret_values)
 
-    async def prepare(
-        self, held: Held, changes: Changes, node: Node, now: datetime
-    ) -> tuple[NodeCall, Any] | Failed:
-        context = template_context(changes)
-        names = _secret_names(node)
-        if node.kind is NodeKind.AI_PROMPT:
-            names.add(str(node.config.get("api_key_secret") or DEFAULT_API_KEY_SECRET))
-        secrets = await self._load_secrets(held, names)
-        try:
-            rendered = self._render(node, {**context, "secrets": secrets})
-        except ExpressionError as error:
-            message = redact(error.message, held.secret_values)
-            return Failed(NodeError("expression_error", message, retryable=False))
-        held.secret_values.update(
-            text for text in rendered.sensitive_texts if len(text) >= MIN_SECRET_LENGTH
-        )
-        if node.kind is NodeKind.SUB_WORKFLOW and _child_input_is_sensitive(rendered):
-            return Failed(_secret_in_child_input(node.id))
-        config = dict(rendered.value)
-        call = NodeCall(
-            execution_id=held.execution.id,
-            workspace_id=held.execution.workspace_id,
-            workflow_id=held.execution.workflow_id,
-            node_id=node.id,
-            kind=node.kind,
-            attempt=changes.runs[node.id].attempt + 1,
-            config=config,
-            context=context if not secrets else {**context, "secrets": secrets},
-            idempotency_key=node_idempotency_key(held.execution.id, node.id),
-            now=now,
-            deadline=node_deadline(now, node.timeout),
-            secrets=secrets,
-            sensitive_texts=frozenset(held.secret_values),
-        )
-        return call, redact(rendered.masked(), held.secret_values)
 
-    def for_attempt(self, call: NodeCall, attempt: int) -> NodeCall:
-        return replace(call, attempt=attempt)
-
-    async def _load_secrets(self, held: Held, names: set[str]) -> dict[str, str]:
-        if not names:
-            return {}
-        values = await self._secrets.get_many(held.execution.workspace_id, sorted(names))
-        held.secret_values.update(value for value in values.values() if value)
-        return values
-
-    @staticmethod
-    def _render(node: Node, context: dict[str, Any]) -> Rendered:
-        if node.kind in UNRENDERED_KINDS:
-            return Rendered(dict(node.config), frozenset(), frozenset())
-        return render_tracked(dict(node.config), context, node_id=node.id)
+def _render(node: Node, context: dict[str, Any]) -> Rendered:
+    if node.kind in UNRENDERED_KINDS:
+        return Rendered(dict(node.config), frozenset(), frozenset())
+    return render_tracked(dict(node.config), context, node_id=node.id)
 
 
 def _child_input_is_sensitive(rendered: Rendered) -> bool:

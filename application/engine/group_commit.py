@@ -1,9 +1,12 @@
 """Group commit: the steps of several leased executions, in one transaction.
 
-Each runner hands its step to the committer and awaits the outcome. While a transaction is
-on its way, the steps that arrive meanwhile queue up, and the next transaction takes them
-all: under load one commit (one fsync, a few statements) serves many executions, and an
-idle worker still commits a lone step at once.
+The committer is the engine's imperative shell. Each runner hands it a request (data: the
+results that arrived, "park", "close") and awaits the outcome; the committer locks the
+rows, fetches the facts every member's step needs (one query per kind), calls the pure
+decision per member, carries out the effects the decisions asked for, writes and commits.
+While a transaction is on its way, the requests that arrive meanwhile queue up, and the
+next transaction takes them all: under load one commit (one fsync, a few statements)
+serves many executions, and an idle worker still commits a lone step at once.
 
 The transaction first locks the rows of every execution in it whose lease still holds (in
 id order). A locked row cannot move under the step, so each held copy is brought up to
@@ -16,28 +19,57 @@ with another worker, a bug in a step) is its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from application.creation import Transition, record_many
+from application.cancellation import cancel_child
+from application.creation import Transition, add_execution, record_many, wake_parent
+from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
+from application.engine.decision import Advance, GiveUpOn, Request, decide
+from application.engine.effects import (
+    CancelChild,
+    ClearStepFailures,
+    ConsumeSignal,
+    Effect,
+    InsertChild,
+    WakeParent,
+)
+from application.engine.fact_fetching import Asked, BatchFacts, FactFetcher
+from application.engine.facts import MissingFacts
+from application.engine.needs import needs_of
+from application.engine.poison_pill import given_up_error, is_poison_pill
 from application.errors import LeaseLost
+from application.ids import new_id
 from application.ports.clock import Clock
-from application.ports.executors import NodeCall
-from application.ports.unit_of_work import StepFailure, UnitOfWork, UnitOfWorkFactory
+from application.ports.encryptor import Encryptor
+from application.ports.executors import ExecutorRegistry, NodeCall
+from application.ports.unit_of_work import SignalTake, StepFailure, UnitOfWork, UnitOfWorkFactory
 from application.records import Lease
+from domain.definition import WorkflowDefinition
 from domain.execution import Execution
 from domain.node_run import NodeRun
+from domain.policies import is_past
 
-Step = Callable[[UnitOfWork, Changes, datetime], Awaitable[None]]
-Opened = tuple[Held, Step | None]
-Opener = Callable[
-    [UnitOfWork, Execution, dict[str, NodeRun], StepFailure | None], Awaitable[Opened | None]
-]
 Outcome = tuple[Held, list[NodeCall] | None] | None
 """The held copy and the calls the step started (None: no step was taken), or None when
 there was nothing to hold."""
+
+# What an execution given up by the poison-pill rule is held with: its end needs no graph.
+_NO_DEFINITION = WorkflowDefinition(nodes=(), edges=())
+MAX_FACT_ROUNDS = 3
+"""How many times a step may ask for facts a template named only at run time."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    """How to open a newly leased execution: `hold_only` takes no step (the runner is
+    closing it); an execution whose steps failed `poison_pill_after` times is given up."""
+
+    hold_only: bool
+    poison_pill_after: int
+
 
 MAX_BATCH = 64
 
@@ -47,8 +79,8 @@ class _Member:
     lease: Lease
     held: Held | None
     """None until an opening member is loaded from its locked row."""
-    step: Step | None = None
-    opener: Opener | None = None
+    request: Request | None = None
+    opening: Opening | None = None
     future: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -64,23 +96,35 @@ class _Computed:
 class GroupCommitter:
     """Commits the steps of concurrently running executions together."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        definitions: DefinitionCache,
+        executors: ExecutorRegistry,
+        rng: Callable[[], float],
+        decryptor: Encryptor | None = None,
+    ) -> None:
         self._uow = uow_factory
         self._clock = clock
+        self._definitions = definitions
+        self._executors = executors
+        self._rng = rng
+        self._facts = FactFetcher(definitions, decryptor)
         self._queue: list[_Member] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def open(self, lease: Lease, opener: Opener) -> Outcome:
-        """Load a newly leased execution from its locked row (`opener` builds the held copy
-        and picks its first step, if any) and commit that step."""
-        return await self._submit(_Member(lease, None, opener=opener))
+    async def open(self, lease: Lease, opening: Opening) -> Outcome:
+        """Load a newly leased execution from its locked row and commit its first step
+        (taking it over), unless `opening` says to hold it only."""
+        return await self._submit(_Member(lease, None, opening=opening))
 
-    async def commit(self, held: Held, step: Step) -> list[NodeCall]:
-        """Compute `step` on the up-to-date held copy and commit it; update `held`.
+    async def commit(self, held: Held, request: Request) -> list[NodeCall]:
+        """Decide `request` on the up-to-date held copy and commit it; update `held`.
 
         Raises LeaseLost when the lease no longer holds.
         """
-        outcome = await self._submit(_Member(held.lease, held, step=step))
+        outcome = await self._submit(_Member(held.lease, held, request=request))
         started = outcome[1] if outcome is not None else None
         return started or []
 
@@ -101,9 +145,11 @@ class GroupCommitter:
         committing = False
         try:
             async with self._uow() as uow:
-                answers, computed = await self._compute(uow, batch)
+                answers, computed, effects = await self._compute(uow, batch)
                 now = self._clock.now()
+                await self._apply_first(uow, effects, now)
                 saved = await record_many(uow, [self._transition(c) for c in computed], now)
+                await self._apply_after(uow, effects, now)
                 committing = True
                 await uow.commit()
         except Exception as error:
@@ -139,10 +185,12 @@ class GroupCommitter:
 
     async def _compute(
         self, uow: UnitOfWork, batch: Sequence[_Member]
-    ) -> tuple[dict[int, Outcome | BaseException], list[_Computed]]:
-        """Lock the rows, bring each held copy up to date and compute its step.
+    ) -> tuple[dict[int, Outcome | BaseException], list[_Computed], list[Effect]]:
+        """Lock the rows, bring each held copy up to date, fetch the facts of every
+        member's step at once and decide each.
 
-        Returns the answers of the members with nothing to write, and the computed steps.
+        Returns the answers of the members with nothing to write, the decided steps, and
+        the effects of all of them (to carry out even when a step wrote nothing).
         """
         opening = [m.lease.execution_id for m in batch if m.held is None]
         rows, runs = await uow.executions.lock_leased_with_runs(
@@ -150,41 +198,59 @@ class GroupCommitter:
         )
         failures = await uow.executions.step_failures_of(opening) if opening else {}
         answers: dict[int, Outcome | BaseException] = {}
-        computed: list[_Computed] = []
+        deciding: list[tuple[_Member, Held, Request]] = []
         for member in batch:
             row = rows.get(member.lease.execution_id)
             prepared = await self._prepare(uow, member, row, runs, failures)
             if not isinstance(prepared, tuple):  # nothing to run, or the lease is gone
                 answers[id(member)] = prepared
-                continue
-            held, step = prepared
-            if step is None:
-                answers[id(member)] = (held, None)
-                continue
-            now = self._clock.now()
-            changes = Changes.on(held, now)
-            await step(uow, changes, now)
+            elif prepared[1] is None:
+                answers[id(member)] = (prepared[0], None)
+            else:
+                deciding.append((member, prepared[0], prepared[1]))
+        asked = [Asked(held.execution, needs_of(held, request)) for _, held, request in deciding]
+        facts = await self._facts.fetch(uow, asked)
+        computed: list[_Computed] = []
+        effects: list[Effect] = []
+        for member, held, request in deciding:
+            changes = await self._decide(uow, held, request, facts)
+            effects += changes.effects
             if changes.empty:
                 answers[id(member)] = (held, [])
             else:
                 computed.append(_Computed(member, held, changes))
-        return answers, computed
+        return answers, computed, effects
 
-    @staticmethod
+    async def _decide(
+        self, uow: UnitOfWork, held: Held, request: Request, facts: BatchFacts
+    ) -> Changes:
+        """The member's decision; a fact a template named only at run time is fetched and
+        the step decided again (the decision is pure: deciding again is safe)."""
+        for _ in range(MAX_FACT_ROUNDS):
+            now = self._clock.now()
+            known = facts.facts_for(held.execution, now, self._rng, new_id)
+            try:
+                return decide(held, request, known, self._executors)
+            except MissingFacts as missing:
+                await self._facts.fetch(uow, [Asked(held.execution, missing.needs)], facts)
+        known = facts.facts_for(held.execution, self._clock.now(), self._rng, new_id)
+        return decide(held, request, known, self._executors)
+
     async def _prepare(
+        self,
         uow: UnitOfWork,
         member: _Member,
         row: Execution | None,
         runs: dict[str, dict[str, NodeRun]],
         failures: dict[str, StepFailure],
-    ) -> Opened | LeaseLost | None:
-        """The held copy and the step to take; None for an opening member with nothing to
-        run, LeaseLost for a member whose lease is gone."""
+    ) -> tuple[Held, Request | None] | LeaseLost | None:
+        """The held copy and the request to decide; None for an opening member with nothing
+        to run, LeaseLost for a member whose lease is gone."""
         if member.held is None:
-            assert member.opener is not None
-            if row is None:
+            assert member.opening is not None
+            if row is None or row.status.is_terminal:
                 return None
-            return await member.opener(uow, row, runs.get(row.id, {}), failures.get(row.id))
+            return await self._open_member(uow, member, row, runs.get(row.id, {}), failures)
         held = member.held
         if row is None:
             return LeaseLost()
@@ -196,7 +262,55 @@ class GroupCommitter:
             cancel_requested=row.cancel_requested,
             wake_at=row.wake_at,
         )
-        return held, member.step
+        return held, member.request
+
+    async def _open_member(
+        self,
+        uow: UnitOfWork,
+        member: _Member,
+        row: Execution,
+        runs: dict[str, NodeRun],
+        failures: dict[str, StepFailure],
+    ) -> tuple[Held, Request | None]:
+        assert member.opening is not None
+        failure = failures.get(row.id)
+        if is_poison_pill(failure, member.opening.poison_pill_after):
+            # The definition is not even loaded: loading it may be what keeps failing.
+            assert failure is not None
+            held = Held(member.lease, row, runs, _NO_DEFINITION)
+            return held, GiveUpOn(given_up_error(failure))
+        definition = await self._definitions.load(uow, row.workflow_id, row.version)
+        held = Held(member.lease, row, runs, definition, step_failure=failure)
+        if member.opening.hold_only or row.cancel_requested:
+            return held, None
+        if is_past(row.deadline_at, self._clock.now()):
+            return held, None  # the runner closes it as timed out
+        return held, Advance(opening=True)
+
+    @staticmethod
+    async def _apply_first(uow: UnitOfWork, effects: Sequence[Effect], now: datetime) -> None:
+        """Effects on rows no member writes: signals taken, children started, counts reset."""
+        takes = [
+            SignalTake(e.signal_id, e.execution_id, e.node_id)
+            for e in effects
+            if isinstance(e, ConsumeSignal)
+        ]
+        await uow.signals.consume_many(takes, now)
+        for effect in effects:
+            if isinstance(effect, InsertChild):
+                await add_execution(uow, effect.execution, effect.node_ids, effect.first_events)
+            elif isinstance(effect, ClearStepFailures):
+                await uow.executions.clear_step_failures(effect.execution_id)
+
+    @staticmethod
+    async def _apply_after(uow: UnitOfWork, effects: Sequence[Effect], now: datetime) -> None:
+        """Effects on other executions, after the batch's own rows are written: one of them
+        may be held in this batch, and its own write must land first."""
+        for effect in effects:
+            if isinstance(effect, CancelChild):
+                await cancel_child(uow, effect.child_id, now)
+            elif isinstance(effect, WakeParent):
+                await wake_parent(uow, effect.child, now)
 
     @staticmethod
     def _transition(done: _Computed) -> Transition:

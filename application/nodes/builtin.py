@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from application.expressions import evaluate
 from application.nodes.rendered_config import typed_config
 from application.ports.executors import (
     Failed,
+    InlineExecutor,
     NodeCall,
     NodeExecutor,
     NodeResult,
@@ -27,30 +29,37 @@ from domain.node_config import (
 from domain.policies import NodeError
 
 
-class NoopExecutor:
-    """Does nothing and outputs nothing: a join point or a placeholder."""
+class _Inline:
+    """A node kind whose attempt is a pure function of its rendered config and context:
+    the step decides it inside its own transaction (`decide`); `run` serves the registry."""
 
     inline = True
 
+    def decide(self, call: NodeCall) -> NodeResult:
+        raise NotImplementedError
+
     async def run(self, call: NodeCall) -> NodeResult:
+        return self.decide(call)
+
+
+class NoopExecutor(_Inline):
+    """Does nothing and outputs nothing: a join point or a placeholder."""
+
+    def decide(self, call: NodeCall) -> NodeResult:
         return Succeeded(output=None)
 
 
-class TransformExecutor:
+class TransformExecutor(_Inline):
     """Outputs its rendered `output` config: reshape data between nodes."""
 
-    inline = True
-
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         return Succeeded(output=call.config.get("output"))
 
 
-class ConditionExecutor:
+class ConditionExecutor(_Inline):
     """Yields the label of the first case whose `if` expression is true, else the default."""
 
-    inline = True
-
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         config = typed_config(call, ConditionConfig)
         if isinstance(config, Failed):
             return config
@@ -66,12 +75,10 @@ class ConditionExecutor:
         return Succeeded(output={"label": config.default}, label=config.default)
 
 
-class DelayExecutor:
+class DelayExecutor(_Inline):
     """Parks the node until a wake time; the execution is released meanwhile."""
 
-    inline = True
-
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         config = typed_config(call, DelayConfig)
         if isinstance(config, Failed):
             return config
@@ -82,12 +89,10 @@ class DelayExecutor:
         return Suspend(waiting_for={"timer": wake_at.isoformat()}, wake_at=wake_at)
 
 
-class WaitForSignalExecutor:
+class WaitForSignalExecutor(_Inline):
     """Parks the node until a signal of its name arrives, or its timeout passes."""
 
-    inline = True
-
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         config = typed_config(call, WaitForSignalConfig)
         if isinstance(config, Failed):
             return config
@@ -97,12 +102,10 @@ class WaitForSignalExecutor:
         return Suspend(waiting_for={"signal": config.signal}, wake_at=wake_at)
 
 
-class SubWorkflowExecutor:
+class SubWorkflowExecutor(_Inline):
     """Asks the engine to start a child execution and wait for its outcome."""
 
-    inline = True
-
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         config = typed_config(call, SubWorkflowConfig)
         if isinstance(config, Failed):
             return config
@@ -145,6 +148,8 @@ def builtin_executors() -> ExecutorMap:
     )
 
 
-def is_inline(executor: NodeExecutor) -> bool:
-    """Inline executors are pure and instant: they run inside the transition's transaction."""
-    return bool(getattr(executor, "inline", False))
+def inline_decider(executor: NodeExecutor) -> InlineExecutor | None:
+    """The executor as a pure decision, when its kind runs inside the step's transaction."""
+    if getattr(executor, "inline", False) and callable(getattr(executor, "decide", None)):
+        return cast(InlineExecutor, executor)
+    return None

@@ -67,6 +67,15 @@ class NodeExecutor(Protocol):
     async def run(self, call: NodeCall) -> NodeResult: ...
 
 
+class InlineExecutor(Protocol):
+    """A node kind whose attempt is a pure function of its rendered config and context,
+    decided inside the step (transform, condition, and the bookkeeping of the waits)."""
+
+    inline: bool
+
+    def decide(self, call: NodeCall) -> NodeResult: ...
+
+
 class ExecutorRegistry(Protocol):
     def get(self, kind: NodeKind) -> NodeExecutor:
         """The executor for a kind; raises KeyError when none is registered."""

@@ -7,7 +7,7 @@ sequence, and on the lease token for workers), which serialises writers per exec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -47,6 +47,15 @@ class StepFailure:
     kind: str
     message: str
     count: int
+
+
+@dataclass(frozen=True)
+class SignalTake:
+    """A waiting node of an execution took one of its signals."""
+
+    signal_id: str
+    execution_id: str
+    node_id: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,10 @@ class ExecutionRepository(Protocol):
         ...
 
     async def get(self, execution_id: str) -> Execution | None: ...
+
+    async def get_many(self, execution_ids: Sequence[str]) -> dict[str, Execution]:
+        """The executions that exist among `execution_ids`, by id (one read for a batch)."""
+        ...
 
     async def lock(self, execution_id: str) -> Execution | None:
         """Read the execution and hold its row until the transaction ends."""
@@ -209,10 +222,15 @@ class EventRepository(Protocol):
 class SignalRepository(Protocol):
     async def add(self, signal: Signal) -> None: ...
 
-    async def take_oldest(
-        self, execution_id: str, name: str, node_id: str, at: datetime
-    ) -> Signal | None:
-        """Mark the oldest unconsumed signal of that name consumed by `node_id`."""
+    async def unconsumed(
+        self, wanted: Mapping[str, Collection[str]], per_name: int
+    ) -> dict[str, dict[str, list[Signal]]]:
+        """For each execution id and signal name in `wanted`, its oldest unconsumed signals
+        (at most `per_name`, oldest first): execution id -> name -> signals."""
+        ...
+
+    async def consume_many(self, takes: Sequence[SignalTake], at: datetime) -> None:
+        """Mark each signal taken by its node; a signal already taken raises Conflict."""
         ...
 
     async def search(self, execution_id: str) -> list[Signal]: ...

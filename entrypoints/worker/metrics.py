@@ -9,7 +9,7 @@ from datetime import timedelta
 from prometheus_client import Counter, Gauge, Histogram
 
 from application.engine.runner import Advanced
-from application.nodes.builtin import ExecutorMap, is_inline
+from application.nodes.builtin import ExecutorMap, inline_decider
 from application.ports.executors import NodeCall, NodeExecutor, NodeResult
 from application.ports.queue import WorkQueue
 from application.records import Lease
@@ -35,7 +35,6 @@ class TimedExecutor:
     def __init__(self, inner: NodeExecutor, kind: NodeKind) -> None:
         self._inner = inner
         self._kind = kind.value
-        self.inline = is_inline(inner)
 
     async def run(self, call: NodeCall) -> NodeResult:
         started = time.perf_counter()
@@ -49,9 +48,18 @@ class TimedExecutor:
 
 
 def timed_executors(executors: ExecutorMap) -> ExecutorMap:
+    """Network bodies timed; inline kinds are decided inside the step and stay as they are."""
     return ExecutorMap(
-        {kind: TimedExecutor(executors.get(kind), kind) for kind in NodeKind if executors.has(kind)}
+        {
+            kind: _timed(executors.get(kind), kind)
+            for kind in NodeKind
+            if executors.has(kind)
+        }
     )
+
+
+def _timed(executor: NodeExecutor, kind: NodeKind) -> NodeExecutor:
+    return executor if inline_decider(executor) else TimedExecutor(executor, kind)
 
 
 class TimedQueue:

@@ -25,10 +25,12 @@ from hypothesis import HealthCheck, settings
 from adapters.clock import FakeClock, SystemClock
 from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
+from adapters.secrets.crypto import SecretCipher
 from application.nodes.builtin import builtin_executors
 from application.ports.executors import NodeCall, NodeResult, Succeeded
 from application.records import StoredEvent
 from application.use_cases.create_workflow import CreateWorkflow
+from application.use_cases.secrets import CreateSecretHandler, PutSecret
 from application.use_cases.start_run import StartRun
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.definition import NodeKind
@@ -183,6 +185,7 @@ class Harness:
     adapters: MemoryAdapters
     engine: Engine
     executor: ScriptedExecutor
+    cipher: SecretCipher
 
     @property
     def store(self) -> InMemoryStore:
@@ -215,6 +218,11 @@ class Harness:
     async def start(self, workflow_id: str, input: Any = None, **fields: Any) -> str:
         started = await self.engine.start_run()(StartRun(WORKSPACE, workflow_id, input, **fields))
         return str(started.execution.id)
+
+    async def put_secret(self, name: str, value: str) -> None:
+        """Store a workspace secret, encrypted, the way the API does."""
+        create = CreateSecretHandler(self.adapters.uow_factory(), self.clock, self.cipher)
+        await create(PutSecret(WORKSPACE, name, value))
 
     async def run(self, doc: dict[str, Any], input: Any = None) -> str:
         """Create the workflow, start one execution and drain everything due now."""
@@ -276,7 +284,9 @@ def build_harness(executor: ScriptedExecutor | None = None) -> Harness:
     registry = builtin_executors().with_executors({SCRIPTED_KIND: scripted_executor})
     engine.executors.override(providers.Object(registry))
     engine.rng.override(providers.Object(lambda: FIXED_JITTER))
-    return Harness(clock, adapters, engine, scripted_executor)
+    cipher = SecretCipher("a-test-secret-key")
+    engine.decryptor.override(providers.Object(cipher))
+    return Harness(clock, adapters, engine, scripted_executor, cipher)
 
 
 @pytest.fixture

@@ -210,7 +210,6 @@ class Cluster:
             lambda: CrashingUnitOfWork(uow_factory(), calls),
             self.clock,
             self.registry,
-            self.engine.calls(),
             self.engine.definitions(),
             lambda: FIXED_JITTER,
         )

@@ -25,11 +25,14 @@ class BrokenInline:
         self.failures = failures
         self.calls: Counter[str] = Counter()
 
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         self.calls[call.node_id] += 1
         if self.calls[call.node_id] <= self.failures:
             raise RuntimeError(f"step bug #{self.calls[call.node_id]} in {call.node_id}")
         return Succeeded(output={"ok": call.node_id})
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        return self.decide(call)
 
 
 def breaking(harness: Harness, failures: int) -> BrokenInline:

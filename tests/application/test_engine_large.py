@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from application.engine import progress
+from application.engine import decision as progress
 from domain.definition import WorkflowDefinition
 from domain.errors import InvalidDefinition
 from domain.node_run import NodeRun

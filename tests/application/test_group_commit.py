@@ -128,10 +128,13 @@ class BreakableNoop:
     def __init__(self) -> None:
         self.broken: set[str] = set()
 
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
         if call.execution_id in self.broken:
             raise RuntimeError(f"the step of {call.execution_id} broke")
         return Succeeded(output=None)
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        return self.decide(call)
 
 
 class SharedGate:

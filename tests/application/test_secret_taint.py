@@ -137,14 +137,6 @@ class EchoingNetworkNode:
         return Succeeded(output={"echo": sent, "headers": dict(call.config["headers"])})
 
 
-class OneSecret:
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    async def get_many(self, workspace_id: str, names: Iterable[str]) -> dict[str, str]:
-        return {name: self.value for name in names if name == "S"}
-
-
 def leaky_workflow(filter_name: str) -> dict[str, Any]:
     template = "{{ " + expression(filter_name) + " }}"
     network = node(
@@ -179,7 +171,7 @@ async def test_no_stored_row_holds_a_secret_in_any_filtered_form(
     harness = build_harness()
     registry = harness.engine.executors().with_executors({NodeKind.HTTP_REQUEST: echo})
     harness.engine.executors.override(providers.Object(registry))
-    harness.engine.secrets.override(providers.Object(OneSecret(value)))
+    await harness.put_secret("S", value)
     execution_id = await harness.run(leaky_workflow(filter_name))
     await harness.settle()
 

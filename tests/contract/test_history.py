@@ -10,6 +10,7 @@ import pytest
 
 from application.creation import EVENTS_CHANNEL
 from application.errors import Conflict
+from application.ports.unit_of_work import SignalTake
 from application.records import Signal, StoredEvent
 from domain.events import DomainEvent
 from tests.contract.builders import add_execution, add_workflow, eventually, get_execution
@@ -74,22 +75,61 @@ async def test_signals_wait_in_order_until_taken(backend: Backend) -> None:
         for signal in (first, other, second, third):
             await uow.signals.add(signal)
         await uow.commit()
+    other_execution = await add_execution(backend.uow, flow.id, now)
+    async with backend.uow() as uow:
+        await uow.signals.add(Signal("sig_z", other_execution.id, "approve", None, now))
+        wanted = {added.id: {"approve", "unknown"}, other_execution.id: {"approve"}}
+        oldest = await uow.signals.unconsumed(wanted, per_name=2)
+    assert {
+        e: {n: [s.id for s in found] for n, found in by.items()} for e, by in oldest.items()
+    } == {
+        added.id: {"approve": ["sig_b", "sig_a"]},
+        other_execution.id: {"approve": ["sig_z"]},
+    }
+    assert oldest[added.id]["approve"][0] == first
+
     taken_at = backend.clock.advance(5)
     async with backend.uow() as uow:
-        taken = [await uow.signals.take_oldest(added.id, "approve", "gate", taken_at)]
-        taken.append(await uow.signals.take_oldest(added.id, "approve", "gate", taken_at))
+        takes = [SignalTake("sig_b", added.id, "gate"), SignalTake("sig_a", added.id, "gate2")]
+        await uow.signals.consume_many(takes, taken_at)
         await uow.commit()
     async with backend.uow() as uow:
-        taken.append(await uow.signals.take_oldest(added.id, "approve", "gate", taken_at))
-        assert await uow.signals.take_oldest(added.id, "approve", "gate", taken_at) is None
-        assert await uow.signals.take_oldest(added.id, "unknown", "gate", taken_at) is None
-        await uow.commit()
-    assert [s.id if s else None for s in taken] == ["sig_b", "sig_a", "sig_0"]
-    assert taken[0] == Signal("sig_b", added.id, "approve", {"by": "ann"}, now, "gate", taken_at)
-    async with backend.uow() as uow:
+        left = await uow.signals.unconsumed({added.id: {"approve"}}, per_name=5)
         stored = await uow.signals.search(added.id)
-    assert [s.id for s in stored] == ["sig_b", "sig_c", "sig_a", "sig_0"]
-    assert [s.consumed_by for s in stored] == ["gate", None, "gate", "gate"]
+    assert [s.id for s in left[added.id]["approve"]] == ["sig_0"]
+    assert [(s.id, s.consumed_by) for s in stored] == [
+        ("sig_b", "gate"),
+        ("sig_c", None),
+        ("sig_a", "gate2"),
+        ("sig_0", None),
+    ]
+    assert stored[0] == Signal("sig_b", added.id, "approve", {"by": "ann"}, now, "gate", taken_at)
+
+
+async def test_a_signal_is_taken_once(backend: Backend) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    added = await add_execution(backend.uow, flow.id, now)
+    async with backend.uow() as uow:
+        await uow.signals.add(Signal("sig_1", added.id, "go", None, now))
+        await uow.signals.consume_many([SignalTake("sig_1", added.id, "a")], now)
+        await uow.commit()
+    async with backend.uow() as uow:
+        with pytest.raises(Conflict):
+            await uow.signals.consume_many([SignalTake("sig_1", added.id, "b")], now)
+    async with backend.uow() as uow:
+        assert [s.consumed_by for s in await uow.signals.search(added.id)] == ["a"]
+
+
+async def test_executions_are_read_many_at_once(backend: Backend) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    one = await add_execution(backend.uow, flow.id, now)
+    two = await add_execution(backend.uow, flow.id, now)
+    async with backend.uow() as uow:
+        found = await uow.executions.get_many([one.id, two.id, "ex_missing"])
+        assert await uow.executions.get_many([]) == {}
+    assert found == {one.id: one, two.id: two}
 
 
 async def test_leaving_without_commit_rolls_everything_back(backend: Backend) -> None:

@@ -33,6 +33,10 @@ class MemoryExecutions(Repo):
     async def get(self, execution_id: str) -> Execution | None:
         return self.store.executions.get(execution_id)
 
+    async def get_many(self, execution_ids: Sequence[str]) -> dict[str, Execution]:
+        found = (self.store.executions.get(execution_id) for execution_id in execution_ids)
+        return {execution.id: execution for execution in found if execution is not None}
+
     async def lock(self, execution_id: str) -> Execution | None:
         return self.store.executions.get(execution_id)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.repositories.base import Repo
 from application.errors import Conflict
-from application.ports.unit_of_work import EventBatch
+from application.ports.unit_of_work import EventBatch, SignalTake
 from application.records import Signal, StoredEvent
 from domain.events import DomainEvent
 from domain.node_run import NodeRun
@@ -75,16 +75,35 @@ class MemorySignals(Repo):
     async def add(self, signal: Signal) -> None:
         self.journal.append(self.store.signals[signal.execution_id], signal)
 
-    async def take_oldest(
-        self, execution_id: str, name: str, node_id: str, at: datetime
-    ) -> Signal | None:
-        signals = self.store.signals[execution_id]
-        for index, signal in enumerate(signals):
-            if signal.name == name and signal.consumed_by is None:
-                taken = replace(signal, consumed_by=node_id, consumed_at=at)
-                self.journal.replace_item(signals, index, taken)
-                return taken
-        return None
+    async def unconsumed(
+        self, wanted: Mapping[str, Collection[str]], per_name: int
+    ) -> dict[str, dict[str, list[Signal]]]:
+        found: dict[str, dict[str, list[Signal]]] = {}
+        for execution_id, names in wanted.items():
+            for signal in self.store.signals.get(execution_id, []):
+                if signal.name not in names or signal.consumed_by is not None:
+                    continue
+                oldest = found.setdefault(execution_id, {}).setdefault(signal.name, [])
+                if len(oldest) < per_name:
+                    oldest.append(signal)
+        return found
+
+    async def consume_many(self, takes: Sequence[SignalTake], at: datetime) -> None:
+        wanted = {take.signal_id: take.node_id for take in takes}
+        places = [
+            (signals, index, signal)
+            for signals in {id(s): s for s in self._signals_of(takes)}.values()
+            for index, signal in enumerate(signals)
+            if signal.id in wanted
+        ]
+        if len(places) < len(wanted) or any(s.consumed_by is not None for _, _, s in places):
+            raise Conflict("a signal was already taken, or does not exist")
+        for signals, index, signal in places:
+            taken = replace(signal, consumed_by=wanted[signal.id], consumed_at=at)
+            self.journal.replace_item(signals, index, taken)
+
+    def _signals_of(self, takes: Sequence[SignalTake]) -> list[list[Signal]]:
+        return [self.store.signals.get(take.execution_id, []) for take in takes]
 
     async def search(self, execution_id: str) -> list[Signal]:
         return list(self.store.signals.get(execution_id, []))

@@ -131,6 +131,12 @@ class PostgresExecutions:
         rows = await self._db.fetch(hot_sql.GET_EXECUTION, {"execution_id": execution_id})
         return mappers.row_to_execution(rows[0]) if rows else None
 
+    async def get_many(self, execution_ids: Sequence[str]) -> dict[str, Execution]:
+        if not execution_ids:
+            return {}
+        rows = await self._db.fetch(hot_sql.GET_EXECUTIONS, {"ids": list(execution_ids)})
+        return {row["id"]: mappers.row_to_execution(row) for row in rows}
+
     async def lock(self, execution_id: str) -> Execution | None:
         rows = await self._db.fetch(_LOCK, {"execution_id": execution_id})
         return mappers.row_to_execution(rows[0]) if rows else None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
@@ -14,7 +14,7 @@ from adapters.postgres.database import Db
 from adapters.postgres.repositories.batches import in_batches
 from adapters.postgres.tables import events, signals
 from application.errors import Conflict
-from application.ports.unit_of_work import EventBatch
+from application.ports.unit_of_work import EventBatch, SignalTake
 from application.records import Signal, StoredEvent
 from domain.events import DomainEvent
 from domain.node_run import NodeRun
@@ -106,29 +106,34 @@ class PostgresSignals:
     async def add(self, signal: Signal) -> None:
         await self._db.execute(insert(signals).values(mappers.signal_to_row(signal)))
 
-    async def take_oldest(
-        self, execution_id: str, name: str, node_id: str, at: datetime
-    ) -> Signal | None:
-        oldest = (
-            select(signals.c.id)
-            .where(
-                signals.c.execution_id == execution_id,
-                signals.c.name == name,
-                signals.c.consumed_by.is_(None),
-            )
-            .order_by(signals.c.created_at, signals.c.position)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .cte("oldest")
-        )
-        statement = (
-            update(signals)
-            .where(signals.c.id == oldest.c.id)
-            .values(consumed_by=node_id, consumed_at=at)
-            .returning(*signals.c)
-        )
-        row = await self._db.first(statement)
-        return mappers.row_to_signal(row) if row else None
+    async def unconsumed(
+        self, wanted: Mapping[str, Collection[str]], per_name: int
+    ) -> dict[str, dict[str, list[Signal]]]:
+        pairs = [(execution_id, name) for execution_id, names in wanted.items() for name in names]
+        if not pairs:
+            return {}
+        params = {
+            "execution_ids": [execution_id for execution_id, _ in pairs],
+            "names": [name for _, name in pairs],
+            "per_name": per_name,
+        }
+        found: dict[str, dict[str, list[Signal]]] = {}
+        for row in await self._db.fetch(hot_sql.UNCONSUMED_SIGNALS, params):
+            signal = mappers.row_to_signal(row)
+            found.setdefault(signal.execution_id, {}).setdefault(signal.name, []).append(signal)
+        return found
+
+    async def consume_many(self, takes: Sequence[SignalTake], at: datetime) -> None:
+        if not takes:
+            return
+        params = {
+            "ids": [take.signal_id for take in takes],
+            "node_ids": [take.node_id for take in takes],
+            "at": at,
+        }
+        taken = await self._db.fetch(hot_sql.CONSUME_SIGNALS, params)
+        if len(taken) != len({take.signal_id for take in takes}):
+            raise Conflict("a signal was already taken, or does not exist")
 
     async def search(self, execution_id: str) -> list[Signal]:
         statement = (

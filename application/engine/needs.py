@@ -1,0 +1,80 @@
+"""What a step will read, worked out from the held execution before the step is decided.
+
+The committer fetches these for a whole batch in one query per kind. What only a template
+computes at run time (a signal or workflow named by `{{ ... }}`) is not known here: the
+decision then stops with `MissingFacts` and the committer fetches it and decides again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.engine.changes import Held
+from application.engine.context import secret_names
+from application.engine.decision import Close, GiveUpOn, Request
+from application.engine.facts import Needs, WorkflowKey, is_static
+from domain.definition import NodeKind, WorkflowDefinition
+
+
+@dataclass(frozen=True)
+class _DefinitionNeeds:
+    """What a definition's nodes name, read once per held execution."""
+
+    secrets: frozenset[str]
+    signals: dict[str, str]
+    """The literal signal name of each wait_for_signal node."""
+    workflows: dict[str, WorkflowKey]
+    """The literal workflow (and version) of each sub_workflow node."""
+
+
+_by_definition: dict[int, tuple[WorkflowDefinition, _DefinitionNeeds]] = {}
+
+
+def needs_of(held: Held, request: Request) -> Needs:
+    """The facts a step of `held` will read (closing reads none)."""
+    if isinstance(request, Close | GiveUpOn):
+        return Needs()
+    named = _definition_needs(held.definition)
+    signals, children = set(), set()
+    for node_id in held.parked:
+        waiting_for = held.runs[node_id].waiting_for or {}
+        if "signal" in waiting_for:
+            signals.add(str(waiting_for["signal"]))
+        if "child" in waiting_for:
+            children.add(str(waiting_for["child"]))
+    unfinished = _unfinished(held, named.signals.keys() | named.workflows.keys())
+    signals |= {named.signals[node_id] for node_id in unfinished if node_id in named.signals}
+    workflows = {named.workflows[n] for n in unfinished if n in named.workflows}
+    return Needs(frozenset(signals), frozenset(children), named.secrets, frozenset(workflows))
+
+
+def _unfinished(held: Held, node_ids: set[str]) -> list[str]:
+    return [node_id for node_id in node_ids if not held.runs[node_id].status.is_terminal]
+
+
+def _definition_needs(definition: WorkflowDefinition) -> _DefinitionNeeds:
+    # Definitions are immutable and cached by version; keep the last few read.
+    found = _by_definition.get(id(definition))
+    if found is not None and found[0] is definition:
+        return found[1]
+    named = _read(definition)
+    if len(_by_definition) >= 512:
+        _by_definition.pop(next(iter(_by_definition)))
+    _by_definition[id(definition)] = (definition, named)
+    return named
+
+
+def _read(definition: WorkflowDefinition) -> _DefinitionNeeds:
+    secrets: set[str] = set()
+    signals: dict[str, str] = {}
+    workflows: dict[str, WorkflowKey] = {}
+    for node in definition.nodes:
+        secrets |= secret_names(node)
+        config = node.config
+        if node.kind is NodeKind.WAIT_FOR_SIGNAL and is_static(config.get("signal")):
+            signals[node.id] = str(config["signal"])
+        version = config.get("version")
+        literal_version = version is None or isinstance(version, int)
+        if node.kind is NodeKind.SUB_WORKFLOW and is_static(config.get("workflow_id")):
+            workflows[node.id] = (str(config["workflow_id"]), version if literal_version else None)
+    return _DefinitionNeeds(frozenset(secrets), signals, workflows)
