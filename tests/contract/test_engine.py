@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from dependency_injector import providers
 
+from adapters.secrets.crypto import SecretCipher
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.deliver_signal import DeliverSignal
 from application.use_cases.retry_execution import RetryExecution
+from application.use_cases.secrets import CreateSecretHandler, PutSecret
 from application.use_cases.start_run import StartRun
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.status import ExecutionStatus, NodeStatus
@@ -42,11 +45,12 @@ APPROVAL: dict[str, Any] = {
 }
 
 
-def engine_on(backend: Backend) -> tuple[Engine, WorkerLoop]:
+def engine_on(backend: Backend, cipher: SecretCipher | None = None) -> tuple[Engine, WorkerLoop]:
     engine = Engine(
         clock=providers.Object(backend.clock),
         uow_factory=providers.Object(backend.uow),
         queue=providers.Object(backend.queue),
+        decryptor=providers.Object(cipher),
     )
     worker = WorkerLoop(WorkerSettings("worker-1"), backend.queue, engine.runner(), backend.clock)
     return engine, worker
@@ -127,3 +131,43 @@ async def test_retrying_a_failed_sub_workflow_node_starts_a_second_child(backend
     assert failed is not None and failed.status is ExecutionStatus.FAILED
     assert len(children) == 2
     assert {c.parent.node_id for c in children if c.parent} == {"call"}
+
+
+async def test_a_node_reads_a_secret_through_the_steps_own_unit_of_work(backend: Backend) -> None:
+    # The secret is read inside the group commit's transaction: on the in-memory adapter a
+    # second unit of work there would wait on the lock the step holds, for ever.
+    cipher = SecretCipher("a-contract-secret-key")
+    engine, worker = engine_on(backend, cipher)
+    create_secret = CreateSecretHandler(backend.uow, backend.clock, cipher)
+    await create_secret(PutSecret(WORKSPACE, "TOKEN", "tok/ab+cd"))
+    reads = {
+        "nodes": [
+            {
+                "id": "use",
+                "kind": "transform",
+                "config": {"output": "{{ secrets.TOKEN | length }}"},
+            },
+            {
+                "id": "branch",
+                "kind": "condition",
+                "config": {
+                    "cases": [{"when": "yes", "if": "secrets.TOKEN == 'tok/ab+cd'"}],
+                    "default": "no",
+                },
+            },
+            {"id": "yes", "kind": "noop"},
+        ],
+        "edges": [{"from": "branch", "to": "yes", "when": "yes"}],
+    }
+    flow = await engine.create_workflow()(CreateWorkflow(WORKSPACE, "reads-a-secret", reads))
+    started = await engine.start_run()(StartRun(WORKSPACE, flow.id, None))
+
+    await asyncio.wait_for(worker.run_until_idle(), timeout=10)
+
+    async with backend.uow() as uow:
+        done = await uow.executions.get(started.execution.id)
+        runs = await uow.node_runs.get_all(started.execution.id)
+    assert done is not None and done.status is ExecutionStatus.COMPLETED
+    assert runs["use"].output == 9
+    assert runs["use"].input == {"output": "[redacted]"}
+    assert runs["yes"].status is NodeStatus.SUCCEEDED

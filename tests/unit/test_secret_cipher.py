@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from adapters.secrets.crypto import SecretCipher, SecretDecryptionError, derive_fernet_key
-from adapters.secrets.memory import InMemorySecretStore
 
 
 def test_a_value_round_trips():
@@ -61,28 +60,3 @@ def test_a_previous_key_still_decrypts_and_rotation_moves_to_the_new_one():
 
 def test_the_key_does_not_show_in_repr():
     assert "super-secret" not in repr(SecretCipher("super-secret"))
-
-
-async def test_the_store_keeps_values_encrypted_per_workspace():
-    store = InMemorySecretStore(SecretCipher("k"))
-    await store.put("ws-1", "API_KEY", "sk-1")
-    await store.put("ws-2", "API_KEY", "sk-2")
-
-    assert await store.get_many("ws-1", ["API_KEY", "MISSING"]) == {"API_KEY": "sk-1"}
-    assert await store.get_many("ws-2", ["API_KEY"]) == {"API_KEY": "sk-2"}
-    stored = store.encrypted_value("ws-1", "API_KEY")
-    assert stored is not None and b"sk-1" not in stored
-
-
-async def test_the_store_lists_replaces_and_deletes():
-    store = InMemorySecretStore(SecretCipher("k"))
-    await store.put("ws-1", "B", "1")
-    await store.put("ws-1", "A", "2")
-    await store.put("ws-1", "B", "3")
-
-    assert await store.names("ws-1") == ["A", "B"]
-    assert await store.get_many("ws-1", ["B"]) == {"B": "3"}
-    assert await store.delete("ws-1", "B") is True
-    assert await store.delete("ws-1", "B") is False
-    assert await store.names("ws-1") == ["A"]
-    assert await store.names("ws-2") == []
