@@ -50,6 +50,9 @@ class InMemoryUnitOfWork:
         self._journal.forget()
         self._committed = True
 
+    def commit_without_waiting_for_disk(self) -> None:
+        """Memory has no disk to wait for: every commit is as durable as the process."""
+
     def notify_after_commit(self, channel: str, payload: Mapping[str, Any]) -> None:
         self._notifications.append((channel, payload))
 

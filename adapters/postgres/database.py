@@ -167,14 +167,21 @@ class Db:
                 results.append(await cursor.fetchall())
         return results
 
-    async def notify_and_commit(self, notifications: Sequence[tuple[str, str]]) -> None:
-        """Send `(channel, payload)` notifications and COMMIT in one round trip.
+    async def notify_and_commit(
+        self, notifications: Sequence[tuple[str, str]], *, lazy: bool = False
+    ) -> None:
+        """Send `(channel, payload)` notifications and COMMIT in one round trip; `lazy`
+        commits without waiting for the flush to disk (`synchronous_commit = off`).
 
         Without parameters psycopg uses the simple query protocol, which carries several
         statements in one message; the values are quoted by psycopg as literals.
         """
         notify = sql.SQL("SELECT pg_notify({}, {})")
-        statements = [notify.format(sql.Literal(c), sql.Literal(p)) for c, p in notifications]
+        statements: list[sql.Composable] = [
+            notify.format(sql.Literal(c), sql.Literal(p)) for c, p in notifications
+        ]
+        if lazy:
+            statements.insert(0, sql.SQL("SET LOCAL synchronous_commit = off"))
         driver = await self.driver()
         with translated_errors():
             await driver.execute(sql.SQL("; ").join([*statements, sql.SQL("COMMIT")]))

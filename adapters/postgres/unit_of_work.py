@@ -123,6 +123,7 @@ class PostgresUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._notifications: list[tuple[str, Mapping[str, Any]]] = []
         self._committed = False
+        self._lazy = False
         self.workflows = PostgresWorkflows(self._db)
         self.executions = PostgresExecutions(self._db)
         self.node_runs = PostgresNodeRuns(self._db)
@@ -166,14 +167,18 @@ class PostgresUnitOfWork:
 
     async def commit(self) -> None:
         connection = self._db.connection
-        if self._notifications:
+        if self._notifications or self._lazy:
             await self._db.notify_and_commit(
-                [(channel, notification_payload(p)) for channel, p in self._notifications]
+                [(channel, notification_payload(p)) for channel, p in self._notifications],
+                lazy=self._lazy,
             )
         with translated_errors():
             await connection.commit()  # a no-op on the wire after notify_and_commit
         self._notifications.clear()
         self._committed = True
+
+    def commit_without_waiting_for_disk(self) -> None:
+        self._lazy = True
 
     def notify_after_commit(self, channel: str, payload: Mapping[str, Any]) -> None:
         self._notifications.append((channel, payload))

@@ -91,6 +91,7 @@ class _Computed:
     member: _Member
     held: Held
     changes: Changes
+    request: Request
 
 
 class GroupCommitter:
@@ -150,6 +151,8 @@ class GroupCommitter:
                 await self._apply_first(uow, effects, now)
                 saved = await record_many(uow, [self._transition(c) for c in computed], now)
                 await self._apply_after(uow, effects, now)
+                if only_starts(computed, effects):
+                    uow.commit_without_waiting_for_disk()
                 committing = True
                 await uow.commit()
         except Exception as error:
@@ -218,7 +221,7 @@ class GroupCommitter:
             if changes.empty:
                 answers[id(member)] = (held, [])
             else:
-                computed.append(_Computed(member, held, changes))
+                computed.append(_Computed(member, held, changes, request))
         return answers, computed, effects
 
     async def _decide(
@@ -322,6 +325,28 @@ class GroupCommitter:
             changes.events,
             done.held.lease,
         )
+
+
+def only_starts(computed: Sequence[_Computed], effects: Sequence[Effect]) -> bool:
+    """Whether a batch only records network attempts starting, which is safe to lose.
+
+    A lost start is redone: the claimer that finds the attempt not started runs it again
+    under the same idempotency key (derived from execution and node, the same on every
+    attempt), which the receiving service deduplicates. Results, endings and effects on
+    other rows are never in such a batch, and their durable commit flushes it too.
+    """
+    if effects or not computed:
+        return False
+    return all(_starts_only(done) for done in computed)
+
+
+def _starts_only(done: _Computed) -> bool:
+    request, changes = done.request, done.changes
+    if not isinstance(request, Advance) or request.results or not changes.started:
+        return False
+    if changes.execution.status.is_terminal:
+        return False
+    return not any(run.status.is_terminal for run in changes.changed.values())
 
 
 def _settle(member: _Member, answer: Outcome | BaseException) -> None:

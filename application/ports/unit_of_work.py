@@ -323,6 +323,12 @@ class UnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    def commit_without_waiting_for_disk(self) -> None:
+        """Let the next commit return before its record reaches the disk (PostgreSQL's
+        `synchronous_commit = off`): a crash may lose it, never a later durable commit,
+        which flushes it too. Only for writes that are safe to redo (see the engine)."""
+        ...
+
     def notify_after_commit(self, channel: str, payload: Mapping[str, Any]) -> None:
         """Queue a notification sent only if the transaction commits."""
         ...
