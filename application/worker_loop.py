@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -145,15 +145,7 @@ class WorkerLoop:
         """Wait `seconds` on the clock, or less if `stop()` comes first."""
         if seconds <= 0 or self._stopping.is_set():
             return
-        waits = (
-            asyncio.create_task(self._clock.sleep(seconds)),
-            asyncio.create_task(self._stopping.wait()),
-        )
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
+        await _first_of(self._clock.sleep(seconds), self._stopping.wait())
 
     def cancel_requested(self, execution_id: str) -> None:
         """A cancel was committed for an execution: interrupt its in-flight node bodies now."""
@@ -168,10 +160,10 @@ class WorkerLoop:
         must still be able to commit its result.
         """
         tasks = [flight.task for flight in self._in_flight.values()]
-        if tasks:
+        if tasks and grace > 0:
             beats = asyncio.create_task(self._heartbeats())
             try:
-                await asyncio.wait(tasks, timeout=grace)
+                await _first_of(asyncio.wait(tasks), self._clock.sleep(grace))
             finally:
                 beats.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -306,6 +298,16 @@ class WorkerLoop:
     def _report(self, result: Advanced) -> None:
         if self._on_advanced is not None:
             self._on_advanced(result)
+
+
+async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:
+    """Wait until the first of `waits` is over; the others are cancelled."""
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _answer(task: asyncio.Task[bool] | None) -> bool | None:

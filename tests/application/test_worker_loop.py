@@ -196,3 +196,27 @@ async def test_stop_ends_a_pause_before_the_clock_does(harness: Harness) -> None
     await loop.drain(grace=0)
     assert queue.claims == 1
     assert not second.entered.is_set()
+
+
+async def test_a_drain_gives_in_flight_executions_their_grace_on_the_clock(
+    harness: Harness,
+) -> None:
+    gate = Gate()
+    harness.executor.on("only", 1, gate)
+    clock = HandClock()
+    loop = WorkerLoop(WorkerSettings("w1"), harness.queue, harness.engine.runner(), clock)
+    serving = asyncio.create_task(loop.run())
+    await harness.start(await harness.create(document([scripted("only")])))
+    await asyncio.wait_for(gate.entered.wait(), 5)
+    loop.stop()
+    await asyncio.wait_for(serving, 5)
+
+    draining = asyncio.create_task(loop.drain(grace=45.0))
+    await eventually(lambda: 45.0 in clock.sleeps)
+    assert not draining.done() and not gate.cancelled
+
+    clock.wake_sleepers()  # the grace is over
+
+    await asyncio.wait_for(draining, 5)
+    assert gate.cancelled
+    assert loop.in_flight == 0
