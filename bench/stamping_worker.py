@@ -28,10 +28,14 @@ class StampingExecutor:
         self._stamps = stamps
         self.inline = inline
 
-    async def run(self, call: NodeCall) -> NodeResult:
+    def decide(self, call: NodeCall) -> NodeResult:
+        """The body: stamp the time it began. An inline kind is decided inside the step."""
         self._stamps.write(f"{call.execution_id} {self._kind} {time.time():.6f}\n")
         self._stamps.flush()
         return Succeeded(output=None)
+
+    async def run(self, call: NodeCall) -> NodeResult:
+        return self.decide(call)
 
 
 def stamping_executors(settings: Settings) -> ExecutorMap:
