@@ -40,9 +40,7 @@ class Engine(containers.DeclarativeContainer):
     )
     """Units of work for the runner's group committer (one at a time); None: `uow_factory`."""
     queue: providers.Dependency[Any] = providers.Dependency()
-    decryptor: providers.Dependency[Any] = providers.Dependency(
-        default=providers.Object(None)
-    )
+    decryptor: providers.Dependency[Any] = providers.Dependency(default=providers.Object(None))
     """Opens the secrets that node templates read (the secret cipher); None: no secrets."""
     executors: providers.Dependency[Any] = providers.Dependency(
         default=providers.Singleton(builtin_executors)

@@ -50,11 +50,7 @@ class TimedExecutor:
 def timed_executors(executors: ExecutorMap) -> ExecutorMap:
     """Network bodies timed; inline kinds are decided inside the step and stay as they are."""
     return ExecutorMap(
-        {
-            kind: _timed(executors.get(kind), kind)
-            for kind in NodeKind
-            if executors.has(kind)
-        }
+        {kind: _timed(executors.get(kind), kind) for kind in NodeKind if executors.has(kind)}
     )
 
 
