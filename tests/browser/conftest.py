@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from adapters.postgres.migrate import upgrade
-from tests.e2e.test_api_postgres import (
+from tests.support.api_stack import (
     SECRET_KEY,
     bootstrap_token,
     free_port,

@@ -9,45 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from adapters.postgres.migrate import upgrade
-from application.use_cases.tokens import CreateToken
-from application.use_cases.workspaces import EnsureWorkspace
-from entrypoints.bootstrap import bootstrap
-from entrypoints.settings import Settings
 from tests.api.workflows import CHOOSES, ECHO, WAITS_FOR_GO
+from tests.support.api_stack import DEADLINE, ROOT, api_and_worker, free_port
 from tests.support.databases import drop_database, fresh_database_url
 
 pytestmark = [pytest.mark.e2e]
-
-ROOT = Path(__file__).resolve().parents[2]
-SECRET_KEY = "an-e2e-secret-key-of-some-length"
-DEADLINE = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -58,72 +34,11 @@ def database(postgres_server_url: str) -> Iterator[str]:
     drop_database(url)
 
 
-async def bootstrap_token(url: str) -> str:
-    settings = Settings.model_validate({"database_url": url, "secret_key": SECRET_KEY})
-    runtime = await bootstrap(settings)
-    try:
-        services = runtime.services
-        workspace = await services.ensure_workspace()(EnsureWorkspace("e2e"))
-        created = await services.create_token()(CreateToken(workspace.id, "e2e", "admin"))
-        return created.secret
-    finally:
-        await runtime.close()
-
-
-def start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", module],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
 @pytest.fixture(scope="module")
 def stack(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(base URL, admin token) of an API process and a worker process on `database`."""
-    token = asyncio.run(bootstrap_token(database))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "SECRET_KEY": SECRET_KEY,
-        "TREADLE_API_PORT": str(port),
-        "TREADLE_POLL_INTERVAL": "0.2",
-        "TREADLE_LOG_LEVEL": "WARNING",
-    }
-    logs = tmp_path_factory.mktemp("e2e-logs")
-    api = start("entrypoints.api.main", env, logs / "api.log")
-    worker = start("entrypoints.worker", env, logs / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _ready(base, api), "the API to answer /readyz")
-        yield base, token
-    finally:
-        stop(api)
-        stop(worker)
-        for name in ("api.log", "worker.log"):
-            tail = (logs / name).read_text(errors="replace")[-2000:]
-            print(f"--- {name} ---\n{tail}")
-
-
-def _ready(base: str, process: subprocess.Popen[bytes]) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(f"the API process exited with {process.returncode}")
-    try:
-        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with api_and_worker(database, tmp_path_factory.mktemp("e2e-logs")) as running:
+        yield running.base_url, running.token
 
 
 @pytest.fixture

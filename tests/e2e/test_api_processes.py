@@ -25,15 +25,13 @@ from adapters.postgres.migrate import upgrade
 from adapters.postgres.urls import libpq_conninfo
 from entrypoints.api.controllers.streams import KEEPALIVE_SECONDS
 from tests.api.workflows import WAITS_FOR_GO
-from tests.e2e.test_api_postgres import (
+from tests.e2e.test_api_postgres import create, run, status_becomes
+from tests.support.api_stack import (
     DEADLINE,
     SECRET_KEY,
     bootstrap_token,
-    create,
     free_port,
-    run,
     start,
-    status_becomes,
     stop,
     wait_until,
 )

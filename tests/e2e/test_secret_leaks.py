@@ -10,10 +10,8 @@ about those executions is fetched, and none holds the value or a rendered form o
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,16 +25,8 @@ from psycopg import sql
 
 from adapters.postgres.migrate import upgrade
 from adapters.postgres.urls import libpq_conninfo
-from tests.e2e.test_api_postgres import (
-    SECRET_KEY,
-    bootstrap_token,
-    free_port,
-    start,
-    status_becomes,
-    stop,
-    stream_to_end,
-    wait_until,
-)
+from tests.e2e.test_api_postgres import status_becomes, stream_to_end
+from tests.support.api_stack import api_and_worker
 from tests.support.databases import drop_database, fresh_database_url
 from tests.support.fake_servers import Answer, BackgroundServer, RecordedRequest, json_answer
 
@@ -86,40 +76,16 @@ def service() -> Iterator[EchoingService]:
 
 @pytest.fixture(scope="module")
 def stack(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    token = asyncio.run(bootstrap_token(database))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database,
-        "SECRET_KEY": SECRET_KEY,
-        "TREADLE_API_PORT": str(port),
-        "TREADLE_POLL_INTERVAL": "0.2",
-        "TREADLE_LOG_LEVEL": "INFO",
-        "TREADLE_HTTP_ALLOWED_HOSTS": "127.0.0.1",
-    }
     logs = tmp_path_factory.mktemp("leak-logs")
-    api = start("entrypoints.api.main", env, logs / "api.log")
-    worker = start("entrypoints.worker", env, logs / "worker.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _answers(base), "the API to answer /readyz")
-        yield base, token
-    finally:
-        stop(api)
-        stop(worker)
-        log_text = "".join(_read(logs / name) for name in ("api.log", "worker.log"))
-        assert not _leaks(log_text), "a log line holds the secret"
+    settings = {"TREADLE_LOG_LEVEL": "INFO", "TREADLE_HTTP_ALLOWED_HOSTS": "127.0.0.1"}
+    with api_and_worker(database, logs, **settings) as running:
+        yield running.base_url, running.token
+    log_text = "".join(_read(logs / name) for name in ("api.log", "worker.log"))
+    assert not _leaks(log_text), "a log line holds the secret"
 
 
 def _read(path: Path) -> str:
     return path.read_text(errors="replace")
-
-
-def _answers(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
