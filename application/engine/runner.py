@@ -101,7 +101,7 @@ class ExecutionRunner:
         kind, message = describe_failure(error, secrets)
         with contextlib.suppress(Exception):
             async with self._uow() as uow:
-                await uow.executions.record_step_failure(lease, kind, message)
+                await uow.executions.record_step_failure(lease, kind, message, self._clock.now())
                 await uow.commit()
 
     def _closing(self, held: Held, cancelled: asyncio.Event) -> bool:

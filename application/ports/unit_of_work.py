@@ -58,6 +58,17 @@ class SignalTake:
     node_id: str
 
 
+STEP_RETRY_FIRST_SECONDS = 1.0
+STEP_RETRY_MAX_SECONDS = 30.0
+
+
+def step_failure_backoff(count: int) -> float:
+    """Seconds before an execution whose step failed `count` times in a row is tried again:
+    1 s doubling up to 30 s (five failures are given up on within about half a minute)."""
+    doubled = STEP_RETRY_FIRST_SECONDS * float(2 ** max(count - 1, 0))
+    return min(doubled, STEP_RETRY_MAX_SECONDS)
+
+
 @dataclass(frozen=True)
 class EventBatch:
     """Events of one execution, numbered from `first_seq`."""
@@ -145,11 +156,14 @@ class ExecutionRepository(Protocol):
         ...
 
     async def record_step_failure(
-        self, lease: Lease, kind: str, message: str
+        self, lease: Lease, kind: str, message: str, now: datetime
     ) -> StepFailure | None:
         """Count one more failed step of the execution `lease` holds (the lease token and
         owner must match; the lease may have expired meanwhile): one more if the last
-        failure had the same `kind`, else 1. None when the lease is gone."""
+        failure had the same `kind`, else 1. None when the lease is gone.
+
+        The lease then ends after `step_failure_backoff(count)` from `now` (never later
+        than it would have), so the execution is tried again soon, not when it lapses."""
         ...
 
     async def step_failures_of(self, execution_ids: Sequence[str]) -> dict[str, StepFailure]:

@@ -22,7 +22,9 @@ async def claimed(backend: Backend) -> Lease:
 
 async def record(backend: Backend, lease: Lease, kind: str, message: str) -> StepFailure | None:
     async with backend.uow() as uow:
-        failure = await uow.executions.record_step_failure(lease, kind, message)
+        failure = await uow.executions.record_step_failure(
+            lease, kind, message, backend.clock.now()
+        )
         await uow.commit()
     return failure
 
@@ -82,3 +84,21 @@ async def test_a_failure_without_a_lease_row_is_not_counted(backend: Backend) ->
     missing = Lease("ex_missing", "w1", 1, backend.clock.now() + LEASE)
     assert await record(backend, missing, "E", "nobody") is None
     assert await failures_of(backend, "ex_missing") == {}
+
+
+async def test_a_failed_step_holds_the_execution_back_briefly_then_longer(
+    backend: Backend,
+) -> None:
+    lease = await claimed(backend)
+    await record(backend, lease, "E", "first")
+    assert await backend.queue.claim("w2", 1, LEASE) == []  # held back for a second
+    backend.clock.advance(1.5)
+    [again] = await backend.queue.claim("w2", 1, LEASE)  # not the lease's 30 s
+    assert again.execution_id == lease.execution_id
+    await record(backend, again, "E", "second")  # twice in a row: two seconds now
+    backend.clock.advance(1.5)
+    assert await backend.queue.claim("w3", 1, LEASE) == []
+    backend.clock.advance(1)
+    assert [taken.execution_id for taken in await backend.queue.claim("w3", 1, LEASE)] == [
+        lease.execution_id
+    ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adapters.memory.repositories.base import Repo
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns
 from application.errors import Conflict, LeaseLost, StaleExecution
-from application.ports.unit_of_work import FencedSave, StepFailure
+from application.ports.unit_of_work import FencedSave, StepFailure, step_failure_backoff
 from application.records import Lease
 from domain.events import DomainEvent
 from domain.execution import Execution
@@ -82,7 +82,7 @@ class MemoryExecutions(Repo):
             await self.save(save.execution, expected_seq=save.expected_seq, lease=save.lease)
 
     async def record_step_failure(
-        self, lease: Lease, kind: str, message: str
+        self, lease: Lease, kind: str, message: str, now: datetime
     ) -> StepFailure | None:
         row = self.store.leases.get(lease.execution_id)
         if row is None or (row.token, row.owner) != (lease.token, lease.worker_id):
@@ -91,6 +91,11 @@ class MemoryExecutions(Repo):
         count = last.count + 1 if last is not None and last.kind == kind else 1
         failure = StepFailure(kind, message, count)
         self.journal.set(self.store.step_failures, lease.execution_id, failure)
+        retry_at = now + timedelta(seconds=step_failure_backoff(count))
+        if row.expires_at is None or retry_at < row.expires_at:
+            self.journal.set(
+                self.store.leases, lease.execution_id, replace(row, expires_at=retry_at)
+            )
         return failure
 
     async def step_failures_of(self, execution_ids: Sequence[str]) -> dict[str, StepFailure]:

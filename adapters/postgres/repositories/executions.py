@@ -15,7 +15,12 @@ from adapters.postgres.database import Db
 from adapters.postgres.repositories.history import PostgresNodeRuns
 from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
-from application.ports.unit_of_work import FencedSave, StepFailure
+from application.ports.unit_of_work import (
+    STEP_RETRY_FIRST_SECONDS,
+    STEP_RETRY_MAX_SECONDS,
+    FencedSave,
+    StepFailure,
+)
 from application.records import Lease
 from domain.events import DomainEvent
 from domain.execution import Execution
@@ -73,10 +78,14 @@ _INSERT_EXECUTION_WITH_NODE_RUNS = _insert_execution_with_node_runs()
 # The lease holder's token and owner, not its expiry: a step may fail after running out
 # its lease, and still counts unless another worker has taken over.
 _RECORD_STEP_FAILURE = (
-    "UPDATE executions SET step_failures = CASE WHEN last_step_failure->>'kind' = %(kind)s"
-    " THEN step_failures + 1 ELSE 1 END, last_step_failure = %(failure)s"
-    " WHERE id = %(id)s AND lease_token = %(token)s AND lease_owner = %(owner)s"
-    " RETURNING step_failures"
+    "WITH counted AS (SELECT id, CASE WHEN last_step_failure->>'kind' = %(kind)s"
+    " THEN step_failures + 1 ELSE 1 END AS count FROM executions"
+    " WHERE id = %(id)s AND lease_token = %(token)s AND lease_owner = %(owner)s FOR UPDATE)"
+    " UPDATE executions AS e SET step_failures = counted.count,"
+    " last_step_failure = %(failure)s, lease_expires_at = least(e.lease_expires_at,"
+    " %(now)s + make_interval(secs => least(%(first)s * power(2, counted.count - 1), %(max)s)))"
+    " FROM counted WHERE e.id = counted.id"
+    " RETURNING e.step_failures"
 )
 _STEP_FAILURES_OF = (
     "SELECT id, step_failures, last_step_failure FROM executions"
@@ -214,9 +223,12 @@ class PostgresExecutions:
         raise StaleExecution()
 
     async def record_step_failure(
-        self, lease: Lease, kind: str, message: str
+        self, lease: Lease, kind: str, message: str, now: datetime
     ) -> StepFailure | None:
         params = {
+            "now": now,
+            "first": STEP_RETRY_FIRST_SECONDS,
+            "max": STEP_RETRY_MAX_SECONDS,
             "id": lease.execution_id,
             "token": lease.token,
             "owner": lease.worker_id,
