@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck imports unit bench clean
+.PHONY: dev test lint typecheck imports unit bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Treadle side by side with pgqueuer, procrastinate and DBOS (pinned, in .venv-peers/).
+bench-peers: $(STAMP)
+	$(BIN)/python -m bench.peers $(PEERS_ARGS)
 
 clean:
 	rm -rf $(VENV) .treadle .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Treadle side by side with other PostgreSQL-backed job and workflow systems."""
