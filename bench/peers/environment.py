@@ -5,6 +5,7 @@ It is kept apart from the product's environment: the peers are never Treadle dep
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,4 @@ def versions() -> dict[str, str]:
         f"print(json.dumps({{n: m.version(n) for n in {names!r}}}))"
     )
     output = subprocess.run([str(PYTHON), "-c", code], capture_output=True, text=True, check=True)
-    import json
-
     return dict(json.loads(output.stdout))
