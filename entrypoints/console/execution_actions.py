@@ -14,12 +14,16 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from application.access import Principal, Role
+from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
+from application.queries.executions import ExecutionQueries
+from application.queries.workflows import WorkflowQueries
 from application.use_cases.cancel_execution import CancelExecution, CancelExecutionHandler
 from application.use_cases.deliver_signal import DeliverSignal, DeliverSignalHandler
 from application.use_cases.rerun_execution import RerunExecution, RerunExecutionHandler
 from application.use_cases.retry_execution import RetryExecution, RetryExecutionHandler
-from entrypoints.console.forms import form_fields, read_json_field
+from entrypoints.console.execution_pages import execution_page
+from entrypoints.console.forms import field_refusal, form_fields, read_json_field
 
 
 def _back_to(execution_id: str, notice: str) -> Response[Any]:
@@ -37,19 +41,35 @@ class ExecutionActions(Controller):
         execution_id: FromPath[str],
         principal: NamedDependency[Principal],
         deliver_signal: NamedDependency[DeliverSignalHandler],
+        execution_queries: NamedDependency[ExecutionQueries],
+        workflow_queries: NamedDependency[WorkflowQueries],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
         name = fields.get("name", "").strip()
-        if not name:
-            raise InvalidInput("name", "give the signal a name (the one the node waits for)")
         payload = read_json_field(fields.get("payload", ""), "The signal's payload")
-        if payload.error:
-            raise InvalidInput("payload", payload.error)
-        await deliver_signal(
-            DeliverSignal(principal.workspace_id, execution_id, name, payload.value)
+        error = field_refusal(fields) or payload.error
+        if not name:
+            error = "Give the signal a name (the one the node waits for)."
+        if error is None:
+            try:
+                await deliver_signal(
+                    DeliverSignal(principal.workspace_id, execution_id, name, payload.value)
+                )
+            except (InvalidInput, UnstorableValue) as invalid:
+                error = invalid.message
+        if error is None:
+            return _back_to(execution_id, "signalled")
+        # The page again, with what was sent and why it was refused beside the form.
+        form = {"name": name, "payload": payload.text, "error": error}
+        return await execution_page(
+            principal,
+            execution_queries,
+            workflow_queries,
+            execution_id,
+            status_code=422,
+            signal_form=form,
         )
-        return _back_to(execution_id, "signalled")
 
     @post("/cancel", status_code=303)
     async def cancel(

@@ -103,25 +103,9 @@ class ExecutionPages(Controller):
         workflow_queries: NamedDependency[WorkflowQueries],
         node: Annotated[str | None, QueryParameter()] = None,
     ) -> Template:
-        workspace = principal.workspace_id
-        detail = await execution_queries.get(workspace, execution_id)
-        execution = detail.execution
-        found = await workflow_queries.get(workspace, execution.workflow_id, execution.version)
-        runs = {run.node_id: (run.status.value, run.attempt) for run in detail.node_runs}
-        events = await all_events(execution_queries, workspace, execution_id)
-        context = {
-            "principal": principal,
-            "nav": "executions",
-            "title": f"{found.workflow.name} · {execution.id}",
-            "execution": execution,
-            "workflow": found.workflow,
-            "graph": draw_graph(found.version.document, runs),
-            "timeline": [timeline_item(event) for event in events],
-            "last_seq": events[-1].seq if events else 0,
-            "signals": await execution_queries.signals(workspace, execution_id),
-            "node": _node_context(detail.node_runs, events, node) if node else None,
-        }
-        return Template("execution.html", context=context)
+        return await execution_page(
+            principal, execution_queries, workflow_queries, execution_id, node=node
+        )
 
     @get("/{execution_id:str}/nodes/{node_id:str}")
     async def show_node(
@@ -140,6 +124,40 @@ class ExecutionPages(Controller):
             "execution": detail.execution,
         }
         return Template("partials/node_panel.html", context=context)
+
+
+async def execution_page(
+    principal: Principal,
+    execution_queries: ExecutionQueries,
+    workflow_queries: WorkflowQueries,
+    execution_id: str,
+    *,
+    node: str | None = None,
+    status_code: int = 200,
+    signal_form: dict[str, str] | None = None,
+) -> Template:
+    """The execution page; `signal_form` refills the signal form with what was sent and
+    the error beside it."""
+    workspace = principal.workspace_id
+    detail = await execution_queries.get(workspace, execution_id)
+    execution = detail.execution
+    found = await workflow_queries.get(workspace, execution.workflow_id, execution.version)
+    runs = {run.node_id: (run.status.value, run.attempt) for run in detail.node_runs}
+    events = await all_events(execution_queries, workspace, execution_id)
+    context = {
+        "principal": principal,
+        "nav": "executions",
+        "title": f"{found.workflow.name} · {execution.id}",
+        "execution": execution,
+        "workflow": found.workflow,
+        "graph": draw_graph(found.version.document, runs),
+        "timeline": [timeline_item(event) for event in events],
+        "last_seq": events[-1].seq if events else 0,
+        "signals": await execution_queries.signals(workspace, execution_id),
+        "node": _node_context(detail.node_runs, events, node) if node else None,
+        "signal_form": signal_form or {},
+    }
+    return Template("execution.html", context=context, status_code=status_code)
 
 
 def _node_context(runs: list[Any], events: list[StoredEvent], node_id: str) -> dict[str, Any]:

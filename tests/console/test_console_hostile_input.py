@@ -8,7 +8,7 @@ import json
 import time
 
 from application.document_limits import MAX_NESTING
-from tests.api.workflows import ECHO
+from tests.api.workflows import ECHO, WAITS_FOR_GO
 from tests.console.conftest import Console
 
 NUL = "\u0000"
@@ -105,3 +105,21 @@ async def test_a_cron_that_never_fires_is_shown_beside_the_schedule_form(
     ):
         response = await console.post(schedules, cron=cron, timezone="UTC", input="")
         assert_beside_the_form(response, *words)
+
+
+async def test_a_bad_signal_is_shown_beside_the_signal_form(console: Console) -> None:
+    await console.sign_in("a_admin")
+    workflow_id = await console.workflow(WAITS_FOR_GO)
+    started = await console.post(f"/console/workflows/{workflow_id}/run", input="{}")
+    assert started.status_code == 303, started.text
+    execution_id = str(started.headers["location"]).split("?")[0].rsplit("/", 1)[1]
+    signal = f"/console/executions/{execution_id}/signal"
+    for fields, words in (
+        ({"name": "go", "payload": json.dumps({"x": NUL})}, ("NUL", 'id="signal-error"')),
+        ({"name": "go", "payload": "[" * 3_000 + "]" * 3_000}, (f"{MAX_NESTING} levels",)),
+        ({"name": "", "payload": ""}, ("Give the signal a name",)),
+        ({"name": f"go{NUL}", "payload": ""}, ("NUL",)),
+    ):
+        assert_beside_the_form(await console.post(signal, **fields), *words)
+    sent = await console.post(signal, name="go", payload='{"ok": true}')
+    assert sent.status_code == 303, sent.text
