@@ -131,6 +131,7 @@ class EmbeddedPostgres:
         del self._handles_in_process[self._data_dir]
         prune_dead_handle_pids(self._data_dir)
         server.cleanup()
+        _stop_if_unheld(self._data_dir)
 
     def __enter__(self) -> Self:
         self.start()
@@ -155,6 +156,23 @@ def prune_dead_handle_pids(data_dir: Path) -> list[int]:
     if dead:
         pid_file.write_text(json.dumps([pid for pid in pids if pid not in dead]))
     return dead
+
+
+def _stop_if_unheld(data_dir: Path) -> None:
+    """Stop the server when no holder is left but it still runs.
+
+    The wheel stops only the postmaster it started or adopted: one restarted since (after
+    a crash, or by an operator with pg_ctl) has another pid, and would be left running.
+    """
+    pid_file = data_dir / _HANDLE_PIDS_FILE
+    holders: list[int] = json.loads(pid_file.read_text() or "[]") if pid_file.exists() else []
+    if any(psutil.pid_exists(pid) for pid in holders):
+        return
+    info = PostmasterInfo.read_from_pgdata(data_dir)
+    if info is not None and info.is_running():
+        pg_ctl = _pg_tool("pg_ctl")
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data_dir, user=_system_user())
 
 
 def ensure_database(url: str, name: str) -> str:

@@ -39,3 +39,5 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[OwnSe
     finally:
         server.start_server()  # stop() below needs it running to stop it cleanly
         server.handle.stop()
+        # The server was restarted with new pids: letting go of it must still stop it.
+        assert not (server.data_dir / "postmaster.pid").exists(), "the server outlived its test"
