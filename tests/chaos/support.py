@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,8 +23,8 @@ from application.use_cases.workspaces import EnsureWorkspace
 from entrypoints.bootstrap import bootstrap
 from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
+from tests.support.api_stack import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "a-chaos-test-secret-key-of-length"
 FAST_LEASES = {
     "TREADLE_LEASE_SECONDS": "2",
@@ -34,15 +32,6 @@ FAST_LEASES = {
     "TREADLE_POLL_INTERVAL": "0.2",
     "TREADLE_GRACE_SECONDS": "1",
 }
-
-
-def wait_until(condition: Callable[[], bool], what: str, deadline: float) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
 
 
 def spawn(module: str, url: str, log: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -62,19 +51,6 @@ def spawn(module: str, url: str, log: Path, **env: str) -> subprocess.Popen[byte
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    with_signal = signal.SIGCONT  # a paused process cannot act on SIGTERM
-    process.send_signal(with_signal)
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 @asynccontextmanager
@@ -162,12 +138,6 @@ def assert_histories_whole(url: str, ids: list[str]) -> None:
 
 def log_text(folder: Path) -> str:
     return "\n".join(path.read_text(errors="replace") for path in sorted(folder.glob("*.log")))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class OwnServer:

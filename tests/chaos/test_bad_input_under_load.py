@@ -19,10 +19,9 @@ from tests.chaos.support import (
     new_workflow,
     runtime_on,
     spawn,
-    stop,
-    wait_until,
 )
 from tests.strategies import NEVER_FIRING_CRONS, NUL
+from tests.support.api_stack import stop, wait_until
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 

@@ -20,14 +20,12 @@ from tests.chaos.support import (
     assert_histories_whole,
     count_completed,
     describe_unfinished,
-    free_port,
     log_text,
     new_workflow,
     runtime_on,
     spawn,
-    stop,
-    wait_until,
 )
+from tests.support.api_stack import free_port, stop, wait_until
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 

@@ -36,9 +36,8 @@ from tests.chaos.support import (
     runtime_on,
     spawn,
     start_runs,
-    stop,
-    wait_until,
 )
+from tests.support.api_stack import stop, wait_until
 from tests.support.fake_servers import Answer, BackgroundServer, RecordedRequest, json_answer
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]

@@ -19,9 +19,8 @@ from tests.chaos.support import (
     runtime_on,
     spawn,
     start_runs,
-    stop,
-    wait_until,
 )
+from tests.support.api_stack import stop, wait_until
 from tests.support.fake_servers import ProgrammableServer
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]

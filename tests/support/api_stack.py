@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,7 +52,7 @@ def wait_until(condition: Callable[[], bool], what: str, deadline: float = DEADL
         if condition():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
 
 
 async def bootstrap_token(url: str) -> str:
@@ -77,6 +78,10 @@ def start(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process however it is: running, paused (SIGSTOP) or already gone."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
     process.terminate()
     try:
         process.wait(10)
