@@ -21,9 +21,10 @@ from jinja2.runtime import Undefined
 from application import secret_taint
 from application.expression_sandbox import NamedMapping, SecretMapping, build_environment
 from application.redaction import REDACTED, redact
-from application.secret_references import SECRETS_VARIABLE, is_template, reads_secrets
+from application.secret_references import SECRETS_VARIABLE, reads_secrets
 from application.secret_taint import SecretReads, string_leaves
 from domain.errors import ExpressionError
+from domain.problems import is_template
 
 _MAX_QUOTED_TEMPLATE = 200
 

@@ -13,15 +13,12 @@ from typing import Any
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
+from domain.problems import is_template
+
 SECRETS_VARIABLE = "secrets"
 
 # Parsing only: the syntax is Jinja's default, as in the sandbox that renders.
 _PARSER = Environment()
-
-
-def is_template(value: str) -> bool:
-    """Whether a string holds template syntax and so must be rendered."""
-    return "{{" in value or "{%" in value
 
 
 def template_secret_names(value: Any) -> set[str]:

@@ -113,8 +113,3 @@ class Facts:
         if key not in self.looked_up.workflows:
             raise MissingFacts(Needs(workflows=frozenset({key})))
         return self.workflows.get(key)
-
-
-def is_static(value: object) -> bool:
-    """A config value known before rendering (not a template)."""
-    return isinstance(value, str) and "{{" not in value and "{%" not in value

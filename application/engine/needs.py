@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from application.engine.changes import Held
 from application.engine.context import secret_names
 from application.engine.decision import Close, GiveUpOn, Request
-from application.engine.facts import Needs, WorkflowKey, is_static
+from application.engine.facts import Needs, WorkflowKey
 from domain.definition import NodeKind, WorkflowDefinition
+from domain.problems import is_template
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ def _definition_needs(definition: WorkflowDefinition) -> _DefinitionNeeds:
     return named
 
 
+def _literal(value: object) -> bool:
+    """A config text known before rendering."""
+    return isinstance(value, str) and not is_template(value)
+
+
 def _read(definition: WorkflowDefinition) -> _DefinitionNeeds:
     secrets: set[str] = set()
     signals: dict[str, str] = {}
@@ -71,10 +77,10 @@ def _read(definition: WorkflowDefinition) -> _DefinitionNeeds:
     for node in definition.nodes:
         secrets |= secret_names(node)
         config = node.config
-        if node.kind is NodeKind.WAIT_FOR_SIGNAL and is_static(config.get("signal")):
+        if node.kind is NodeKind.WAIT_FOR_SIGNAL and _literal(config.get("signal")):
             signals[node.id] = str(config["signal"])
         version = config.get("version")
         literal_version = version is None or isinstance(version, int)
-        if node.kind is NodeKind.SUB_WORKFLOW and is_static(config.get("workflow_id")):
+        if node.kind is NodeKind.SUB_WORKFLOW and _literal(config.get("workflow_id")):
             workflows[node.id] = (str(config["workflow_id"]), version if literal_version else None)
     return _DefinitionNeeds(frozenset(secrets), signals, workflows)

@@ -11,12 +11,9 @@ from hypothesis import strategies as st
 
 from application.expressions import evaluate, render
 from application.redaction import redact
-from application.secret_references import (
-    expression_secret_names,
-    is_template,
-    template_secret_names,
-)
+from application.secret_references import expression_secret_names, template_secret_names
 from domain.errors import ExpressionError
+from domain.problems import is_template
 
 TOKEN = "tok-9f8e7d6c5b4a"
 
