@@ -104,20 +104,30 @@ async def add_execution(
 
 def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:
     """Tell listeners (workers, live streams) about a committed change to an execution."""
-    uow.notify_after_commit(
-        EVENTS_CHANNEL,
-        {
-            "execution_id": execution.id,
-            "workspace_id": execution.workspace_id,
-            "status": execution.status.value,
-            "seq": execution.seq,
-            "type": event_type,
-        },
-    )
+    for channel, payload in announcements(execution, event_type):
+        uow.notify_after_commit(channel, payload)
+
+
+def announcements(execution: Execution, event_type: str) -> list[tuple[str, dict[str, Any]]]:
+    """The notifications (channel, payload) that tell listeners of a change to an execution:
+    live streams always, workers when it may have work, workers' control on a cancel."""
+    sent: list[tuple[str, dict[str, Any]]] = [
+        (
+            EVENTS_CHANNEL,
+            {
+                "execution_id": execution.id,
+                "workspace_id": execution.workspace_id,
+                "status": execution.status.value,
+                "seq": execution.seq,
+                "type": event_type,
+            },
+        )
+    ]
     if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
-        uow.notify_after_commit(WORK_CHANNEL, {"execution_id": execution.id})
+        sent.append((WORK_CHANNEL, {"execution_id": execution.id}))
     if event_type == EventType.EXECUTION_CANCEL_REQUESTED:
-        uow.notify_after_commit(CONTROL_CHANNEL, {"execution_id": execution.id, "type": event_type})
+        sent.append((CONTROL_CHANNEL, {"execution_id": execution.id, "type": event_type}))
+    return sent
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ class DefinitionCache:
         self._capacity = capacity
         self._cache: dict[tuple[str, int], WorkflowDefinition] = {}
 
+    def cached(self, workflow_id: str, version: int) -> WorkflowDefinition | None:
+        """The definition if this process has already loaded it, without a look-up."""
+        return self._cache.get((workflow_id, version))
+
     async def load(self, uow: UnitOfWork, workflow_id: str, version: int) -> WorkflowDefinition:
         key = (workflow_id, version)
         found = self._cache.get(key)

@@ -107,6 +107,7 @@ async def postgres_storage(
         readiness=SchemaReadiness(postgres.engine),
         pruner=PostgresExecutionPruner(postgres.engine),
         commit_uow_factory=postgres.commit_uow_factory,
+        run_inserts=postgres.run_inserts,
         close=postgres.close,
         where=database_host(url),
     )
@@ -147,6 +148,8 @@ def engine_over(
     engine.poison_pill_after.override(providers.Object(settings.poison_pill_after))
     if storage.commit_uow_factory is not None:
         engine.commit_uow_factory.override(providers.Object(storage.commit_uow_factory))
+    if storage.run_inserts is not None:
+        engine.run_inserts.override(providers.Object(storage.run_inserts))
     return engine
 
 

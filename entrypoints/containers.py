@@ -20,6 +20,7 @@ from application.definitions import DefinitionCache
 from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER
 from application.engine.runner import ExecutionRunner
 from application.nodes.builtin import builtin_executors
+from application.run_inserts import InsertsThroughUnitOfWork
 from application.use_cases.cancel_execution import CancelExecutionHandler
 from application.use_cases.create_workflow import CreateWorkflowHandler
 from application.use_cases.deliver_signal import DeliverSignalHandler
@@ -40,6 +41,10 @@ class Engine(containers.DeclarativeContainer):
     )
     """Units of work for the runner's group committer (one at a time); None: `uow_factory`."""
     queue: providers.Dependency[Any] = providers.Dependency()
+    run_inserts: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Singleton(InsertsThroughUnitOfWork, uow_factory)
+    )
+    """Stores run requests; by default through a unit of work."""
     decryptor: providers.Dependency[Any] = providers.Dependency(default=providers.Object(None))
     """Opens the secrets that node templates read (the secret cipher); None: no secrets."""
     executors: providers.Dependency[Any] = providers.Dependency(
@@ -62,7 +67,7 @@ class Engine(containers.DeclarativeContainer):
     )
     create_workflow = providers.Singleton(CreateWorkflowHandler, uow_factory, clock)
     update_workflow = providers.Singleton(UpdateWorkflowHandler, uow_factory, clock)
-    start_run = providers.Singleton(StartRunHandler, uow_factory, clock, definitions)
+    start_run = providers.Singleton(StartRunHandler, uow_factory, clock, definitions, run_inserts)
     deliver_signal = providers.Singleton(DeliverSignalHandler, uow_factory, clock)
     cancel_execution = providers.Singleton(CancelExecutionHandler, uow_factory, clock)
     retry_execution = providers.Singleton(RetryExecutionHandler, uow_factory, clock, definitions)

@@ -12,6 +12,7 @@ from application.ports.maintenance import ExecutionPruner
 from application.ports.notifications import Notifications, Subscriber
 from application.ports.queue import WorkQueue
 from application.ports.readiness import Readiness
+from application.ports.run_inserts import RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
 from entrypoints.api.services import ApiServices
 from entrypoints.containers import Engine
@@ -33,6 +34,8 @@ class Storage:
     pruner: ExecutionPruner
     commit_uow_factory: UnitOfWorkFactory | None = None
     """Units of work for the group committer, which runs one at a time (None: `uow_factory`)."""
+    run_inserts: RunInserts | None = None
+    """Stores run requests in one exchange (None: through a unit of work)."""
     close: Callable[[], Awaitable[None]] = _nothing_to_close
     where: str = "memory"
     """Where the data lives, for log lines: `memory` or the database host."""

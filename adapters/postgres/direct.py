@@ -57,3 +57,31 @@ class DirectConnection:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+
+class DirectConnections:
+    """A few `DirectConnection`s for callers that send statements concurrently: each
+    statement takes the idle one used last (they connect when first used).
+
+    Last in, first out: a light load keeps to one connection, whose server process is
+    awake and warm, instead of rotating through all of them."""
+
+    def __init__(self, conninfo: str, size: int) -> None:
+        self._all = [DirectConnection(conninfo) for _ in range(size)]
+        self._idle: asyncio.LifoQueue[DirectConnection] = asyncio.LifoQueue()
+        for connection in self._all:
+            self._idle.put_nowait(connection)
+
+    async def fetch(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any], *, retries: int = 1
+    ) -> list[Any]:
+        """Run one statement as its own transaction on an idle connection; rows as dicts."""
+        connection = await self._idle.get()
+        try:
+            return await connection.fetch(sql, params, retries=retries)
+        finally:
+            self._idle.put_nowait(connection)
+
+    async def close(self) -> None:
+        for connection in self._all:
+            await connection.close()

@@ -20,8 +20,10 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from adapters.postgres.tables import events, executions, node_runs
+from domain.node_run import NodeRun
 
 
 def _json_columns(table: Table) -> frozenset[str]:
@@ -87,6 +89,66 @@ def save_execution(columns: Iterable[str], *, leased: bool) -> str:
             " AND lease_expires_at > %(b_now)s"
         )
     return f"UPDATE executions SET {setting} WHERE {fence} RETURNING id"
+
+
+def insert_execution(columns: list[str], *, guarded: bool) -> str:
+    """One statement, one round trip: an execution (`columns`), a fresh node run per node
+    id (in definition order) from the `node_ids` list, and its first events from the
+    `events` list (of `type`, `node_id`, `attempt`, `payload`).
+
+    Guarded, it inserts only if the workflow is in the workspace, not archived and at
+    `latest_version`, sends the `channels`/`payloads` notifications when it does, and is
+    safe to send twice: it answers `inserted` (this statement stored the execution) and
+    `existed` (an earlier one had). The values are cast to their columns' types, which
+    PostgreSQL infers only in a VALUES list.
+
+    The lists travel as JSON, one parameter each: the driver dumps a JSON document in one
+    call, where a text array costs it a regular-expression pass per element.
+    """
+    fresh = NodeRun("")
+    if guarded:
+        casts = ", ".join(f"%({name})s::{_column_type(executions, name)}" for name in columns)
+        head = (
+            "WITH current_workflow AS (SELECT 1 FROM workflows WHERE id = %(workflow_id)s"
+            " AND workspace_id = %(workspace_id)s AND NOT archived"
+            " AND latest_version = %(latest_version)s),"
+            f" new_execution AS (INSERT INTO executions ({', '.join(columns)})"
+            f" SELECT {casts} FROM current_workflow ON CONFLICT (id) DO NOTHING RETURNING id),"
+        )
+    else:
+        values = ", ".join(f"%({name})s" for name in columns)
+        head = (
+            f"WITH new_execution AS (INSERT INTO executions ({', '.join(columns)})"
+            f" VALUES ({values}) RETURNING id),"
+        )
+    body = (
+        " new_runs AS (INSERT INTO node_runs (execution_id, node_id, position, status, attempt)"
+        " SELECT new_execution.id, n.node_id, n.ordinal - 1,"
+        f" '{fresh.status.value}', {fresh.attempt} FROM new_execution,"
+        " jsonb_array_elements_text(%(node_ids)s) WITH ORDINALITY AS n(node_id, ordinal)),"
+        " new_events AS (INSERT INTO events"
+        " (execution_id, seq, type, node_id, attempt, payload, created_at)"
+        " SELECT new_execution.id, e.ordinal, e.event ->> 'type', e.event ->> 'node_id',"
+        " (e.event ->> 'attempt')::integer, e.event -> 'payload', %(created_at)s"
+        " FROM new_execution, jsonb_array_elements(%(events)s) WITH ORDINALITY AS e(event, ordinal)"
+        " RETURNING 1)"
+    )
+    if not guarded:
+        return head + body + " SELECT count(*) AS events FROM new_events"
+    return (
+        head + body + ", notified AS (SELECT pg_notify(n ->> 0, n ->> 1) FROM new_execution,"
+        " jsonb_array_elements(%(notifications)s) AS n)"
+        " SELECT (SELECT count(*) FROM new_execution) AS inserted,"
+        " (SELECT count(*) FROM notified) AS notified,"
+        " EXISTS (SELECT 1 FROM executions WHERE id = %(id)s) AS existed"
+    )
+
+
+def _column_type(table: Table, name: str) -> str:
+    """The column's type as SQL, without its collation (a cast takes the column's own)."""
+    dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's is unannotated
+    compiled = table.c[name].type.compile(dialect=dialect)
+    return compiled.split(" COLLATE ")[0]
 
 
 def _values(columns: list[str], rows: int) -> tuple[str, str]:

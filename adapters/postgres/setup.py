@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.clock import SystemClock
-from adapters.postgres.direct import DirectConnection
+from adapters.postgres.direct import DirectConnection, DirectConnections
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.migrate import ensure_schema_current
 from adapters.postgres.pool_checks import ping_idle_connections
 from adapters.postgres.queue import PostgresWorkQueue
+from adapters.postgres.run_inserts import PostgresRunInserts
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
 from adapters.postgres.wake_routing import WakeRouter, new_slot
@@ -23,7 +24,9 @@ from application.ports.clock import Clock
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine on psycopg 3; pooled connections that sat idle are checked on checkout
     and replaced when closed (`pool_checks`)."""
-    engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_use_lifo=True
+    )
     ping_idle_connections(engine)
     return engine
 
@@ -54,6 +57,9 @@ class PostgresAdapters:
         self.listener = PostgresListener(libpq_conninfo(self.url), channels, membership=membership)
         statements = DirectConnection(libpq_conninfo(self.url))
         self.queue = PostgresWorkQueue(statements, clock, self.listener, router)
+        conninfo = libpq_conninfo(self.url)
+        self.run_inserts = PostgresRunInserts(DirectConnections(conninfo, pool_size))
+        """Run requests in one round trip, on connections of their own (opened when used)."""
 
     async def start(self) -> None:
         """Check the schema is current (SchemaOutOfDate if not), then start listening."""
@@ -63,5 +69,6 @@ class PostgresAdapters:
     async def close(self) -> None:
         await self.listener.close()
         await self.queue.close()
+        await self.run_inserts.close()
         await self.commit_uow_factory.close()
         await self.engine.dispose()

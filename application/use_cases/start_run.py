@@ -1,4 +1,10 @@
-"""Start a run of a workflow: insert a pending execution and return at once."""
+"""Start a run of a workflow: insert a pending execution and return at once.
+
+A request for a workflow this process has started before (and without an idempotency key)
+is stored in one exchange with the database: the execution is built from the workflow and
+definition seen last time, and stored only if that workflow is still current. Anything
+else, or a workflow that changed since, goes the checked way: look up, then insert.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from application.creation import insert_execution
+from application.creation import announcements, insert_execution, new_execution
 from application.definitions import DefinitionCache
 from application.errors import Conflict, NotFound
+from application.ids import new_id
 from application.ports.clock import Clock
+from application.ports.run_inserts import NewRun, RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import Workflow
+from domain.events import EventType
 from domain.execution import Execution
+
+KNOWN_WORKFLOWS = 1024
+"""Workflows remembered for one-exchange starts (the oldest is forgotten first)."""
 
 
 @dataclass(frozen=True)
@@ -32,10 +45,18 @@ class RunStarted:
 
 
 class StartRunHandler:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, definitions: DefinitionCache) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        definitions: DefinitionCache,
+        inserts: RunInserts,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._definitions = definitions
+        self._inserts = inserts
+        self._workflows: dict[tuple[str, str], Workflow] = {}
 
     async def __call__(self, command: StartRun) -> RunStarted:
         try:
@@ -46,6 +67,50 @@ class StartRunHandler:
             return await self._same_key_winner(command)
 
     async def _start(self, command: StartRun) -> RunStarted:
+        if command.idempotency_key is None:
+            started = await self._start_in_one_exchange(command)
+            if started is not None:
+                return started
+        return await self._start_checked(command)
+
+    async def _start_in_one_exchange(self, command: StartRun) -> RunStarted | None:
+        """The run built from what this process knows of the workflow, stored if that is
+        still current; None when it knows too little or the workflow has changed."""
+        key = (command.workspace_id, command.workflow_id)
+        workflow = self._workflows.get(key)
+        if workflow is None:
+            return None
+        version = command.version or workflow.latest_version
+        definition = self._definitions.cached(workflow.id, version)
+        if definition is None or version > workflow.latest_version:
+            return None
+        execution, event = new_execution(
+            execution_id=new_id("ex"),
+            workflow=workflow,
+            version=version,
+            definition=definition,
+            input=command.input,
+            now=self._clock.now(),
+            start_at=command.start_at,
+        )
+        run = NewRun(
+            execution=execution,
+            node_ids=[node.id for node in definition.nodes],
+            events=[event],
+            latest_version=workflow.latest_version,
+            notifications=announcements(execution, EventType.EXECUTION_CREATED),
+        )
+        if await self._inserts.insert_if_current(run):
+            return RunStarted(execution, created=True)
+        self._workflows.pop(key, None)
+        return None
+
+    def _remember(self, workflow: Workflow) -> None:
+        if len(self._workflows) >= KNOWN_WORKFLOWS:
+            self._workflows.pop(next(iter(self._workflows)))
+        self._workflows[(workflow.workspace_id, workflow.id)] = workflow
+
+    async def _start_checked(self, command: StartRun) -> RunStarted:
         async with self._uow() as uow:
             workflow = await uow.workflows.get(command.workspace_id, command.workflow_id)
             if workflow is None or workflow.archived:
@@ -59,6 +124,7 @@ class StartRunHandler:
             if version > workflow.latest_version:
                 raise NotFound(f"workflow {workflow.id} has no version {version}")
             definition = await self._definitions.load(uow, workflow.id, version)
+            self._remember(workflow)
             execution = await insert_execution(
                 uow,
                 workflow=workflow,

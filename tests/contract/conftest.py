@@ -23,7 +23,9 @@ from adapters.postgres.setup import PostgresAdapters
 from adapters.postgres.tables import metadata
 from application.creation import EVENTS_CHANNEL, WORK_CHANNEL
 from application.ports.queue import WorkQueue
+from application.ports.run_inserts import RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
+from application.run_inserts import InsertsThroughUnitOfWork
 from tests.support.databases import drop_database, fresh_database_url
 
 Subscriber = Callable[[str, Mapping[str, Any]], None]
@@ -41,6 +43,7 @@ class Backend:
     uow: UnitOfWorkFactory
     queue: WorkQueue
     subscribe: Callable[[Subscriber], object]
+    run_inserts: RunInserts
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +65,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             InMemoryUnitOfWorkFactory(store),
             InMemoryWorkQueue(store),
             store.subscribers.append,
+            InsertsThroughUnitOfWork(InMemoryUnitOfWorkFactory(store)),
         )
         return
     url: str = request.getfixturevalue("contract_database_url")
@@ -71,7 +75,12 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     await adapters.start()
     try:
         yield Backend(
-            "postgres", clock, adapters.uow_factory, adapters.queue, adapters.listener.subscribe
+            "postgres",
+            clock,
+            adapters.uow_factory,
+            adapters.queue,
+            adapters.listener.subscribe,
+            adapters.run_inserts,
         )
     finally:
         await adapters.close()

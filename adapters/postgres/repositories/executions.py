@@ -53,28 +53,32 @@ _SAVE_WITHOUT_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=False)
 _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 
 
-def _insert_execution_with_node_runs() -> str:
-    """One statement, one round trip, on the driver: the execution, a fresh node run per
-    node id (in definition order) taken from the `node_ids` array, and its first events
-    from the `event_*` arrays."""
-    columns = ["id", *_ROW_COLUMNS]
-    fresh = NodeRun("")
-    return (
-        f"WITH new_execution AS (INSERT INTO executions ({', '.join(columns)})"
-        f" VALUES ({', '.join(f'%({name})s' for name in columns)}) RETURNING id),"
-        " new_runs AS (INSERT INTO node_runs (execution_id, node_id, position, status, attempt)"
-        " SELECT new_execution.id, n.node_id, n.ordinal - 1,"
-        f" '{fresh.status.value}', {fresh.attempt}"
-        " FROM new_execution, unnest(%(node_ids)s::text[]) WITH ORDINALITY AS n(node_id, ordinal))"
-        " INSERT INTO events (execution_id, seq, type, node_id, attempt, payload, created_at)"
-        " SELECT new_execution.id, e.ordinal, e.type, e.node_id, e.attempt, e.payload,"
-        " %(created_at)s FROM new_execution, unnest(%(event_types)s::text[],"
-        " %(event_node_ids)s::text[], %(event_attempts)s::integer[], %(event_payloads)s::jsonb[])"
-        " WITH ORDINALITY AS e(type, node_id, attempt, payload, ordinal)"
-    )
+INSERTED_COLUMNS = ["id", *_ROW_COLUMNS]
+_INSERT_EXECUTION = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=False)
+INSERT_EXECUTION_IF_CURRENT = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=True)
 
 
-_INSERT_EXECUTION_WITH_NODE_RUNS = _insert_execution_with_node_runs()
+def insert_parameters(
+    execution: Execution, node_ids: Sequence[str], first_events: Sequence[DomainEvent]
+) -> dict[str, Any]:
+    """The parameters of `hot_sql.insert_execution`'s statements."""
+    return {
+        **hot_sql.bind("executions", mappers.execution_to_row(execution)),
+        "node_ids": Jsonb(list(node_ids)),
+        "events": Jsonb(
+            [
+                {
+                    "type": event.type,
+                    "node_id": event.node_id,
+                    "attempt": event.attempt,
+                    "payload": dict(event.payload),
+                }
+                for event in first_events
+            ]
+        ),
+    }
+
+
 # The lease holder's token and owner, not its expiry: a step may fail after running out
 # its lease, and still counts unless another worker has taken over.
 _RECORD_STEP_FAILURE = (
@@ -126,15 +130,8 @@ class PostgresExecutions:
         node_ids: Sequence[str],
         first_events: Sequence[DomainEvent] = (),
     ) -> None:
-        row = hot_sql.bind("executions", mappers.execution_to_row(execution))
-        events = {
-            "event_types": [event.type for event in first_events],
-            "event_node_ids": [event.node_id for event in first_events],
-            "event_attempts": [event.attempt for event in first_events],
-            "event_payloads": [Jsonb(dict(event.payload)) for event in first_events],
-        }
-        params = {**row, "node_ids": list(node_ids), **events}
-        await self._db.fetch(_INSERT_EXECUTION_WITH_NODE_RUNS, params)
+        params = insert_parameters(execution, node_ids, first_events)
+        await self._db.fetch(_INSERT_EXECUTION, params)
 
     async def get(self, execution_id: str) -> Execution | None:
         rows = await self._db.fetch(hot_sql.GET_EXECUTION, {"execution_id": execution_id})
