@@ -13,8 +13,9 @@ picked up here as well.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from functools import cache
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -151,12 +152,6 @@ def _column_type(table: Table, name: str) -> str:
     return compiled.split(" COLLATE ")[0]
 
 
-def _values(columns: list[str], rows: int) -> tuple[str, str]:
-    """(column list, VALUES list) for `rows` rows of positional parameters."""
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    return ", ".join(columns), ", ".join([one] * rows)
-
-
 NODE_RUN_COLUMNS = [c.name for c in node_runs.c]
 _NODE_RUN_UPDATES = ", ".join(
     f"{name} = EXCLUDED.{name}"
@@ -166,30 +161,40 @@ _NODE_RUN_UPDATES = ", ".join(
 EVENT_COLUMNS = [c.name for c in events.c]
 
 
-@cache
-def upsert_node_runs(rows: int) -> str:
-    """Insert or update `rows` node runs (one text per row count, so each is prepared once)."""
-    columns, values = _values(NODE_RUN_COLUMNS, rows)
+def _from_json_rows(table: Table, columns: list[str]) -> str:
+    """`INSERT INTO table (columns) SELECT ...` from the JSON list in the `rows` parameter
+    (see `json_rows`): one statement text whatever the number of rows, so the driver
+    converts it once and the server prepares it once."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    types = ", ".join(f'"{name}" {_column_type(table, name)}' for name in columns)
     return (
-        f"INSERT INTO node_runs ({columns}) VALUES {values}"
-        f" ON CONFLICT (execution_id, node_id) DO UPDATE SET {_NODE_RUN_UPDATES}"
+        f"INSERT INTO {table.name} ({names}) SELECT {names}"
+        f" FROM jsonb_to_recordset(%(rows)s) AS r({types})"
     )
 
 
-@cache
-def insert_events(rows: int) -> str:
-    """Insert `rows` events, skipping numbers already taken; returns the keys inserted."""
-    columns, values = _values(EVENT_COLUMNS, rows)
-    return (
-        f"INSERT INTO events ({columns}) VALUES {values}"
-        " ON CONFLICT DO NOTHING RETURNING execution_id, seq"
-    )
+UPSERT_NODE_RUNS = (
+    _from_json_rows(node_runs, NODE_RUN_COLUMNS)
+    + f" ON CONFLICT (execution_id, node_id) DO UPDATE SET {_NODE_RUN_UPDATES}"
+)
+"""Insert or update node runs."""
+INSERT_EVENTS = (
+    _from_json_rows(events, EVENT_COLUMNS) + " ON CONFLICT DO NOTHING RETURNING execution_id, seq"
+)
+"""Insert events, skipping numbers already taken; returns the keys inserted."""
 
 
-def flatten(table: str, columns: list[str], rows: Iterable[Mapping[str, Any]]) -> list[Any]:
-    """Positional parameters for a multi-row VALUES list."""
-    flat: list[Any] = []
-    for row in rows:
-        bound = bind(table, row)
-        flat.extend(bound[name] for name in columns)
-    return flat
+def json_rows(rows: Iterable[Mapping[str, Any]]) -> Jsonb:
+    """Rows as the one JSON parameter of a statement built by `_from_json_rows`: times as
+    ISO 8601 text, None as SQL NULL (in a JSON column too, as `bind` does)."""
+    return Jsonb(list(rows), dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_iso_time)
+
+
+def _iso_time(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -14,8 +14,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 MAX_PARAMETERS = 65_535
-# Well under the limit: one statement text is built, cached and prepared per row count, so
-# a smaller batch also bounds how many distinct texts (and how much memory) there can be.
+# Well under the limit, and a bound on one statement's size: a statement that takes its
+# rows as one JSON parameter has no parameter limit, but should not grow without end.
 MAX_ROWS = 500
 
 

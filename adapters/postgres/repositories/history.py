@@ -52,9 +52,8 @@ class PostgresNodeRuns:
             for execution_id, changed in runs.items()
             for offset, run in enumerate(changed)
         ]
-        for part in in_batches(rows, len(hot_sql.NODE_RUN_COLUMNS)):
-            flat = hot_sql.flatten("node_runs", hot_sql.NODE_RUN_COLUMNS, part)
-            await self._db.fetch(hot_sql.upsert_node_runs(len(part)), flat)
+        for part in in_batches(rows, 1):
+            await self._db.fetch(hot_sql.UPSERT_NODE_RUNS, {"rows": hot_sql.json_rows(part)})
 
 
 class PostgresEvents:
@@ -73,9 +72,8 @@ class PostgresEvents:
             for offset, event in enumerate(batch.events)
         ]
         found = []
-        for part in in_batches(rows, len(hot_sql.EVENT_COLUMNS)):
-            flat = hot_sql.flatten("events", hot_sql.EVENT_COLUMNS, part)
-            found += await self._db.fetch(hot_sql.insert_events(len(part)), flat)
+        for part in in_batches(rows, 1):
+            found += await self._db.fetch(hot_sql.INSERT_EVENTS, {"rows": hot_sql.json_rows(part)})
         if len(found) != len(rows):
             # Take back the part that landed, so the transaction is as it was before.
             landed = [(row["execution_id"], row["seq"]) for row in found]
