@@ -156,17 +156,6 @@ class Db:
         """Run plain SQL on the driver, in this transaction (cheap: see `hot_sql`)."""
         return await fetch_rows(await self.driver(), sql, params)
 
-    async def fetch_each(self, sql: str, params: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-        """Run one statement once per parameter set, pipelined (one network exchange), and
-        return each run's rows."""
-        with translated_errors():
-            cursor = (await self.driver()).cursor(row_factory=dict_row)
-            await cursor.executemany(sql, params, returning=True)
-            results = [await cursor.fetchall()]
-            while cursor.nextset():
-                results.append(await cursor.fetchall())
-        return results
-
     async def notify_and_commit(
         self, notifications: Sequence[tuple[str, str]], *, lazy: bool = False
     ) -> None:

@@ -80,16 +80,33 @@ GET_NODE_RUNS_OF_MANY = (
 LOCK_MANY = "SELECT * FROM executions WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
 
 
-def save_execution(columns: Iterable[str], *, leased: bool) -> str:
-    """The fenced compare-and-set UPDATE; `b_`-prefixed parameters are the fence."""
-    setting = ", ".join(f"{name} = %({name})s" for name in columns)
-    fence = "id = %(b_id)s AND seq = %(b_seq)s"
-    if leased:
-        fence += (
-            " AND lease_token = %(b_token)s AND lease_owner = %(b_owner)s"
-            " AND lease_expires_at > %(b_now)s"
-        )
-    return f"UPDATE executions SET {setting} WHERE {fence} RETURNING id"
+def save_executions(columns: list[str]) -> str:
+    """The fenced compare-and-set UPDATE of any number of executions, from the JSON list in
+    the `rows` parameter (`json_rows`); returns the ids it saved.
+
+    Each row carries the execution's `columns` and its fence: `b_seq` always; `b_token`,
+    `b_owner` and `b_now` for a worker's save, which must still hold an unexpired lease;
+    `end_lease` when the run is over (the holder is cleared, the token stays).
+    """
+    fence = {"b_seq": "integer", "b_token": "bigint", "b_owner": "text"}
+    fence |= {"b_now": "timestamptz", "end_lease": "boolean"}
+    types = ", ".join(
+        [f'"{name}" {_column_type(executions, name)}' for name in ["id", *columns]]
+        + [f"{name} {kind}" for name, kind in fence.items()]
+    )
+    setting = ", ".join(f'"{name}" = r."{name}"' for name in columns)
+    holder = ", ".join(
+        f"{name} = CASE WHEN r.end_lease THEN NULL ELSE e.{name} END"
+        for name in ("lease_owner", "lease_expires_at")
+    )
+    return (
+        f"UPDATE executions AS e SET {setting}, {holder}"
+        f" FROM jsonb_to_recordset(%(rows)s) AS r({types})"
+        " WHERE e.id = r.id AND e.seq = r.b_seq AND (r.b_token IS NULL"
+        " OR (e.lease_token = r.b_token AND e.lease_owner = r.b_owner"
+        " AND e.lease_expires_at > r.b_now))"
+        " RETURNING e.id"
+    )
 
 
 def insert_execution(columns: list[str], *, guarded: bool) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
+from adapters.postgres.repositories.batches import in_batches
 from adapters.postgres.repositories.history import PostgresNodeRuns
 from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
@@ -47,9 +48,7 @@ _ROW_COLUMNS = [
     if c.name not in ("id", "lease_token", "lease_member", *_LEASE_HOLDER, *_STEP_FAILURE_COLUMNS)
 ]
 # Reads and the fenced save go straight to the driver (see `hot_sql`): they run on every step.
-_SAVE_KEEPING_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=True)
-_SAVE_ENDING_LEASE = hot_sql.save_execution([*_ROW_COLUMNS, *_LEASE_HOLDER], leased=True)
-_SAVE_WITHOUT_LEASE = hot_sql.save_execution(_ROW_COLUMNS, leased=False)
+_SAVE_MANY = hot_sql.save_executions(_ROW_COLUMNS)
 _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 
 
@@ -177,32 +176,24 @@ class PostgresExecutions:
 
     async def save_many(self, saves: Sequence[FencedSave]) -> None:
         now = self._db.clock.now()
-        by_statement: dict[str, list[tuple[FencedSave, dict[str, Any]]]] = {}
-        for save in saves:
-            statement, params = self._fenced_update(save, now)
-            by_statement.setdefault(statement, []).append((save, params))
-        for statement, group in by_statement.items():
-            answers = await self._db.fetch_each(statement, [params for _, params in group])
-            for (save, _), rows in zip(group, answers, strict=True):
-                if len(rows) != 1:
+        for part in in_batches(saves, 1):
+            rows = hot_sql.json_rows(self._fenced_row(save, now) for save in part)
+            saved = {row["id"] for row in await self._db.fetch(_SAVE_MANY, {"rows": rows})}
+            for save in part:
+                if save.execution.id not in saved:
                     await self._explain_rejected_save(save.execution.id, save.lease, now)
 
     @staticmethod
-    def _fenced_update(save: FencedSave, now: datetime) -> tuple[str, dict[str, Any]]:
-        """The statement and parameters of one fenced save (one of three statements)."""
+    def _fenced_row(save: FencedSave, now: datetime) -> dict[str, Any]:
+        """One row of `hot_sql.save_executions`: the execution and its fence."""
         execution, lease = save.execution, save.lease
-        values = hot_sql.bind("executions", mappers.execution_to_row(execution))
-        del values["id"]
-        params = {"b_id": execution.id, "b_seq": save.expected_seq}
-        statement = _SAVE_WITHOUT_LEASE
+        row = mappers.execution_to_row(execution)
+        row["b_seq"] = save.expected_seq
         if lease is not None:
-            params.update(b_token=lease.token, b_owner=lease.worker_id, b_now=now)
-            statement = _SAVE_KEEPING_LEASE
-            if execution.status is not ExecutionStatus.RUNNING:
-                # The lease ends with the run; its token stays, so it only ever grows.
-                values.update(lease_owner=None, lease_expires_at=None)
-                statement = _SAVE_ENDING_LEASE
-        return statement, {**values, **params}
+            row.update(b_token=lease.token, b_owner=lease.worker_id, b_now=now)
+            # The lease ends with the run; its token stays, so it only ever grows.
+            row["end_lease"] = execution.status is not ExecutionStatus.RUNNING
+        return row
 
     async def _explain_rejected_save(
         self, execution_id: str, lease: Lease | None, now: datetime
