@@ -102,3 +102,18 @@ async def test_a_failed_step_holds_the_execution_back_briefly_then_longer(
     assert [taken.execution_id for taken in await backend.queue.claim("w3", 1, LEASE)] == [
         lease.execution_id
     ]
+
+
+async def test_the_failures_of_rows_just_locked_are_theirs_and_follow_a_clear(
+    backend: Backend,
+) -> None:
+    lease = await claimed(backend)
+    await record(backend, lease, "StorageError", "one")
+    async with backend.uow() as uow:
+        held = await uow.executions.lock_leased([lease])
+        assert list(held) == [lease.execution_id]
+        assert await uow.executions.step_failures_of([lease.execution_id, "ex_missing"]) == {
+            lease.execution_id: StepFailure("StorageError", "one", 1)
+        }
+        await uow.executions.clear_step_failures(lease.execution_id)
+        assert await uow.executions.step_failures_of([lease.execution_id]) == {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -122,6 +122,9 @@ _REMEMBER_IDEMPOTENCY_KEY = (
 class PostgresExecutions:
     def __init__(self, db: Db) -> None:
         self._db = db
+        self._locked_failures: dict[str, StepFailure | None] = {}
+        """The step-failure columns of the rows this transaction has locked: they cannot
+        change until it ends, so `step_failures_of` need not read them again."""
 
     async def add(
         self,
@@ -151,6 +154,7 @@ class PostgresExecutions:
             return {}
         ids = [lease.execution_id for lease in leases]
         rows = await self._db.fetch(hot_sql.LOCK_MANY, {"ids": ids})
+        self._locked_failures.update((row["id"], _step_failure(row)) for row in rows)
         # Judged here rather than in SQL: the plain look-up by id costs the server less than
         # joining the leases in; a row locked for nothing is let go at the transaction's end.
         now = self._db.clock.now()
@@ -213,6 +217,7 @@ class PostgresExecutions:
     async def record_step_failure(
         self, lease: Lease, kind: str, message: str, now: datetime
     ) -> StepFailure | None:
+        self._locked_failures.pop(lease.execution_id, None)
         params = {
             "now": now,
             "first": STEP_RETRY_FIRST_SECONDS,
@@ -229,17 +234,16 @@ class PostgresExecutions:
     async def step_failures_of(self, execution_ids: Sequence[str]) -> dict[str, StepFailure]:
         if not execution_ids:
             return {}
-        rows = await self._db.fetch(_STEP_FAILURES_OF, {"ids": list(execution_ids)})
-        return {
-            row["id"]: StepFailure(
-                row["last_step_failure"]["kind"],
-                row["last_step_failure"]["message"],
-                row["step_failures"],
-            )
-            for row in rows
-        }
+        known = self._locked_failures
+        if all(execution_id in known for execution_id in execution_ids):
+            found = {execution_id: known[execution_id] for execution_id in execution_ids}
+        else:
+            rows = await self._db.fetch(_STEP_FAILURES_OF, {"ids": list(execution_ids)})
+            found = {row["id"]: _step_failure(row) for row in rows}
+        return {execution_id: failure for execution_id, failure in found.items() if failure}
 
     async def clear_step_failures(self, execution_id: str) -> None:
+        self._locked_failures.pop(execution_id, None)
         await self._db.fetch(_CLEAR_STEP_FAILURES, {"id": execution_id})
 
     async def find_by_idempotency_key(self, workflow_id: str, key: str) -> Execution | None:
@@ -309,3 +313,11 @@ class PostgresExecutions:
         )
         row = await self._db.first(select(active.label("found")))
         return bool(row and row["found"])
+
+
+def _step_failure(row: Mapping[str, Any]) -> StepFailure | None:
+    """The row's step-failure count and last failure, if its steps have been failing."""
+    if not row["step_failures"]:
+        return None
+    last = row["last_step_failure"]
+    return StepFailure(last["kind"], last["message"], row["step_failures"])
