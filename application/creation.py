@@ -164,10 +164,11 @@ async def record_many(
     raises if any row's compare-and-set fails, and the caller rolls everything back."""
     saved = [replace(t.after, seq=t.before.seq + len(t.events)) for t in transitions]
     pairs = list(zip(saved, transitions, strict=True))
-    await uow.executions.save_many([FencedSave(row, t.before.seq, t.lease) for row, t in pairs])
-    await uow.node_runs.save_for({row.id: t.runs for row, t in pairs if t.runs})
-    await uow.events.append_many(
-        [EventBatch(row.id, t.before.seq + 1, t.events) for row, t in pairs], now
+    await uow.executions.save_with_history(
+        [FencedSave(row, t.before.seq, t.lease) for row, t in pairs],
+        {row.id: t.runs for row, t in pairs if t.runs},
+        [EventBatch(row.id, t.before.seq + 1, t.events) for row, t in pairs],
+        now,
     )
     for row, transition in pairs:
         announce(uow, row, transition.events[-1].type)

@@ -80,7 +80,7 @@ GET_NODE_RUNS_OF_MANY = (
 LOCK_MANY = "SELECT * FROM executions WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
 
 
-def save_executions(columns: list[str]) -> str:
+def save_executions(columns: list[str], parameter: str = "rows") -> str:
     """The fenced compare-and-set UPDATE of any number of executions, from the JSON list in
     the `rows` parameter (`json_rows`); returns the ids it saved.
 
@@ -101,7 +101,7 @@ def save_executions(columns: list[str]) -> str:
     )
     return (
         f"UPDATE executions AS e SET {setting}, {holder}"
-        f" FROM jsonb_to_recordset(%(rows)s) AS r({types})"
+        f" FROM jsonb_to_recordset(%({parameter})s) AS r({types})"
         " WHERE e.id = r.id AND e.seq = r.b_seq AND (r.b_token IS NULL"
         " OR (e.lease_token = r.b_token AND e.lease_owner = r.b_owner"
         " AND e.lease_expires_at > r.b_now))"
@@ -178,27 +178,49 @@ _NODE_RUN_UPDATES = ", ".join(
 EVENT_COLUMNS = [c.name for c in events.c]
 
 
-def _from_json_rows(table: Table, columns: list[str]) -> str:
-    """`INSERT INTO table (columns) SELECT ...` from the JSON list in the `rows` parameter
+def _from_json_rows(table: Table, columns: list[str], parameter: str = "rows") -> str:
+    """`INSERT INTO table (columns) SELECT ...` from the JSON list in the `parameter`
     (see `json_rows`): one statement text whatever the number of rows, so the driver
     converts it once and the server prepares it once."""
     names = ", ".join(f'"{name}"' for name in columns)
     types = ", ".join(f'"{name}" {_column_type(table, name)}' for name in columns)
     return (
         f"INSERT INTO {table.name} ({names}) SELECT {names}"
-        f" FROM jsonb_to_recordset(%(rows)s) AS r({types})"
+        f" FROM jsonb_to_recordset(%({parameter})s) AS r({types})"
     )
 
 
-UPSERT_NODE_RUNS = (
-    _from_json_rows(node_runs, NODE_RUN_COLUMNS)
-    + f" ON CONFLICT (execution_id, node_id) DO UPDATE SET {_NODE_RUN_UPDATES}"
-)
+def _upsert_node_runs(parameter: str = "rows") -> str:
+    return (
+        _from_json_rows(node_runs, NODE_RUN_COLUMNS, parameter)
+        + f" ON CONFLICT (execution_id, node_id) DO UPDATE SET {_NODE_RUN_UPDATES}"
+    )
+
+
+def _insert_events(parameter: str = "rows") -> str:
+    return (
+        _from_json_rows(events, EVENT_COLUMNS, parameter)
+        + " ON CONFLICT DO NOTHING RETURNING execution_id, seq"
+    )
+
+
+UPSERT_NODE_RUNS = _upsert_node_runs()
 """Insert or update node runs."""
-INSERT_EVENTS = (
-    _from_json_rows(events, EVENT_COLUMNS) + " ON CONFLICT DO NOTHING RETURNING execution_id, seq"
-)
+INSERT_EVENTS = _insert_events()
 """Insert events, skipping numbers already taken; returns the keys inserted."""
+
+
+def save_with_history(columns: list[str]) -> str:
+    """`save_executions` (from `saves`), `UPSERT_NODE_RUNS` (from `runs`) and `INSERT_EVENTS`
+    (from `events`) as one statement, one round trip; answers the ids saved and how many
+    events were inserted. Each part sees the table as it was before the statement, and
+    none reads what another writes, so together they do what the three do one by one."""
+    return (
+        f"WITH saved AS ({save_executions(columns, 'saves')}),"
+        f" runs AS ({_upsert_node_runs('runs')} RETURNING 1),"
+        f" appended AS ({_insert_events('events')})"
+        " SELECT ARRAY(SELECT id FROM saved) AS saved, (SELECT count(*) FROM appended) AS events"
+    )
 
 
 def json_rows(rows: Iterable[Mapping[str, Any]]) -> Jsonb:

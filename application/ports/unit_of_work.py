@@ -155,6 +155,18 @@ class ExecutionRepository(Protocol):
         for the first one rejected (the caller then rolls the whole transaction back)."""
         ...
 
+    async def save_with_history(
+        self,
+        saves: Sequence[FencedSave],
+        runs: Mapping[str, Sequence[NodeRun]],
+        events: Sequence[EventBatch],
+        at: datetime,
+    ) -> None:
+        """`save_many`, then `node_runs.save_for(runs)` and `events.append_many(events, at)`,
+        as one write. Raises as they do; the caller then rolls the whole transaction back
+        (unlike `append_many`, a refused event does not take back what landed)."""
+        ...
+
     async def record_step_failure(
         self, lease: Lease, kind: str, message: str, now: datetime
     ) -> StepFailure | None:

@@ -4,10 +4,12 @@ writing all of its node runs at once."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWork
 from application.errors import StorageError
+from application.ports.unit_of_work import EventBatch, FencedSave
 from application.use_cases.cancel_execution import CancelExecution, CancelExecutionHandler
 from domain.node_run import NodeRun
 from tests.application.conftest import WORKSPACE, Harness, chain, document, node, scripted
@@ -23,10 +25,22 @@ class RefusingNodeRunWrites(InMemoryUnitOfWork):
     def __init__(self, store: InMemoryStore) -> None:
         super().__init__(store)
         self.node_runs.save_for = self._refuse  # type: ignore[method-assign]
+        self._save_with_history = self.executions.save_with_history
+        self.executions.save_with_history = self._refuse_with_history  # type: ignore[method-assign]
 
     async def _refuse(self, runs: Mapping[str, Sequence[NodeRun]]) -> None:
         if any(runs.values()):
             raise StorageError(f"the database failed: {REFUSED}")
+
+    async def _refuse_with_history(
+        self,
+        saves: Sequence[FencedSave],
+        runs: Mapping[str, Sequence[NodeRun]],
+        events: Sequence[EventBatch],
+        at: datetime,
+    ) -> None:
+        await self._refuse(runs)
+        await self._save_with_history(saves, runs, events, at)
 
 
 def refusing_cancel(harness: Harness) -> CancelExecutionHandler:

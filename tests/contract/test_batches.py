@@ -215,6 +215,79 @@ async def test_save_many_raises_lease_lost_for_an_expired_lease(backend: Backend
     assert await get_execution(backend.uow, added.id) == added
 
 
+# ---- save_with_history --------------------------------------------------------------------
+
+
+async def test_save_with_history_writes_rows_runs_and_events_together(backend: Backend) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    leased = await add_execution(backend.uow, flow.id, now)
+    lease = await claim_one(backend)
+    unleased = await add_execution(backend.uow, flow.id, now)
+    started = NodeRun("first", NodeStatus.RUNNING, attempt=1, started_at=now)
+    saves = [
+        FencedSave(replace(leased, status=S.RUNNING, started_at=now, seq=3), 1, lease),
+        FencedSave(replace(unleased, cancel_requested=True, seq=2), 1, None),
+    ]
+    events = [
+        EventBatch(leased.id, 1, [DomainEvent("started"), DomainEvent("node", "first", 1)]),
+        EventBatch(unleased.id, 1, [DomainEvent("cancel")]),
+    ]
+    async with backend.uow() as uow:
+        await uow.executions.save_with_history(saves, {leased.id: [started]}, events, now)
+        await uow.commit()
+    for save in saves:
+        assert await get_execution(backend.uow, save.execution.id) == save.execution
+    async with backend.uow() as uow:
+        runs = await uow.node_runs.get_for([leased.id, unleased.id])
+    assert runs[leased.id]["first"] == started
+    assert runs[unleased.id] == {node_id: NodeRun(node_id) for node_id in NODES}
+    assert await event_log(backend, leased.id) == [(1, "started"), (2, "node")]
+    assert await event_log(backend, unleased.id) == [(1, "cancel")]
+
+
+async def test_save_with_history_raises_when_a_lease_is_lost_and_nothing_lands(
+    backend: Backend,
+) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    kept = await add_execution(backend.uow, flow.id, now)
+    kept_lease = await claim_one(backend)
+    lost = await add_execution(backend.uow, flow.id, now)
+    lost_lease = await claim_one(backend)
+    await backend.queue.release(lost_lease)
+    await claim_one(backend, "w2")
+    saves = [
+        FencedSave(replace(kept, status=S.RUNNING, started_at=now, seq=2), 1, kept_lease),
+        FencedSave(replace(lost, status=S.RUNNING, started_at=now, seq=2), 1, lost_lease),
+    ]
+    runs = {kept.id: [NodeRun("first", NodeStatus.RUNNING, attempt=1)]}
+    events = [EventBatch(kept.id, 1, [DomainEvent("x")]), EventBatch(lost.id, 1, [])]
+    async with backend.uow() as uow:
+        with pytest.raises(LeaseLost):
+            await uow.executions.save_with_history(saves, runs, events, now)
+    assert await get_execution(backend.uow, kept.id) == kept
+    assert await event_log(backend, kept.id) == []
+    async with backend.uow() as uow:
+        assert (await uow.node_runs.get_all(kept.id))["first"] == NodeRun("first")
+
+
+async def test_save_with_history_conflicts_on_a_taken_event_number(backend: Backend) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    added = await add_execution(backend.uow, flow.id, now)
+    async with backend.uow() as uow:
+        await uow.events.append(added.id, 1, [DomainEvent("taken")], now)
+        await uow.commit()
+    save = FencedSave(replace(added, seq=2), 1, None)
+    async with backend.uow() as uow:
+        with pytest.raises(Conflict):
+            await uow.executions.save_with_history(
+                [save], {}, [EventBatch(added.id, 1, [DomainEvent("late")])], now
+            )
+    assert await get_execution(backend.uow, added.id) == added
+
+
 # ---- node runs of several executions ------------------------------------------------------
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from adapters.memory.repositories.base import Repo
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns
 from application.errors import Conflict, LeaseLost, StaleExecution
-from application.ports.unit_of_work import FencedSave, StepFailure, step_failure_backoff
+from application.ports.unit_of_work import (
+    EventBatch,
+    FencedSave,
+    StepFailure,
+    step_failure_backoff,
+)
 from application.records import Lease
 from domain.events import DomainEvent
 from domain.execution import Execution
@@ -80,6 +85,17 @@ class MemoryExecutions(Repo):
         # A rejected save raises; the unit of work then takes back the ones before it.
         for save in saves:
             await self.save(save.execution, expected_seq=save.expected_seq, lease=save.lease)
+
+    async def save_with_history(
+        self,
+        saves: Sequence[FencedSave],
+        runs: Mapping[str, Sequence[NodeRun]],
+        events: Sequence[EventBatch],
+        at: datetime,
+    ) -> None:
+        await self.save_many(saves)
+        await MemoryNodeRuns(self.store, self.journal).save_for(runs)
+        await MemoryEvents(self.store, self.journal).append_many(events, at)
 
     async def record_step_failure(
         self, lease: Lease, kind: str, message: str, now: datetime

@@ -12,13 +12,19 @@ from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
-from adapters.postgres.repositories.batches import in_batches
-from adapters.postgres.repositories.history import PostgresNodeRuns
+from adapters.postgres.repositories.batches import MAX_ROWS, in_batches
+from adapters.postgres.repositories.history import (
+    PostgresEvents,
+    PostgresNodeRuns,
+    event_rows,
+    node_run_rows,
+)
 from adapters.postgres.tables import ACTIVE_STATUSES, executions, idempotency_keys
 from application.errors import Conflict, LeaseLost, StaleExecution
 from application.ports.unit_of_work import (
     STEP_RETRY_FIRST_SECONDS,
     STEP_RETRY_MAX_SECONDS,
+    EventBatch,
     FencedSave,
     StepFailure,
 )
@@ -49,6 +55,7 @@ _ROW_COLUMNS = [
 ]
 # Reads and the fenced save go straight to the driver (see `hot_sql`): they run on every step.
 _SAVE_MANY = hot_sql.save_executions(_ROW_COLUMNS)
+_SAVE_WITH_HISTORY = hot_sql.save_with_history(_ROW_COLUMNS)
 _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 
 
@@ -186,6 +193,33 @@ class PostgresExecutions:
             for save in part:
                 if save.execution.id not in saved:
                     await self._explain_rejected_save(save.execution.id, save.lease, now)
+
+    async def save_with_history(
+        self,
+        saves: Sequence[FencedSave],
+        runs: Mapping[str, Sequence[NodeRun]],
+        events: Sequence[EventBatch],
+        at: datetime,
+    ) -> None:
+        now = self._db.clock.now()
+        run_rows, appended = node_run_rows(runs), event_rows(events, at)
+        if max(len(saves), len(run_rows), len(appended)) > MAX_ROWS:
+            await self.save_many(saves)
+            await PostgresNodeRuns(self._db).save_for(runs)
+            await PostgresEvents(self._db).append_many(events, at)
+            return
+        params = {
+            "saves": hot_sql.json_rows(self._fenced_row(save, now) for save in saves),
+            "runs": hot_sql.json_rows(run_rows),
+            "events": hot_sql.json_rows(appended),
+        }
+        [answer] = await self._db.fetch(_SAVE_WITH_HISTORY, params)
+        saved = set(answer["saved"])
+        for save in saves:
+            if save.execution.id not in saved:
+                await self._explain_rejected_save(save.execution.id, save.lease, now)
+        if answer["events"] != len(appended):
+            raise Conflict("an event is out of sequence")
 
     @staticmethod
     def _fenced_row(save: FencedSave, now: datetime) -> dict[str, Any]:

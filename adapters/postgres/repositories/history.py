@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
@@ -22,6 +23,25 @@ from domain.node_run import NodeRun
 # Node runs are inserted with their execution, in definition order; a run saved later for
 # a node the execution did not start with sorts after them.
 _LATE_NODE_POSITION = 1_000_000
+
+
+def node_run_rows(runs: Mapping[str, Sequence[NodeRun]]) -> list[dict[str, Any]]:
+    """The rows of changed node runs, by execution id (a node the execution did not start
+    with sorts after the others)."""
+    return [
+        mappers.node_run_to_row(execution_id, run, _LATE_NODE_POSITION + offset)
+        for execution_id, changed in runs.items()
+        for offset, run in enumerate(changed)
+    ]
+
+
+def event_rows(batches: Sequence[EventBatch], at: datetime) -> list[dict[str, Any]]:
+    """The rows of events, numbered on from each batch's `first_seq`."""
+    return [
+        mappers.event_to_row(batch.execution_id, batch.first_seq + offset, event, at)
+        for batch in batches
+        for offset, event in enumerate(batch.events)
+    ]
 
 
 class PostgresNodeRuns:
@@ -47,11 +67,7 @@ class PostgresNodeRuns:
         await self.save_for({execution_id: runs})
 
     async def save_for(self, runs: Mapping[str, Sequence[NodeRun]]) -> None:
-        rows = [
-            mappers.node_run_to_row(execution_id, run, _LATE_NODE_POSITION + offset)
-            for execution_id, changed in runs.items()
-            for offset, run in enumerate(changed)
-        ]
+        rows = node_run_rows(runs)
         for part in in_batches(rows, 1):
             await self._db.fetch(hot_sql.UPSERT_NODE_RUNS, {"rows": hot_sql.json_rows(part)})
 
@@ -66,11 +82,7 @@ class PostgresEvents:
         await self.append_many([EventBatch(execution_id, first_seq, events_)], at)
 
     async def append_many(self, batches: Sequence[EventBatch], at: datetime) -> None:
-        rows = [
-            mappers.event_to_row(batch.execution_id, batch.first_seq + offset, event, at)
-            for batch in batches
-            for offset, event in enumerate(batch.events)
-        ]
+        rows = event_rows(batches, at)
         found = []
         for part in in_batches(rows, 1):
             found += await self._db.fetch(hot_sql.INSERT_EVENTS, {"rows": hot_sql.json_rows(part)})
