@@ -11,24 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
 
 from dependency_injector import providers
 
 from adapters.clock import SystemClock
-from adapters.memory.maintenance import InMemoryExecutionPruner
-from adapters.memory.notifications import InMemoryNotifications
-from adapters.memory.queue import InMemoryWorkQueue
-from adapters.memory.readiness import AlwaysReady
-from adapters.memory.store import InMemoryStore
-from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
-from adapters.secrets.crypto import SecretCipher
 from application.creation import CONTROL_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.clock import Clock
-from entrypoints.api.services import ApiServices
 from entrypoints.containers import Engine
 from entrypoints.runtime import Runtime, Storage
 from entrypoints.settings import Settings, database_host
+
+if TYPE_CHECKING:
+    from adapters.memory.store import InMemoryStore
+    from adapters.secrets.crypto import SecretCipher
+    from entrypoints.api.services import ApiServices
 
 WORKER_CHANNELS = (WORK_CHANNEL, CONTROL_CHANNEL)
 """Workers hear of new work and of cancel requests, not of every event."""
@@ -60,7 +59,7 @@ async def bootstrap(
     engine = engine_over(settings, clock, storage, executors or executors_for(settings))
     if cipher is not None:
         engine.decryptor.override(providers.Object(cipher))
-    services = services_over(settings, clock, storage, cipher)
+    services = partial(services_over, settings, clock, storage, cipher)
     return Runtime(settings, clock, storage, engine, services)
 
 
@@ -70,11 +69,19 @@ async def open_storage(
     """PostgreSQL when `DATABASE_URL` is set, else a fresh in-memory store."""
     if settings.database_url:
         return await postgres_storage(settings, clock, channels, runs_worker=runs_worker)
+    from adapters.memory.store import InMemoryStore
+
     return memory_storage(InMemoryStore(clock=clock))
 
 
 def memory_storage(store: InMemoryStore) -> Storage:
     """The ports over one in-memory store (tests keep the store to look inside it)."""
+    from adapters.memory.maintenance import InMemoryExecutionPruner
+    from adapters.memory.notifications import InMemoryNotifications
+    from adapters.memory.queue import InMemoryWorkQueue
+    from adapters.memory.readiness import AlwaysReady
+    from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+
     queue = InMemoryWorkQueue(store)
     return Storage(
         uow_factory=InMemoryUnitOfWorkFactory(store),
@@ -133,6 +140,8 @@ def secret_cipher(settings: Settings) -> SecretCipher | None:
     """The cipher that seals secrets at rest, when `SECRET_KEY` is set."""
     if settings.secret_key is None:
         return None
+    from adapters.secrets.crypto import SecretCipher
+
     return SecretCipher(settings.require_secret_key())
 
 
@@ -156,6 +165,10 @@ def engine_over(
 def services_over(
     settings: Settings, clock: Clock, storage: Storage, cipher: SecretCipher | None
 ) -> ApiServices:
+    """The API's services; `Runtime.services` builds them when first asked, so a worker,
+    which never asks, does not import them."""
+    from entrypoints.api.services import ApiServices
+
     services = ApiServices(
         clock=providers.Object(clock),
         uow_factory=providers.Object(storage.uow_factory),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from application.ports.clock import Clock
 from application.ports.maintenance import ExecutionPruner
@@ -14,9 +16,11 @@ from application.ports.queue import WorkQueue
 from application.ports.readiness import Readiness
 from application.ports.run_inserts import RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
-from entrypoints.api.services import ApiServices
 from entrypoints.containers import Engine
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from entrypoints.api.services import ApiServices
 
 
 async def _nothing_to_close() -> None:
@@ -47,8 +51,14 @@ class Runtime:
     clock: Clock
     storage: Storage
     engine: Engine
-    services: ApiServices
+    build_services: Callable[[], ApiServices] = field(repr=False)
+    """Builds `services` on first use: a worker never uses them, nor imports their modules."""
     _closed: bool = field(default=False, repr=False)
+
+    @cached_property
+    def services(self) -> ApiServices:
+        """The API's services (tokens, secrets, schedules, workspaces, queries), built once."""
+        return self.build_services()
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:
