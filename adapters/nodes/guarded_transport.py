@@ -94,10 +94,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         inner_backend: httpcore.AsyncNetworkBackend | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
     ) -> None:
+        # One SSL context for both pools: loading the CA bundle costs tens of milliseconds
+        # of CPU, and the pool httpx builds here is replaced at once.
+        ssl_context = httpx.create_ssl_context()
         # Proxies from the environment would make the proxy, not the guard, pick the address.
-        super().__init__(trust_env=False, limits=limits)
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
