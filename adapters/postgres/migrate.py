@@ -1,4 +1,7 @@
-"""Schema migrations: upgrade a database to this code's schema, or check that it is there.
+"""Schema migrations: upgrade a database to this code's schema, and read its revision.
+
+The check that a database is current, which every process makes as it starts, is in
+`schema_version` (it needs no alembic).
 
 Alembic is configured in code (no alembic.ini needed at run time); the scripts live in
 the `migrations` package next to this module.
@@ -13,11 +16,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, pool
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.database import translated_errors
 from adapters.postgres.urls import sqlalchemy_url
-from application.errors import SchemaOutOfDate
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -52,20 +53,6 @@ def current_revision(url: str) -> str | None:
             return _revision_of(connection)
     finally:
         engine.dispose()
-
-
-async def ensure_schema_current(engine: AsyncEngine) -> None:
-    """Raise SchemaOutOfDate unless the database is at this code's head revision."""
-    with translated_errors():
-        async with engine.connect() as connection:
-            current = await connection.run_sync(_revision_of)
-    head = head_revision()
-    if current != head:
-        found = current or "no revision (an empty database)"
-        raise SchemaOutOfDate(
-            f"the database schema is at {found} but this Treadle needs {head}: "
-            "run `treadle migrate`"
-        )
 
 
 def _revision_of(connection: Connection) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.postgres.migrate import ensure_schema_current
+from adapters.postgres.schema_version import ensure_schema_current
 
 
 class SchemaReadiness:

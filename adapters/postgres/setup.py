@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from adapters.clock import SystemClock
 from adapters.postgres.direct import DirectConnection, DirectConnections
 from adapters.postgres.listener import PostgresListener
-from adapters.postgres.migrate import ensure_schema_current
 from adapters.postgres.pool_checks import ping_idle_connections
 from adapters.postgres.queue import PostgresWorkQueue
 from adapters.postgres.run_inserts import PostgresRunInserts
+from adapters.postgres.schema_version import ensure_schema_current
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
 from adapters.postgres.wake_routing import WakeRouter, new_slot

@@ -13,10 +13,10 @@ from adapters.postgres.migrate import (
     MIGRATIONS,
     alembic_config,
     current_revision,
-    ensure_schema_current,
     head_revision,
     upgrade,
 )
+from adapters.postgres.schema_version import HEAD_REVISION, ensure_schema_current
 from adapters.postgres.setup import create_engine as create_async_engine
 from adapters.postgres.tables import metadata
 from application.errors import SchemaOutOfDate
@@ -55,6 +55,10 @@ def test_the_migrated_schema_matches_the_tables_exactly(empty_database: str) -> 
     finally:
         engine.dispose()
     assert differences == []
+
+
+def test_the_revision_processes_check_for_is_the_newest_script() -> None:
+    assert head_revision() == HEAD_REVISION
 
 
 def test_the_migration_scripts_ship_with_the_package() -> None:

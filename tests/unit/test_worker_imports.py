@@ -45,3 +45,10 @@ def test_importing_the_worker_leaves_api_console_and_cli_stacks_out() -> None:
         if any(name == banned or name.startswith(banned + ".") for banned in NOT_FOR_WORKERS)
     ]
     assert unwanted == []
+
+
+def test_opening_postgres_storage_does_not_import_alembic() -> None:
+    # What `bootstrap` imports to open PostgreSQL storage, schema check included.
+    modules = imported_by("adapters.postgres.setup, adapters.postgres.readiness")
+    assert "adapters.postgres.schema_version" in modules
+    assert [name for name in modules if name == "alembic" or name.startswith("alembic.")] == []
