@@ -6,6 +6,7 @@ from __future__ import annotations
 from psycopg.types.json import Jsonb
 
 from adapters.postgres.direct import DirectConnections
+from adapters.postgres.hot_sql import dumps_json
 from adapters.postgres.repositories.executions import (
     INSERT_EXECUTION_IF_CURRENT,
     insert_parameters,
@@ -22,7 +23,8 @@ class PostgresRunInserts:
         params = insert_parameters(run.execution, run.node_ids, run.events)
         params["latest_version"] = run.latest_version
         params["notifications"] = Jsonb(
-            [[channel, notification_payload(payload)] for channel, payload in run.notifications]
+            [[channel, notification_payload(payload)] for channel, payload in run.notifications],
+            dumps=dumps_json,
         )
         # A retry after a lost connection may find the execution stored by the first try,
         # whose commit landed: that counts as stored (the id was made here, once).

@@ -246,6 +246,23 @@ async def test_save_with_history_writes_rows_runs_and_events_together(backend: B
     assert await event_log(backend, unleased.id) == [(1, "cancel")]
 
 
+async def test_save_with_history_keeps_values_of_any_json_size(backend: Backend) -> None:
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    added = await add_execution(backend.uow, flow.id, now)
+    huge = {"big": 2**70, "small": -(2**63), "text": "ü\u2028", "nested": [[{"x": 1.5}]]}
+    finished = NodeRun("first", NodeStatus.SUCCEEDED, attempt=1, output=huge, finished_at=now)
+    save = FencedSave(replace(added, output=huge, seq=2), 1, None)
+    async with backend.uow() as uow:
+        await uow.executions.save_with_history(
+            [save], {added.id: [finished]}, [EventBatch(added.id, 1, [DomainEvent("x")])], now
+        )
+        await uow.commit()
+    assert await get_execution(backend.uow, added.id) == save.execution
+    async with backend.uow() as uow:
+        assert (await uow.node_runs.get_all(added.id))["first"] == finished
+
+
 async def test_save_with_history_raises_when_a_lease_is_lost_and_nothing_lands(
     backend: Backend,
 ) -> None:

@@ -70,7 +70,7 @@ def insert_parameters(
     """The parameters of `hot_sql.insert_execution`'s statements."""
     return {
         **hot_sql.bind("executions", mappers.execution_to_row(execution)),
-        "node_ids": Jsonb(list(node_ids)),
+        "node_ids": Jsonb(list(node_ids), dumps=hot_sql.dumps_json),
         "events": Jsonb(
             [
                 {
@@ -80,7 +80,8 @@ def insert_parameters(
                     "payload": dict(event.payload),
                 }
                 for event in first_events
-            ]
+            ],
+            dumps=hot_sql.dumps_json,
         ),
     }
 
