@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-# `{{ expression }}` per the brief; `{% statement %}` too, since the renderer treats it so.
-TEMPLATE_MARKERS = ("{{", "{%")
-
 # Large enough for any real wait, small enough that `timedelta(seconds=...)` cannot overflow.
 MAX_DURATION_SECONDS = 10 * 366 * 24 * 3600.0
 
@@ -39,8 +36,11 @@ def join_path(base: str, key: str | int) -> str:
 
 
 def is_template(value: object) -> bool:
-    """Whether a config value is rendered just before its node runs."""
-    return isinstance(value, str) and any(marker in value for marker in TEMPLATE_MARKERS)
+    """Whether a config value is rendered just before its node runs: it holds
+    `{{ expression }}` (per the brief) or `{% statement %}` (the renderer treats it so)."""
+    # Spelled out rather than a loop over markers: every config value of every node
+    # started goes through here.
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def is_number(value: object) -> bool:
