@@ -12,6 +12,7 @@ from application.errors import Conflict, LeaseLost, StaleExecution
 from application.ports.unit_of_work import EventBatch, FencedSave
 from application.records import Lease, StoredEvent
 from domain.events import DomainEvent
+from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.status import ExecutionStatus, NodeStatus
 from tests.contract.builders import NODES, add_execution, add_workflow, execution, get_execution
@@ -25,6 +26,26 @@ async def claim_one(backend: Backend, worker_id: str = "w1") -> Lease:
     """Claim exactly one execution (the test arranges that only one is claimable)."""
     [lease] = await backend.queue.claim(worker_id, 1, LEASE)
     return lease
+
+
+async def one_lease_kept_one_lost(
+    backend: Backend,
+) -> tuple[Execution, Execution, list[FencedSave]]:
+    """Two claimed executions, the second taken over by another worker since, and a save
+    of each under the lease first taken."""
+    now = backend.clock.now()
+    flow = await add_workflow(backend.uow, now)
+    kept = await add_execution(backend.uow, flow.id, now)
+    kept_lease = await claim_one(backend)
+    lost = await add_execution(backend.uow, flow.id, now)
+    lost_lease = await claim_one(backend)
+    await backend.queue.release(lost_lease)
+    await claim_one(backend, "w2")
+    saves = [
+        FencedSave(replace(kept, status=S.RUNNING, started_at=now, seq=2), 1, kept_lease),
+        FencedSave(replace(lost, status=S.RUNNING, started_at=now, seq=2), 1, lost_lease),
+    ]
+    return kept, lost, saves
 
 
 async def event_log(backend: Backend, execution_id: str) -> list[tuple[int, str]]:
@@ -184,18 +205,7 @@ async def test_save_many_raises_stale_execution_for_a_missing_row(backend: Backe
 async def test_save_many_raises_lease_lost_for_a_taken_over_execution(
     backend: Backend, rejected_first: bool
 ) -> None:
-    now = backend.clock.now()
-    flow = await add_workflow(backend.uow, now)
-    kept = await add_execution(backend.uow, flow.id, now)
-    kept_lease = await claim_one(backend)
-    lost = await add_execution(backend.uow, flow.id, now)
-    lost_lease = await claim_one(backend)
-    await backend.queue.release(lost_lease)
-    await claim_one(backend, "w2")
-    saves = [
-        FencedSave(replace(kept, status=S.RUNNING, started_at=now, seq=2), 1, kept_lease),
-        FencedSave(replace(lost, status=S.RUNNING, started_at=now, seq=2), 1, lost_lease),
-    ]
+    kept, lost, saves = await one_lease_kept_one_lost(backend)
     async with backend.uow() as uow:
         with pytest.raises(LeaseLost):
             await uow.executions.save_many(saves[::-1] if rejected_first else saves)
@@ -266,23 +276,12 @@ async def test_save_with_history_keeps_values_of_any_json_size(backend: Backend)
 async def test_save_with_history_raises_when_a_lease_is_lost_and_nothing_lands(
     backend: Backend,
 ) -> None:
-    now = backend.clock.now()
-    flow = await add_workflow(backend.uow, now)
-    kept = await add_execution(backend.uow, flow.id, now)
-    kept_lease = await claim_one(backend)
-    lost = await add_execution(backend.uow, flow.id, now)
-    lost_lease = await claim_one(backend)
-    await backend.queue.release(lost_lease)
-    await claim_one(backend, "w2")
-    saves = [
-        FencedSave(replace(kept, status=S.RUNNING, started_at=now, seq=2), 1, kept_lease),
-        FencedSave(replace(lost, status=S.RUNNING, started_at=now, seq=2), 1, lost_lease),
-    ]
+    kept, lost, saves = await one_lease_kept_one_lost(backend)
     runs = {kept.id: [NodeRun("first", NodeStatus.RUNNING, attempt=1)]}
     events = [EventBatch(kept.id, 1, [DomainEvent("x")]), EventBatch(lost.id, 1, [])]
     async with backend.uow() as uow:
         with pytest.raises(LeaseLost):
-            await uow.executions.save_with_history(saves, runs, events, now)
+            await uow.executions.save_with_history(saves, runs, events, backend.clock.now())
     assert await get_execution(backend.uow, kept.id) == kept
     assert await event_log(backend, kept.id) == []
     async with backend.uow() as uow:
