@@ -3,6 +3,7 @@ what changed since (a new version, an archive) is never missed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -94,3 +95,21 @@ async def test_an_archived_workflow_is_not_started_from_what_was_known(backend: 
         await engine.start_run()(StartRun(WORKSPACE, flow.id, None))
     with pytest.raises(NotFound):
         await engine.start_run()(StartRun("ws_other", flow.id, None))
+
+
+async def test_a_run_started_in_one_exchange_keeps_its_start_time(backend: Backend) -> None:
+    counted = CountingUnitsOfWork(backend)
+    engine = engine_on(backend, counted)
+    flow = await engine.create_workflow()(CreateWorkflow(WORKSPACE, "flow", ONE_NODE))
+    await engine.start_run()(StartRun(WORKSPACE, flow.id, None))
+    opened = counted.opened
+    later = backend.clock.now() + timedelta(minutes=10)
+
+    started = await engine.start_run()(StartRun(WORKSPACE, flow.id, {"n": 1}, start_at=later))
+
+    assert counted.opened == opened
+    stored = await get_execution(backend.uow, started.execution.id)
+    assert stored == started.execution
+    assert stored is not None and stored.wake_at == later
+    claimed = await backend.queue.claim("w1", 10, timedelta(seconds=30))
+    assert started.execution.id not in {lease.execution_id for lease in claimed}
