@@ -57,6 +57,9 @@ class Edge:
 class WorkflowSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     execution_timeout: timedelta | None = None
+    fail_fast: bool = False
+    """The first node that fails for good fails the execution at once, cancelling the
+    rest; by default the independent branches run to their end first."""
 
 
 @dataclass(frozen=True)

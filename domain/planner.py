@@ -37,6 +37,19 @@ def failed_fatally(definition: WorkflowDefinition, run: NodeRun) -> bool:
     return run.status is NodeStatus.FAILED and definition.node(run.node_id).on_error is OnError.FAIL
 
 
+def failure_error(run: NodeRun) -> dict[str, Any]:
+    """The error of an execution that `run`'s failure fails: the node's error and its id."""
+    error = dict(run.error or {})
+    error["node_id"] = run.node_id
+    return error
+
+
+def fails_fast(definition: WorkflowDefinition, run: NodeRun) -> bool:
+    """Whether `run`'s failure ends the execution at once (`settings.fail_fast`), rather
+    than once the independent branches have run to their end."""
+    return definition.settings.fail_fast and failed_fatally(definition, run)
+
+
 def edge_taken(edge: Edge, source: NodeRun) -> bool:
     """Whether control flowed along `edge` from its finished source."""
     if source.status is NodeStatus.SUCCEEDED:
@@ -200,10 +213,7 @@ def _outcome(
         if statuses[node_id] is NodeStatus.FAILED and failed_fatally(definition, runs[node_id])
     ]
     if failures:
-        first = failures[0]
-        error = dict(first.error or {})
-        error["node_id"] = first.node_id
-        return Outcome(succeeded=False, error=error)
+        return Outcome(succeeded=False, error=failure_error(failures[0]))
     output = {
         node_id: runs[node_id].output
         for node_id in definition.sink_nodes

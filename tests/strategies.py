@@ -155,6 +155,8 @@ def workflow_documents(
         settings["retry"] = draw(retry_policies())
     if draw(st.booleans()):
         settings["execution_timeout"] = draw(st.floats(60, 86400, allow_nan=False))
+    if draw(st.booleans()):
+        settings["fail_fast"] = draw(st.booleans())
     if settings or draw(st.booleans()):
         doc["settings"] = settings
     return doc

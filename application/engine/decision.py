@@ -40,7 +40,7 @@ from application.redaction import redact
 from domain import execution as ex
 from domain import node_run as nr
 from domain.execution import ParentLink
-from domain.planner import outcome, plan, plan_downstream
+from domain.planner import fails_fast, failure_error, outcome, plan, plan_downstream
 from domain.policies import GiveUp, NodeError, is_past
 from domain.status import ExecutionStatus, NodeStatus
 
@@ -138,6 +138,8 @@ class _Step:
         """How many of the fetched signals of each name this step has taken."""
         self.started_children: set[str] = set()
         """The children this step starts: they cannot have ended yet."""
+        self.checked = 0
+        """How much of `changes.touched` was looked at for a failure that fails fast."""
 
     def take(self, request: Advance | Park) -> None:
         changes = self.changes
@@ -168,6 +170,8 @@ class _Step:
         changes, held = self.changes, self.held
         for node_id, result in results.items():
             self._apply_result(node_id, result)
+        if self._failed_fast():
+            return
         # Within one step a wait that did not end in one round does not end in the next
         # (same `now`, same signals and children): look each waiting node up once.
         looked_up: set[str] = set()
@@ -179,14 +183,33 @@ class _Step:
         for _ in range(MAX_INLINE_ROUNDS):
             mark = len(changes.touched)
             self._resolve_waits(looked_up, waits)
-            if changes.execution.status.is_terminal:
+            if changes.execution.status.is_terminal or self._failed_fast():
                 return
             planned = len(changes.touched)
-            if not self._plan_and_start(since):
+            progressed = self._plan_and_start(since)
+            if self._failed_fast() or not progressed:
                 return
             waits, since = changes.touched[mark:], planned
         # Out of rounds with work left: the next step picks it up with a whole plan.
         changes.replan = True
+
+    def _failed_fast(self) -> bool:
+        """With `settings.fail_fast`, end the execution `failed` as soon as a node fails for
+        good: every unfinished node is cancelled (running bodies too: the runner stops them
+        when it sees the execution ended), and so are the sub-workflows it waits on."""
+        changes, definition = self.changes, self.held.definition
+        if not definition.settings.fail_fast or changes.execution.status.is_terminal:
+            return False
+        recent = changes.touched[self.checked :]
+        self.checked = len(changes.touched)
+        failed = next((n for n in recent if fails_fast(definition, changes.runs[n])), None)
+        if failed is None:
+            return False
+        changes.started.clear()  # their nodes are cancelled before their bodies begin
+        _end_everything(changes, self.now)
+        changes.exec(ex.fail(changes.execution, self.now, failure_error(changes.runs[failed])))
+        _tell_parent(changes)
+        return True
 
     def _plan_and_start(self, since: int | None) -> bool:
         """Skip, ready and start nodes; True if inline nodes ran and another round may help.
