@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, nodes
 from jinja2.environment import TemplateExpression
+from jinja2.parser import Parser
 from jinja2.runtime import Undefined
 
 from application import secret_taint
@@ -59,6 +60,27 @@ def _single_expression(source: str) -> str | None:
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
         return None
     return None if isinstance(body[0].nodes[0], nodes.TemplateData) else match.group("expr")
+
+
+def check_template(source: str) -> nodes.Node:
+    """The syntax tree of the config template ``source``, parsed and compiled as rendering
+    does (one ``{{ ... }}`` alone as its expression); raises ``TemplateSyntaxError``
+    (with ``lineno``) for what rendering would refuse before evaluating anything."""
+    expression = _single_expression(source)
+    if expression is not None:
+        return check_expression(expression)
+    _compiled_template(source)
+    return _ENV.parse(source)
+
+
+def check_expression(expression: str) -> nodes.Node:
+    """Like `check_template`, for one bare expression as `evaluate` reads it."""
+    inner = _single_expression(expression)
+    source = expression if inner is None else inner
+    _compiled_expression(source)
+    # What `Environment.compile_expression` parses, kept as a tree to read.
+    parser = Parser(_ENV, source, state="variable")
+    return parser.parse_expression()
 
 
 def render(value: Any, context: Mapping[str, Any], *, node_id: str) -> Any:

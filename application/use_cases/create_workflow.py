@@ -1,4 +1,4 @@
-"""Create a workflow from a definition document (validated; version 1)."""
+"""Create a workflow from a definition document (validated and checked; version 1)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from application.ids import new_id
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Workflow, WorkflowVersion
+from application.save_checks import (
+    SaveCheck,
+    SavedWorkflow,
+    check_definition,
+    check_document,
+    refuse_problems,
+)
 from domain.validation import definition_to_document, parse_definition
 
 
@@ -27,6 +34,14 @@ class CreateWorkflowHandler:
         self._clock = clock
 
     async def __call__(self, command: CreateWorkflow) -> Workflow:
+        return (await self.save(command)).workflow
+
+    async def validate(self, workspace_id: str, document: Any) -> SaveCheck:
+        """What saving `document` would refuse or warn about; stores nothing."""
+        return await check_document(self._uow, workspace_id, document)
+
+    async def save(self, command: CreateWorkflow) -> SavedWorkflow:
+        """Create the workflow; raises InvalidDefinition for any problem the checks find."""
         definition = parse_definition(command.definition)
         now = self._clock.now()
         workflow = Workflow(
@@ -40,8 +55,10 @@ class CreateWorkflowHandler:
         )
         version = WorkflowVersion(workflow.id, 1, definition_to_document(definition), now)
         async with self._uow() as uow:
+            check = await check_definition(uow, command.workspace_id, definition)
+            refuse_problems(check)
             if await uow.workflows.get_by_name(command.workspace_id, command.name):
                 raise Conflict(f"a workflow named {command.name!r} already exists")
             await uow.workflows.add(workflow, version)
             await uow.commit()
-        return workflow
+        return SavedWorkflow(workflow, check.warnings)

@@ -9,6 +9,7 @@ from application.errors import NotFound
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Workflow, WorkflowVersion
+from application.save_checks import SavedWorkflow, check_definition, refuse_problems
 from domain.validation import definition_to_document, parse_definition
 
 
@@ -26,12 +27,18 @@ class UpdateWorkflowHandler:
         self._clock = clock
 
     async def __call__(self, command: UpdateWorkflow) -> Workflow:
+        return (await self.save(command)).workflow
+
+    async def save(self, command: UpdateWorkflow) -> SavedWorkflow:
+        """Save the new version; raises InvalidDefinition for any problem the checks find."""
         definition = parse_definition(command.definition)
         now = self._clock.now()
         async with self._uow() as uow:
             workflow = await uow.workflows.get(command.workspace_id, command.workflow_id)
             if workflow is None:
                 raise NotFound(f"no workflow {command.workflow_id} in this workspace")
+            check = await check_definition(uow, command.workspace_id, definition)
+            refuse_problems(check)
             version = workflow.latest_version + 1
             updated = replace(
                 workflow,
@@ -46,4 +53,4 @@ class UpdateWorkflowHandler:
                 updated, WorkflowVersion(workflow.id, version, document, now)
             )
             await uow.commit()
-        return updated
+        return SavedWorkflow(updated, check.warnings)

@@ -54,7 +54,9 @@ async def test_the_parent_fails_when_the_child_fails(harness: Harness) -> None:
 
 
 async def test_a_sub_workflow_of_an_unknown_workflow_fails_the_node(harness: Harness) -> None:
-    parent_id = await harness.run(parent_document("wf_missing"), {"n": 1})
+    # A literal unknown id is refused at save time; one chosen by a template is not.
+    parent = parent_document("{{ input.child }}")
+    parent_id = await harness.run(parent, {"n": 1, "child": "wf_missing"})
 
     assert harness.status(parent_id) == "failed"
     sub = harness.node(parent_id, "sub")

@@ -1,4 +1,5 @@
-"""Workflows: create, list, get (latest or a version), update, versions, archive, run."""
+"""Workflows: create, validate, list, get (latest or a version), update, versions, archive,
+run."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ from entrypoints.api.schemas.workflows import (
     RunOut,
     RunRequest,
     VersionOut,
+    WorkflowCheck,
     WorkflowCreate,
     WorkflowDetail,
     WorkflowOut,
     WorkflowPage,
+    WorkflowSaved,
     WorkflowUpdate,
 )
 
@@ -54,14 +57,27 @@ class WorkflowController(Controller):
         principal: NamedDependency[Principal],
         create_workflow: NamedDependency[CreateWorkflowHandler],
         workflow_queries: NamedDependency[WorkflowQueries],
-    ) -> WorkflowDetail:
-        """Save a workflow; an invalid definition is a 422 listing every problem."""
+    ) -> WorkflowSaved:
+        """Save a workflow; an invalid definition is a 422 listing every problem, and what
+        is only suspect (a secret not stored yet) comes back as `warnings`."""
         command = CreateWorkflow(
             principal.workspace_id, data.name, data.definition, data.description
         )
-        workflow = await create_workflow(command)
-        found = await workflow_queries.get(principal.workspace_id, workflow.id)
-        return WorkflowDetail.with_version(found.workflow, found.version)
+        saved = await create_workflow.save(command)
+        found = await workflow_queries.get(principal.workspace_id, saved.workflow.id)
+        return WorkflowSaved.saved(found.workflow, found.version, saved.warnings)
+
+    @post("/validate", guards=[EDITOR], status_code=200)
+    async def validate_workflow(
+        self,
+        data: JSONBody[WorkflowCreate],
+        principal: NamedDependency[Principal],
+        create_workflow: NamedDependency[CreateWorkflowHandler],
+    ) -> WorkflowCheck:
+        """Check a workflow as creating it would, and store nothing: 200 with `valid`, the
+        `problems` that would refuse it and the `warnings` that would not."""
+        check = await create_workflow.validate(principal.workspace_id, data.definition)
+        return WorkflowCheck.of(check)
 
     @get("/")
     async def list_workflows(
@@ -103,14 +119,14 @@ class WorkflowController(Controller):
         principal: NamedDependency[Principal],
         update_workflow: NamedDependency[UpdateWorkflowHandler],
         workflow_queries: NamedDependency[WorkflowQueries],
-    ) -> WorkflowDetail:
+    ) -> WorkflowSaved:
         """Save a new version; running executions keep the version they started with."""
         command = UpdateWorkflow(
             principal.workspace_id, workflow_id, data.definition, data.description
         )
-        await update_workflow(command)
+        saved = await update_workflow.save(command)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
-        return WorkflowDetail.with_version(found.workflow, found.version)
+        return WorkflowSaved.saved(found.workflow, found.version, saved.warnings)
 
     @get("/{workflow_id:str}/versions")
     async def list_versions(

@@ -9,6 +9,8 @@ import msgspec
 
 from application.document_limits import MAX_INTEGER
 from application.records import Workflow, WorkflowVersion
+from application.save_checks import SaveCheck
+from domain.problems import Problem
 from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
 
 
@@ -55,6 +57,48 @@ class WorkflowDetail(WorkflowOut):
     def with_version(cls, workflow: Workflow, version: WorkflowVersion) -> WorkflowDetail:
         base = msgspec.structs.asdict(WorkflowOut.of(workflow))
         return cls(**base, version=version.version, definition=version.document)
+
+
+class ProblemOut(Out):
+    """Something the save checks found: a stable code, where it is, what to do."""
+
+    code: str
+    path: str
+    message: str
+
+    @classmethod
+    def of(cls, problem: Problem) -> ProblemOut:
+        return cls(code=problem.code, path=problem.path, message=problem.message)
+
+
+class WorkflowSaved(WorkflowDetail):
+    """A workflow just created or updated, with what its checks warn about (for instance
+    a secret the workspace does not hold yet): warnings never refuse a save."""
+
+    warnings: list[ProblemOut]
+
+    @classmethod
+    def saved(
+        cls, workflow: Workflow, version: WorkflowVersion, warnings: tuple[Problem, ...]
+    ) -> WorkflowSaved:
+        base = msgspec.structs.asdict(WorkflowDetail.with_version(workflow, version))
+        return cls(**base, warnings=[ProblemOut.of(problem) for problem in warnings])
+
+
+class WorkflowCheck(Out):
+    """What saving a definition would find; `valid` is false when `problems` is not empty."""
+
+    valid: bool
+    problems: list[ProblemOut]
+    warnings: list[ProblemOut]
+
+    @classmethod
+    def of(cls, check: SaveCheck) -> WorkflowCheck:
+        return cls(
+            valid=check.valid,
+            problems=[ProblemOut.of(problem) for problem in check.problems],
+            warnings=[ProblemOut.of(problem) for problem in check.warnings],
+        )
 
 
 class WorkflowPage(Out):

@@ -1,0 +1,247 @@
+"""What is checked when a workflow is saved, beyond the shape `domain.validation` checks.
+
+Every template in a node's config, and every condition's ``if``, is parsed and compiled
+by the sandbox that evaluates it, so a syntax error is refused at save time rather than
+failing the node at run time. The ``nodes.<id>`` they read must name a node upstream of
+the reader (`domain.reference_checks`), and a ``sub_workflow`` must name a workflow of
+the workspace. A secret they name that the workspace does not hold is only a warning:
+it can be added before the workflow runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from jinja2 import TemplateSyntaxError, nodes
+
+from application.expressions import check_expression, check_template
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.records import Workflow
+from application.secret_references import expression_secret_names, template_secret_names
+from domain.definition import NodeKind, WorkflowDefinition
+from domain.errors import InvalidDefinition
+from domain.problems import Problem, is_template, join_path
+from domain.reference_checks import NodeReference, check_node_references
+from domain.validation import parse_definition
+
+NODES_VARIABLE = "nodes"
+# `nodes.get('x')` calls the mapping's method unless a node is named so (see the sandbox).
+_MAPPING_METHODS = frozenset({"get", "keys", "values", "items"})
+_N = TypeVar("_N", bound=nodes.Node)
+
+
+@dataclass(frozen=True)
+class SaveCheck:
+    """What the checks found: `problems` refuse the save, `warnings` do not."""
+
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class SavedWorkflow:
+    """A saved workflow and the warnings its checks raised."""
+
+    workflow: Workflow
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One template, or one condition's expression, in the config of node `node`."""
+
+    node: str
+    path: str
+    source: str
+    expression: bool
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What parsing one source text found: its error, or the nodes it reads."""
+
+    error: str | None = None
+    # (target, is the mapping method of that name when no node is named so)
+    targets: tuple[tuple[str, bool], ...] = ()
+
+
+async def check_document(
+    uow_factory: UnitOfWorkFactory, workspace_id: str, document: Any
+) -> SaveCheck:
+    """Every problem and warning with saving `document` in the workspace; stores nothing."""
+    try:
+        definition = parse_definition(document)
+    except InvalidDefinition as error:
+        return SaveCheck(problems=tuple(_problems_of(error)))
+    async with uow_factory() as uow:
+        return await check_definition(uow, workspace_id, definition)
+
+
+async def check_definition(
+    uow: UnitOfWork, workspace_id: str, definition: WorkflowDefinition
+) -> SaveCheck:
+    """The save checks of a valid definition, reading the workspace through `uow`."""
+    fields = list(_fields(definition))
+    problems = _syntax_and_reference_problems(definition, fields)
+    problems.extend(await _unknown_workflows(uow, workspace_id, definition))
+    warnings = await _unknown_secrets(uow, workspace_id, fields)
+    return SaveCheck(tuple(problems), tuple(warnings))
+
+
+def refuse_problems(check: SaveCheck) -> None:
+    """Raise `InvalidDefinition` (a 422 listing them) if the check found problems."""
+    if check.problems:
+        raise InvalidDefinition(list(check.problems))
+
+
+def _problems_of(error: InvalidDefinition) -> Iterator[Problem]:
+    for problem in error.problems:
+        yield problem if isinstance(problem, Problem) else Problem("invalid", "", str(problem))
+
+
+def _fields(definition: WorkflowDefinition) -> Iterator[_Field]:
+    for index, node in enumerate(definition.nodes):
+        base = join_path(join_path("nodes", index), "config")
+        if node.kind is NodeKind.CONDITION:
+            # A condition's config is not rendered: each case's `if` is one expression.
+            for number, case in enumerate(node.config.get("cases") or ()):
+                if isinstance(case, Mapping) and isinstance(case.get("if"), str):
+                    path = join_path(join_path(join_path(base, "cases"), number), "if")
+                    yield _Field(node.id, path, case["if"], expression=True)
+        else:
+            for path, source in _templates(node.config, base):
+                yield _Field(node.id, path, source, expression=False)
+
+
+def _templates(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        if is_template(value):
+            yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _templates(item, join_path(path, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _templates(item, join_path(path, index))
+
+
+def _syntax_and_reference_problems(
+    definition: WorkflowDefinition, fields: list[_Field]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    references: list[NodeReference] = []
+    for field in fields:
+        reading = _read(field.source, field.expression)
+        if reading.error is not None:
+            code = "invalid_expression" if field.expression else "invalid_template"
+            problems.append(Problem(code, field.path, reading.error))
+            continue
+        for target, method in reading.targets:
+            if method and target not in definition.by_id:
+                continue
+            references.append(NodeReference(field.node, target, field.path))
+    problems.extend(check_node_references(definition, references))
+    return problems
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(source: str, expression: bool) -> _Reading:
+    try:
+        tree = check_expression(source) if expression else check_template(source)
+    except TemplateSyntaxError as error:
+        return _Reading(error=_syntax_message(error, expression))
+    return _Reading(targets=tuple(_node_targets(tree)))
+
+
+def _syntax_message(error: TemplateSyntaxError, expression: bool) -> str:
+    what = "expression" if expression else "template"
+    reason = (error.message or type(error).__name__).rstrip(".")
+    # Jinja's errors carry a line number but no column.
+    return f"The {what} cannot be read: {reason} (line {error.lineno}); fix its syntax."
+
+
+def _node_targets(tree: nodes.Node) -> Iterator[tuple[str, bool]]:
+    """The node ids `tree` reads as ``nodes.ID`` or ``nodes['ID']``: a computed key such as
+    ``nodes[input.which]`` cannot be known before the run and is left out."""
+    if any(name.name == NODES_VARIABLE and name.ctx != "load" for name in _all(tree, nodes.Name)):
+        return  # `nodes` is assigned in the template: its reads are not the context's
+    called = {
+        id(call.node)
+        for call in _all(tree, nodes.Call)
+        if isinstance(call.node, nodes.Getattr) and call.node.attr in _MAPPING_METHODS
+    }
+    for attribute in _all(tree, nodes.Getattr):
+        if _is_nodes(attribute.node):
+            yield attribute.attr, id(attribute) in called
+    for item in _all(tree, nodes.Getitem):
+        key = item.arg
+        if _is_nodes(item.node) and isinstance(key, nodes.Const) and isinstance(key.value, str):
+            yield key.value, False
+
+
+def _all(tree: nodes.Node, kind: type[_N]) -> Iterator[_N]:
+    """The nodes of `kind` in `tree`, the root included (`find_all` leaves it out)."""
+    if isinstance(tree, kind):
+        yield tree
+    yield from tree.find_all(kind)
+
+
+def _is_nodes(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Name) and node.name == NODES_VARIABLE
+
+
+async def _unknown_workflows(
+    uow: UnitOfWork, workspace_id: str, definition: WorkflowDefinition
+) -> list[Problem]:
+    problems: list[Problem] = []
+    known: dict[str, bool] = {}
+    for index, node in enumerate(definition.nodes):
+        if node.kind is not NodeKind.SUB_WORKFLOW:
+            continue
+        workflow_id = node.config.get("workflow_id")
+        if not isinstance(workflow_id, str) or is_template(workflow_id):
+            continue  # a template names its workflow only at run time
+        if workflow_id not in known:
+            known[workflow_id] = await uow.workflows.get(workspace_id, workflow_id) is not None
+        if not known[workflow_id]:
+            path = join_path(join_path(join_path("nodes", index), "config"), "workflow_id")
+            message = (
+                f"There is no workflow {workflow_id!r} in this workspace; use the id of an"
+                " existing workflow (create the child workflow first)."
+            )
+            problems.append(Problem("unknown_workflow", path, message))
+    return problems
+
+
+async def _unknown_secrets(
+    uow: UnitOfWork, workspace_id: str, fields: list[_Field]
+) -> list[Problem]:
+    named = [(field, sorted(_secret_names(field))) for field in fields]
+    wanted = sorted({name for _, names in named for name in names})
+    if not wanted:
+        return []
+    stored = {secret.name for secret in await uow.secrets.get_many(workspace_id, wanted)}
+    warnings: list[Problem] = []
+    for field, names in named:
+        for name in names:
+            if name not in stored:
+                message = (
+                    f"Node {field.node!r} reads secrets.{name}, but this workspace has no"
+                    f" secret {name!r} yet; add it before the workflow runs."
+                )
+                warnings.append(Problem("unknown_secret", field.path, message))
+    return warnings
+
+
+def _secret_names(field: _Field) -> set[str]:
+    # The same names the engine loads for the node (see application/engine/context.py).
+    if field.expression:
+        return expression_secret_names(field.source)
+    return template_secret_names(field.source)
