@@ -18,11 +18,12 @@ edges:
   - {{from: greet, to: shout}}
 """
 
-# A transform whose template reads the output of a node that does not exist: the
-# definition is valid, the run fails with an expression_error.
+# A transform whose template reads an input field the run does not give: the definition
+# is valid (a read of a node that does not exist would be refused when it is saved), the
+# run fails with an expression_error.
 FAILING_JSON = """\
 {"nodes": [{"id": "broken", "kind": "transform",
-            "config": {"output": "{{ nodes.missing.output.value }}"}}],
+            "config": {"output": "{{ input.missing.value }}"}}],
  "edges": []}
 """
 
