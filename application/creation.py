@@ -39,8 +39,10 @@ def new_execution(
     parent: ParentLink | None = None,
     schedule: tuple[str, datetime] | None = None,
     rerun_of: str | None = None,
+    depth: int = 0,
 ) -> tuple[Execution, DomainEvent]:
-    """A pending execution (due at `start_at` or now) and its first event, not yet stored."""
+    """A pending execution (due at `start_at` or now) and its first event, not yet stored;
+    `depth` is how deeply it is nested as a sub-workflow (0: a top-level run)."""
     begins = start_at if start_at is not None and start_at > now else now
     execution = Execution(
         id=execution_id,
@@ -56,6 +58,7 @@ def new_execution(
         schedule_id=schedule[0] if schedule else None,
         scheduled_for=schedule[1] if schedule else None,
         rerun_of=rerun_of,
+        depth=depth,
         seq=1,
     )
     payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}

@@ -43,6 +43,8 @@ class Execution:
     scheduled_for: datetime | None = None
     cancel_requested: bool = False
     rerun_of: str | None = None
+    depth: int = 0
+    """How deeply it is nested as a sub-workflow: 0 for a top-level run, 1 for its child."""
     seq: int = 0
     """The sequence number of the execution's last event; every write moves it."""
 

@@ -155,6 +155,7 @@ def engine_over(
         executors=providers.Object(executors),
     )
     engine.poison_pill_after.override(providers.Object(settings.poison_pill_after))
+    engine.max_depth.override(providers.Object(settings.max_depth))
     if storage.commit_uow_factory is not None:
         engine.commit_uow_factory.override(providers.Object(storage.commit_uow_factory))
     if storage.run_inserts is not None:

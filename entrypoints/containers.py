@@ -17,6 +17,7 @@ from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from application.definitions import DefinitionCache
+from application.engine.decision import DEFAULT_MAX_DEPTH
 from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER
 from application.engine.runner import ExecutionRunner
 from application.nodes.builtin import builtin_executors
@@ -52,6 +53,8 @@ class Engine(containers.DeclarativeContainer):
     )
     rng = providers.Object(random.random)
     poison_pill_after = providers.Object(DEFAULT_POISON_PILL_AFTER)
+    max_depth = providers.Object(DEFAULT_MAX_DEPTH)
+    """How deeply sub-workflows may nest (`TREADLE_MAX_DEPTH`)."""
 
     definitions = providers.Singleton(DefinitionCache)
     runner = providers.Singleton(
@@ -64,6 +67,7 @@ class Engine(containers.DeclarativeContainer):
         definitions=definitions,
         rng=rng,
         poison_pill_after=poison_pill_after,
+        max_depth=max_depth,
     )
     create_workflow = providers.Singleton(CreateWorkflowHandler, uow_factory, clock)
     update_workflow = providers.Singleton(UpdateWorkflowHandler, uow_factory, clock)

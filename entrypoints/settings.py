@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     poison_pill_after: int = Field(default=5, ge=1, le=1000)
     """Failed steps of the same kind in a row after which an execution ends failed."""
+    max_depth: int = Field(default=16, ge=0, le=1000)
+    """How deeply sub-workflows may nest: a top-level execution is at depth 0."""
     http_allowed_hosts: str = ""
     http_max_response_bytes: int = Field(default=1_000_000, ge=1)
     worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)

@@ -55,6 +55,7 @@ def execution_to_row(execution: Execution) -> dict[str, Any]:
         "scheduled_for": execution.scheduled_for,
         "cancel_requested": execution.cancel_requested,
         "rerun_of": execution.rerun_of,
+        "depth": execution.depth,
         "seq": execution.seq,
     }
 
@@ -82,6 +83,7 @@ def row_to_execution(row: Row) -> Execution:
         scheduled_for=utc(row["scheduled_for"]),
         cancel_requested=row["cancel_requested"],
         rerun_of=row["rerun_of"],
+        depth=row["depth"],
         seq=row["seq"],
     )
 

@@ -124,6 +124,8 @@ executions = Table(
     Column("scheduled_for", _time()),
     Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
     Column("rerun_of", _id()),
+    # How deeply the execution is nested as a sub-workflow: 0 for a top-level run.
+    Column("depth", Integer, nullable=False, server_default=text("0")),
     Column("seq", Integer, nullable=False),
     Column("lease_owner", Text),
     Column("lease_token", BigInteger, nullable=False, server_default=text("0")),

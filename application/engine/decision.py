@@ -45,6 +45,10 @@ from domain.policies import GiveUp, NodeError, is_past
 from domain.status import ExecutionStatus, NodeStatus
 
 MAX_INLINE_ROUNDS = 1000
+DEFAULT_MAX_DEPTH = 16
+"""How deeply sub-workflows may nest: a top-level execution is at depth 0, its child at 1;
+a `sub_workflow` node whose child would be deeper fails with `max_depth_exceeded`."""
+MAX_DEPTH_EXCEEDED = "max_depth_exceeded"
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,17 @@ class GiveUpOn:
 Request = Advance | Park | Close | GiveUpOn
 
 
-def decide(held: Held, request: Request, facts: Facts, executors: ExecutorRegistry) -> Changes:
+def decide(
+    held: Held,
+    request: Request,
+    facts: Facts,
+    executors: ExecutorRegistry,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Changes:
     """The transitions and effects of one step of `held` (raises MissingFacts when a
-    template named a fact the committer did not fetch)."""
+    template named a fact the committer did not fetch); sub-workflows nest at most
+    `max_depth` deep."""
     changes = Changes.on(held, facts.now)
     if held.step_failure is not None and not isinstance(request, GiveUpOn):
         changes.effects.append(ClearStepFailures(held.execution.id))
@@ -90,7 +102,7 @@ def decide(held: Held, request: Request, facts: Facts, executors: ExecutorRegist
     elif isinstance(request, GiveUpOn):
         _give_up(held, changes, facts.now, request.error)
     else:
-        _Step(held, changes, facts, executors).take(request)
+        _Step(held, changes, facts, executors, max_depth).take(request)
     return changes
 
 
@@ -127,9 +139,15 @@ class _Step:
     """The working state of one `Advance` or `Park` decision."""
 
     def __init__(
-        self, held: Held, changes: Changes, facts: Facts, executors: ExecutorRegistry
+        self,
+        held: Held,
+        changes: Changes,
+        facts: Facts,
+        executors: ExecutorRegistry,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self.held = held
+        self.max_depth = max_depth
         self.changes = changes
         self.facts = facts
         self.now = facts.now
@@ -289,6 +307,15 @@ class _Step:
 
     def _start_child(self, node_id: str, request: StartChild) -> None:
         changes, held = self.changes, self.held
+        depth = held.execution.depth + 1
+        if depth > self.max_depth:
+            message = (
+                f"starting workflow {request.workflow_id!r} here would nest sub-workflows"
+                f" {depth} deep, beyond the limit of {self.max_depth}"
+            )
+            details: dict[str, object] = {"depth": depth, "max_depth": self.max_depth}
+            self._apply_failure(node_id, NodeError(MAX_DEPTH_EXCEEDED, message, False, details))
+            return
         found = self.facts.workflow((request.workflow_id, request.version))
         if found is None or found.workflow.workspace_id != held.execution.workspace_id:
             message = f"workflow {request.workflow_id!r} does not exist in this workspace"
@@ -303,6 +330,7 @@ class _Step:
             input=redact(request.input, changes.secret_values),
             now=self.now,
             parent=ParentLink(held.execution.id, node_id),
+            depth=depth,
         )
         node_ids = tuple(node.id for node in found.definition.nodes)
         changes.effects.append(InsertChild(child, node_ids, (first_event,)))

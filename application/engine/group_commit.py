@@ -27,7 +27,7 @@ from application.cancellation import cancel_child
 from application.creation import Transition, add_execution, record_many, wake_parent
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
-from application.engine.decision import Advance, GiveUpOn, Request, decide
+from application.engine.decision import DEFAULT_MAX_DEPTH, Advance, GiveUpOn, Request, decide
 from application.engine.effects import (
     CancelChild,
     ClearStepFailures,
@@ -105,8 +105,10 @@ class GroupCommitter:
         executors: ExecutorRegistry,
         rng: Callable[[], float],
         decryptor: Encryptor | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         self._uow = uow_factory
+        self._max_depth = max_depth
         self._clock = clock
         self._definitions = definitions
         self._executors = executors
@@ -233,11 +235,11 @@ class GroupCommitter:
             now = self._clock.now()
             known = facts.facts_for(held.execution, now, self._rng, new_id)
             try:
-                return decide(held, request, known, self._executors)
+                return decide(held, request, known, self._executors, max_depth=self._max_depth)
             except MissingFacts as missing:
                 await self._facts.fetch(uow, [Asked(held.execution, missing.needs)], facts)
         known = facts.facts_for(held.execution, self._clock.now(), self._rng, new_id)
-        return decide(held, request, known, self._executors)
+        return decide(held, request, known, self._executors, max_depth=self._max_depth)
 
     async def _prepare(
         self,

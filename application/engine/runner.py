@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from application.definitions import DefinitionCache
 from application.engine.changes import Held
-from application.engine.decision import Advance, Close, Park, Request, wake_in
+from application.engine.decision import DEFAULT_MAX_DEPTH, Advance, Close, Park, Request, wake_in
 from application.engine.group_commit import GroupCommitter, Opening
 from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER, describe_failure
 from application.errors import LeaseLost
@@ -56,17 +56,25 @@ class ExecutionRunner:
         decryptor: Encryptor | None = None,
         commit_uow_factory: UnitOfWorkFactory | None = None,
         poison_pill_after: int = DEFAULT_POISON_PILL_AFTER,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
         """`commit_uow_factory`, when given, serves the group committer, which uses one unit
         of work at a time (an adapter can keep a connection for it). `decryptor` opens the
         secrets node templates read (none without it). An execution whose step failed
-        `poison_pill_after` times in a row the same way is ended `failed`."""
+        `poison_pill_after` times in a row the same way is ended `failed`; sub-workflows nest
+        at most `max_depth` deep."""
         self._uow = uow_factory
         self._poison_pill_after = poison_pill_after
         self._clock = clock
         self._executors = executors
         self._committer = GroupCommitter(
-            commit_uow_factory or uow_factory, clock, definitions, executors, rng, decryptor
+            commit_uow_factory or uow_factory,
+            clock,
+            definitions,
+            executors,
+            rng,
+            decryptor,
+            max_depth=max_depth,
         )
 
     async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
