@@ -81,6 +81,14 @@ GET_NODE_RUNS_OF_MANY = (
 )
 # Locked in id order, so that two lockers never wait on each other in a circle.
 LOCK_MANY = "SELECT * FROM executions WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"
+# The same, with the node runs (as JSON, in definition order) of the rows in `runs_of`: one
+# round trip instead of two when a worker opens executions it has just claimed.
+LOCK_MANY_WITH_RUNS = (
+    "SELECT e.*, CASE WHEN e.id = ANY(%(runs_of)s) THEN (SELECT coalesce(jsonb_agg("
+    "to_jsonb(n) ORDER BY n.position, n.node_id), '[]'::jsonb) FROM node_runs n"
+    " WHERE n.execution_id = e.id) END AS node_runs_json"
+    " FROM executions e WHERE e.id = ANY(%(ids)s) ORDER BY e.id FOR UPDATE OF e"
+)
 
 
 def save_executions(columns: list[str], parameter: str = "rows") -> str:

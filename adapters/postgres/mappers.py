@@ -107,6 +107,15 @@ def node_run_to_row(execution_id: str, run: NodeRun, position: int) -> dict[str,
     }
 
 
+def json_to_node_run(value: Mapping[str, Any]) -> NodeRun:
+    """A node run read as JSON (`to_jsonb` of its row), whose times arrive as ISO 8601 text."""
+    row = dict(value)
+    for name in ("started_at", "finished_at", "wake_at"):
+        if row[name] is not None:
+            row[name] = datetime.fromisoformat(row[name])
+    return row_to_node_run(row)
+
+
 def row_to_node_run(row: Row) -> NodeRun:
     return NodeRun(
         node_id=row["node_id"],

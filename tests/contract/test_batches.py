@@ -133,6 +133,36 @@ async def test_lock_leased_reads_the_row_as_it_is_now(backend: Backend) -> None:
         assert await uow.executions.lock_leased([lease]) == {added.id: cancelling}
 
 
+async def test_lock_leased_with_runs_reads_every_field_of_a_node_run(backend: Backend) -> None:
+    start = backend.clock.now()
+    flow = await add_workflow(backend.uow, start)
+    opening = await add_execution(backend.uow, flow.id, start)
+    lease = await claim_one(backend)
+    worked = NodeRun(
+        "second",
+        NodeStatus.RETRYING,
+        attempt=2,
+        input={"n": [1, 2.5, None, "ü"]},
+        output={"big": 2**70},
+        error={"kind": "boom", "message": "line\nbreak"},
+        label="left",
+        started_at=start + timedelta(microseconds=7),
+        finished_at=start + timedelta(seconds=1, microseconds=120),
+        wake_at=start + timedelta(minutes=5),
+        waiting_for={"timer": "later"},
+        skip_reason="none",
+    )
+    async with backend.uow() as uow:
+        await uow.node_runs.save_many(opening.id, [worked])
+        await uow.commit()
+
+    async with backend.uow() as uow:
+        _, runs = await uow.executions.lock_leased_with_runs([lease], [opening.id])
+
+    assert runs[opening.id]["second"] == worked
+    assert list(runs[opening.id]) == list(NODES)
+
+
 # ---- save_many ----------------------------------------------------------------------------
 
 

@@ -161,7 +161,34 @@ class PostgresExecutions:
         if not leases:
             return {}
         ids = [lease.execution_id for lease in leases]
-        rows = await self._db.fetch(hot_sql.LOCK_MANY, {"ids": ids})
+        return self._held(leases, await self._db.fetch(hot_sql.LOCK_MANY, {"ids": ids}))
+
+    async def lock_leased_with_runs(
+        self, leases: Sequence[Lease], runs_of: Sequence[str]
+    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
+        if not runs_of:
+            return await self.lock_leased(leases), {}
+        # The node runs are read by the locking statement itself. Its snapshot is taken
+        # before the locks, but no writer can have changed them in between: only the
+        # lease holder writes a live execution's node runs (other writers end it, or only
+        # flag it), and the claim that made this worker the holder skipped rows locked by
+        # anyone else.
+        params = {"ids": [lease.execution_id for lease in leases], "runs_of": list(runs_of)}
+        rows = await self._db.fetch(hot_sql.LOCK_MANY_WITH_RUNS, params)
+        held = self._held(leases, rows)
+        runs = {
+            row["id"]: {
+                run.node_id: run for run in map(mappers.json_to_node_run, row["node_runs_json"])
+            }
+            for row in rows
+            if row["id"] in held and row["node_runs_json"] is not None
+        }
+        return held, runs
+
+    def _held(
+        self, leases: Sequence[Lease], rows: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Execution]:
+        """The locked rows still under their lease, as executions."""
         self._locked_failures.update((row["id"], _step_failure(row)) for row in rows)
         # Judged here rather than in SQL: the plain look-up by id costs the server less than
         # joining the leases in; a row locked for nothing is let go at the transaction's end.
@@ -174,14 +201,6 @@ class PostgresExecutions:
             and row["lease_expires_at"] is not None
             and row["lease_expires_at"] > now
         }
-
-    async def lock_leased_with_runs(
-        self, leases: Sequence[Lease], runs_of: Sequence[str]
-    ) -> tuple[dict[str, Execution], dict[str, dict[str, NodeRun]]]:
-        held = await self.lock_leased(leases)
-        wanted = [execution_id for execution_id in runs_of if execution_id in held]
-        runs = await PostgresNodeRuns(self._db).get_for(wanted) if wanted else {}
-        return held, runs
 
     async def save(self, execution: Execution, *, expected_seq: int, lease: Lease | None) -> None:
         await self.save_many([FencedSave(execution, expected_seq, lease)])
