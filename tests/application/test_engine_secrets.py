@@ -16,9 +16,13 @@ async def with_secret() -> Harness:
     return harness
 
 
-async def test_a_condition_expression_can_read_a_secret() -> None:
+@pytest.mark.parametrize(
+    "expression", [f"secrets.PLAN == '{SECRET}'", f"{{{{ secrets.PLAN == '{SECRET}' }}}}"]
+)
+async def test_a_condition_expression_can_read_a_secret(expression: str) -> None:
+    # A condition may be written bare or inside one `{{ }}`; either way its secret loads.
     harness = await with_secret()
-    cases = [{"when": "gold", "if": f"secrets.PLAN == '{SECRET}'"}]
+    cases = [{"when": "gold", "if": expression}]
     doc = document(
         [
             node("plan", "condition", config={"cases": cases, "default": "other"}),
