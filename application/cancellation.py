@@ -23,6 +23,15 @@ def waiting_children(runs: dict[str, NodeRun]) -> list[str]:
     ]
 
 
+def waiting_item_nodes(runs: dict[str, NodeRun]) -> list[str]:
+    """The `for_each` nodes of this execution waiting on their items."""
+    return [
+        run.node_id
+        for run in runs.values()
+        if run.status is NodeStatus.WAITING and run.waiting_for and "for_each" in run.waiting_for
+    ]
+
+
 async def cancel_unleased(
     uow: UnitOfWork, execution: Execution, now: datetime, *, tell_parent: bool = True
 ) -> Execution:
@@ -40,9 +49,18 @@ async def cancel_unleased(
     cancelled = await record(uow, execution, cancelled, changed, events, now)
     for child_id in waiting_children(runs):
         await cancel_child(uow, child_id, now)
+    for node_id in waiting_item_nodes(runs):
+        await cancel_items(uow, execution.id, node_id, now)
     if tell_parent:
         await wake_parent(uow, cancelled, now)
     return cancelled
+
+
+async def cancel_items(uow: UnitOfWork, execution_id: str, node_id: str, now: datetime) -> None:
+    """A `for_each` node ended or its execution is closing: end the items still running
+    (at most its parallelism, so this reads few rows however many items it has)."""
+    for child_id in await uow.executions.active_items(execution_id, node_id):
+        await cancel_child(uow, child_id, now)
 
 
 async def cancel_child(uow: UnitOfWork, child_id: str, now: datetime) -> None:

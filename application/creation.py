@@ -178,12 +178,27 @@ async def record_many(
     return saved
 
 
+def _parked(execution: Execution, now: datetime) -> bool:
+    """Waiting, and not due yet."""
+    if execution.status is not ExecutionStatus.WAITING:
+        return False
+    return execution.wake_at is None or execution.wake_at > now
+
+
 async def wake_parent(uow: UnitOfWork, child: Execution, now: datetime) -> None:
-    """A sub-workflow ended: record it on the parent and make the parent due at once."""
+    """A sub-workflow ended: record it on the parent and make the parent due at once.
+
+    A `for_each` item wakes its parent only when the parent is parked and not yet due:
+    while the parent runs or is already due, the step it takes next reads every item
+    that ended, so a thousand items finishing write the parent a few times, not a
+    thousand. The lock still waits for a step in flight, so no ending goes unseen.
+    """
     if child.parent is None:
         return
     parent = await uow.executions.lock(child.parent.execution_id)
     if parent is None or parent.status.is_terminal:
+        return
+    if child.parent.item_index is not None and not _parked(parent, now):
         return
     woken, events = ex.child_finished(
         parent, now, node_id=child.parent.node_id, child_id=child.id, status=child.status

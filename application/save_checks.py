@@ -23,6 +23,7 @@ from application.records import Workflow
 from application.secret_references import expression_secret_names, template_secret_names
 from domain.definition import NodeKind, WorkflowDefinition
 from domain.errors import InvalidDefinition
+from domain.node_config import workflow_reference
 from domain.problems import Problem, is_template, join_path
 from domain.reference_checks import NodeReference, check_node_references
 from domain.validation import parse_definition
@@ -109,6 +110,10 @@ def _problems_of(error: InvalidDefinition) -> Iterator[Problem]:
 def _fields(definition: WorkflowDefinition) -> Iterator[_Field]:
     for index, node in enumerate(definition.nodes):
         base = join_path(join_path("nodes", index), "config")
+        items = node.config.get("items")
+        if node.kind is NodeKind.FOR_EACH and isinstance(items, str) and not is_template(items):
+            # A for_each's `items` may be a bare expression, like a condition's `if`.
+            yield _Field(node.id, join_path(base, "items"), items, expression=True)
         if node.kind is NodeKind.CONDITION:
             # A condition's config is not rendered: each case's `if` is one expression.
             for number, case in enumerate(node.config.get("cases") or ()):
@@ -203,21 +208,28 @@ async def _unknown_workflows(
     problems: list[Problem] = []
     known: dict[str, bool] = {}
     for index, node in enumerate(definition.nodes):
-        if node.kind is not NodeKind.SUB_WORKFLOW:
+        named = workflow_reference(node.kind, node.config)
+        if named is None:
             continue
-        workflow_id = node.config.get("workflow_id")
-        if not isinstance(workflow_id, str) or is_template(workflow_id):
+        key, reference = named
+        if not isinstance(reference, str) or is_template(reference):
             continue  # a template names its workflow only at run time
-        if workflow_id not in known:
-            known[workflow_id] = await uow.workflows.get(workspace_id, workflow_id) is not None
-        if not known[workflow_id]:
-            path = join_path(join_path(join_path("nodes", index), "config"), "workflow_id")
+        if reference not in known:
+            known[reference] = await _workflow_exists(uow, workspace_id, reference)
+        if not known[reference]:
+            path = join_path(join_path(join_path("nodes", index), "config"), key)
             message = (
-                f"There is no workflow {workflow_id!r} in this workspace; use the id of an"
-                " existing workflow (create the child workflow first)."
+                f"There is no workflow with the id or name {reference!r} in this workspace;"
+                " name an existing workflow (create the child workflow first)."
             )
             problems.append(Problem("unknown_workflow", path, message))
     return problems
+
+
+async def _workflow_exists(uow: UnitOfWork, workspace_id: str, reference: str) -> bool:
+    if await uow.workflows.get(workspace_id, reference) is not None:
+        return True
+    return await uow.workflows.get_by_name(workspace_id, reference) is not None
 
 
 async def _unknown_secrets(

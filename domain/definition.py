@@ -20,6 +20,7 @@ class NodeKind(StrEnum):
     DELAY = "delay"
     WAIT_FOR_SIGNAL = "wait_for_signal"
     SUB_WORKFLOW = "sub_workflow"
+    FOR_EACH = "for_each"
     NOOP = "noop"
 
 

@@ -26,6 +26,7 @@ class EventType:
     NODE_FAILED = "node_failed"
     NODE_RETRY_SCHEDULED = "node_retry_scheduled"
     NODE_WAITING = "node_waiting"
+    NODE_ITEMS_STARTED = "node_items_started"
     NODE_INTERRUPTED = "node_interrupted"
     NODE_SKIPPED = "node_skipped"
     NODE_CANCELLED = "node_cancelled"

@@ -15,10 +15,12 @@ Step = tuple["Execution", list[DomainEvent]]
 
 @dataclass(frozen=True)
 class ParentLink:
-    """The node of another execution that started this one as a sub-workflow."""
+    """The node of another execution that started this one as a sub-workflow, and for a
+    `for_each` node the index of the item it runs."""
 
     execution_id: str
     node_id: str
+    item_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ def _due(execution: Execution, now: datetime) -> dict[str, Any]:
 
 
 def reopen(execution: Execution) -> Step:
-    """Make a failed or timed-out execution runnable again (retry from its failed nodes)."""
+    """Make a failed or timed-out execution (or a cancelled `for_each` item) runnable again,
+    retrying from its failed nodes."""
     new = execution._to(
         ExecutionStatus.PENDING,
         error=None,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from domain.definition import ERROR_LABEL, NodeKind
 from domain.field_reader import FieldReader
@@ -71,11 +71,39 @@ class WaitForSignalConfig:
 
 @dataclass(frozen=True)
 class SubWorkflowConfig:
-    """Starts a child execution of `workflow_id` (latest version unless `version`)."""
+    """Starts a child execution of `workflow` (a name or an id; the latest version unless
+    `version`). `workflow_id` is the older spelling of `workflow`."""
 
-    workflow_id: str
+    workflow: str
     version: int | str | None = None
     input: Any = None
+
+    legacy_keys: ClassVar[tuple[str, ...]] = ("workflow_id",)
+
+
+ITEM_ERROR_MODES = ("fail", "continue")
+DEFAULT_PARALLELISM = 10
+MAX_PARALLELISM = 1000
+
+
+@dataclass(frozen=True)
+class ForEachConfig:
+    """Runs `workflow` once per element of `items`, at most `parallelism` at a time.
+
+    `items` is a list, or an expression (bare or in `{{ }}`) that yields one; `input` is
+    a template rendered per item with `item` and `index` in scope (default
+    `{"item": item}`). With `on_item_error: fail` the node fails as soon as an item fails
+    for good; with `continue` it succeeds with each item's status.
+    """
+
+    items: Any
+    workflow: str
+    version: int | str | None = None
+    input: Any = None
+    parallelism: int | str = DEFAULT_PARALLELISM
+    on_item_error: str = "fail"
+
+    legacy_keys: ClassVar[tuple[str, ...]] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +119,7 @@ NodeConfig = (
     | DelayConfig
     | WaitForSignalConfig
     | SubWorkflowConfig
+    | ForEachConfig
     | NoopConfig
 )
 
@@ -105,7 +134,8 @@ def parse_node_config(
     reader = FieldReader(raw, path, "invalid_config", missing_code="invalid_config", templates=True)
     config_type, parse = _PARSERS[kind]
     # Each config dataclass's field names are exactly the keys its document may hold.
-    reader.reject_unknown([item.name for item in fields(config_type)])
+    allowed = [item.name for item in fields(config_type)]
+    reader.reject_unknown([*allowed, *getattr(config_type, "legacy_keys", ())])
     config = parse(reader)
     if reader.problems or config is None:
         return None, reader.problems
@@ -203,18 +233,79 @@ def _wait_for_signal(r: FieldReader) -> WaitForSignalConfig | None:
 
 
 def _sub_workflow(r: FieldReader) -> SubWorkflowConfig | None:
-    workflow_id = r.text("workflow_id", required=True)
+    workflow = _workflow_reference(r)
     version = r.integer("version", minimum=1)
+    child_input = _child_input(r)
+    if r.problems or workflow is None:
+        return None
+    return SubWorkflowConfig(workflow=workflow, version=version, input=child_input)
+
+
+def _for_each(r: FieldReader) -> ForEachConfig | None:
+    items = _items(r)
+    workflow = _workflow_reference(r)
+    version = r.integer("version", minimum=1)
+    item_input = _child_input(r)
+    parallelism = r.integer("parallelism", minimum=1, maximum=MAX_PARALLELISM)
+    on_item_error = r.text("on_item_error")
+    if on_item_error is not None and on_item_error not in ITEM_ERROR_MODES:
+        r.report(
+            "on_item_error", f"on_item_error must be 'fail' or 'continue', not {on_item_error!r}."
+        )
+    if r.problems or workflow is None:
+        return None
+    return ForEachConfig(
+        items=items,
+        workflow=workflow,
+        version=version,
+        input=item_input,
+        parallelism=parallelism if parallelism is not None else DEFAULT_PARALLELISM,
+        on_item_error=on_item_error or "fail",
+    )
+
+
+def _items(r: FieldReader) -> Any:
+    if not r.require("items"):
+        return None
+    items = r.raw["items"]
+    if isinstance(items, list) or (isinstance(items, str) and items.strip()):
+        return items
+    message = (
+        "items must be a list, or an expression that yields one such as "
+        f"'nodes.fetch.output.rows', not {show(items)}."
+    )
+    r.report("items", message)
+    return None
+
+
+def _workflow_reference(r: FieldReader) -> str | None:
+    """The workflow a node starts, by name or id: `workflow`, or the older `workflow_id`."""
+    if r.has("workflow") and r.has("workflow_id"):
+        r.report(
+            "workflow_id", "Give workflow (a name or an id), not both workflow and workflow_id."
+        )
+        return None
+    key = "workflow_id" if r.has("workflow_id") else "workflow"
+    return r.text(key, required=True)
+
+
+def _child_input(r: FieldReader) -> Any:
     child_input = r.json("input")
     for path in _secret_reading_templates(child_input, r.path("input")):
         r.problems.append(Problem("secret_in_child_input", path, _SECRET_IN_CHILD_INPUT))
-    if r.problems or workflow_id is None:
+    return child_input
+
+
+def workflow_reference(kind: NodeKind, config: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The config key and value naming the workflow a node starts (sub_workflow, for_each)."""
+    if kind not in (NodeKind.SUB_WORKFLOW, NodeKind.FOR_EACH):
         return None
-    return SubWorkflowConfig(workflow_id=workflow_id, version=version, input=child_input)
+    key = "workflow_id" if "workflow_id" in config else "workflow"
+    return key, config.get(key)
 
 
 _SECRET_IN_CHILD_INPUT = (
-    "A sub-workflow's input is stored and shown with the child execution, so it cannot "
+    "A child's input is stored and shown with the child execution, so it cannot "
     "carry a secret: pass the secret's name and read it in the child as secrets.NAME "
     "(the child runs in the same workspace)."
 )
@@ -250,5 +341,6 @@ _PARSERS: dict[NodeKind, tuple[type[NodeConfig], Callable[[FieldReader], NodeCon
     NodeKind.DELAY: (DelayConfig, _delay),
     NodeKind.WAIT_FOR_SIGNAL: (WaitForSignalConfig, _wait_for_signal),
     NodeKind.SUB_WORKFLOW: (SubWorkflowConfig, _sub_workflow),
+    NodeKind.FOR_EACH: (ForEachConfig, _for_each),
     NodeKind.NOOP: (NoopConfig, _noop),
 }

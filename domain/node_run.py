@@ -111,6 +111,14 @@ def wait(run: NodeRun, wake_at: datetime | None, waiting_for: dict[str, Any]) ->
     return new, [new._event(EventType.NODE_WAITING, **payload)]
 
 
+def start_items(
+    run: NodeRun, wake_at: datetime | None, waiting_for: dict[str, Any], started: list[int]
+) -> Step:
+    """A waiting `for_each` node started (or restarted) the items `started` and waits on."""
+    new = replace(run, wake_at=wake_at, waiting_for=waiting_for)
+    return new, [new._event(EventType.NODE_ITEMS_STARTED, items=started)]
+
+
 def skip(run: NodeRun, reason: str) -> Step:
     new = run._to(NodeStatus.SKIPPED, skip_reason=reason)
     return new, [new._event(EventType.NODE_SKIPPED, reason=reason)]

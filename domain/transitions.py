@@ -24,7 +24,9 @@ EXECUTION_TRANSITIONS: dict[E, frozenset[E]] = {
     E.WAITING: frozenset({E.RUNNING, E.CANCELLED, E.TIMED_OUT}),
     E.COMPLETED: frozenset(),
     E.FAILED: frozenset({E.PENDING}),
-    E.CANCELLED: frozenset(),
+    # Only a `for_each` item is reopened once cancelled: its node is retried (the API retries
+    # failed and timed-out executions only).
+    E.CANCELLED: frozenset({E.PENDING}),
     E.TIMED_OUT: frozenset({E.PENDING}),
 }
 

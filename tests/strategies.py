@@ -36,6 +36,7 @@ STATIC_CONFIGS: dict[str, Document] = {
     "http_request": {"url": "https://example.com/items", "method": "GET"},
     "ai_prompt": {"model": "gpt-4o-mini", "prompt": "Say hello."},
     "sub_workflow": {"workflow_id": "child"},
+    "for_each": {"items": "input.rows", "workflow": "child", "parallelism": 4},
 }
 
 
@@ -183,6 +184,7 @@ BAD_CONFIGS = {
     "http_request": ("http_request", {"url": "ftp://example.com"}),
     "ai_prompt": ("ai_prompt", {"model": "m", "prompt": "p", "temperature": 3}),
     "sub_workflow": ("sub_workflow", {"workflow_id": "w", "version": 0}),
+    "for_each": ("for_each", {"items": 3, "workflow": "w", "parallelism": 0}),
 }
 
 

@@ -49,7 +49,11 @@ class InMemoryExecutionPruner:
 
     def _delete(self, execution_id: str) -> None:
         store = self._store
-        del store.executions[execution_id]
+        deleted = store.executions.pop(execution_id)
+        link = deleted.parent
+        if link is not None and link.item_index is not None:
+            store.items.pop((link.execution_id, link.node_id, link.item_index), None)
+            store.items_of.get((link.execution_id, link.node_id), {}).pop(link.item_index, None)
         for table in (store.leases, store.node_runs, store.events, store.signals):
             table.pop(execution_id, None)
         for key in [key for key, value in store.idempotency.items() if value == execution_id]:

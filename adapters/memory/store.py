@@ -53,6 +53,12 @@ class InMemoryStore:
     tokens: dict[str, ApiToken] = field(default_factory=dict)
     secrets: dict[tuple[str, str], StoredSecret] = field(default_factory=dict)
     step_failures: dict[str, StepFailure] = field(default_factory=dict)
+    items: dict[tuple[str, str, int], str] = field(default_factory=dict)
+    """The child execution of each (parent, node, index) of a `for_each` node (unique)."""
+    items_of: dict[tuple[str, str], dict[int, str]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    """The same, grouped by node: a step reads one node's items without a scan."""
     subscribers: list[Callable[[str, Mapping[str, Any]], None]] = field(default_factory=list)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     members: set[int] = field(default_factory=set)
@@ -80,6 +86,8 @@ class InMemoryStore:
             self.tokens,
             self.secrets,
             self.step_failures,
+            self.items,
+            self.items_of,
         ):
             table.clear()
 

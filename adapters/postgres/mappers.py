@@ -51,6 +51,7 @@ def execution_to_row(execution: Execution) -> dict[str, Any]:
         "wake_at": execution.wake_at,
         "parent_execution_id": parent.execution_id if parent else None,
         "parent_node_id": parent.node_id if parent else None,
+        "item_index": parent.item_index if parent else None,
         "schedule_id": execution.schedule_id,
         "scheduled_for": execution.scheduled_for,
         "cancel_requested": execution.cancel_requested,
@@ -63,7 +64,9 @@ def execution_to_row(execution: Execution) -> dict[str, Any]:
 def row_to_execution(row: Row) -> Execution:
     parent = None
     if row["parent_execution_id"] is not None:
-        parent = ParentLink(row["parent_execution_id"], row["parent_node_id"])
+        parent = ParentLink(
+            row["parent_execution_id"], row["parent_node_id"], row.get("item_index")
+        )
     return Execution(
         id=row["id"],
         workspace_id=row["workspace_id"],

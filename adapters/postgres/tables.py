@@ -126,6 +126,8 @@ executions = Table(
     Column("rerun_of", _id()),
     # How deeply the execution is nested as a sub-workflow: 0 for a top-level run.
     Column("depth", Integer, nullable=False, server_default=text("0")),
+    # The index of the item a `for_each` node started this child for (None otherwise).
+    Column("item_index", Integer),
     Column("seq", Integer, nullable=False),
     Column("lease_owner", Text),
     Column("lease_token", BigInteger, nullable=False, server_default=text("0")),
@@ -178,6 +180,30 @@ Index(
     executions.c.parent_execution_id,
     executions.c.parent_node_id,
     postgresql_where=executions.c.parent_execution_id.is_not(None),
+)
+# An item starts exactly once: one child per (parent, node, index) at most.
+Index(
+    "executions_item_key",
+    executions.c.parent_execution_id,
+    executions.c.parent_node_id,
+    executions.c.item_index,
+    unique=True,
+    postgresql_where=executions.c.item_index.is_not(None),
+)
+Index(
+    "executions_active_items_idx",
+    executions.c.parent_execution_id,
+    executions.c.parent_node_id,
+    postgresql_where=text("item_index IS NOT NULL AND status IN ('pending', 'running', 'waiting')"),
+)
+Index(
+    "executions_failed_items_idx",
+    executions.c.parent_execution_id,
+    executions.c.parent_node_id,
+    executions.c.item_index,
+    postgresql_where=text(
+        "item_index IS NOT NULL AND status IN ('failed', 'cancelled', 'timed_out')"
+    ),
 )
 
 node_runs = Table(

@@ -17,9 +17,11 @@ from domain.definition import Node, NodeKind
 from domain.errors import ExpressionError
 from domain.network_config import DEFAULT_API_KEY_SECRET
 from domain.policies import NodeError, node_deadline
+from domain.problems import is_template
 
 # Condition cases hold bare expressions evaluated by the executor, not templates.
 UNRENDERED_KINDS = frozenset({NodeKind.CONDITION})
+CHILD_STARTING_KINDS = frozenset({NodeKind.SUB_WORKFLOW, NodeKind.FOR_EACH})
 
 
 def template_context(changes: Changes) -> dict[str, Any]:
@@ -72,7 +74,7 @@ def prepare_call(
     changes.secret_values.update(
         text for text in rendered.sensitive_texts if len(text) >= MIN_SECRET_LENGTH
     )
-    if node.kind is NodeKind.SUB_WORKFLOW and _child_input_is_sensitive(rendered):
+    if node.kind in CHILD_STARTING_KINDS and _child_input_is_sensitive(rendered):
         return Failed(_secret_in_child_input(node.id))
     call = NodeCall(
         execution_id=held.execution.id,
@@ -95,11 +97,28 @@ def prepare_call(
 def _render(node: Node, context: dict[str, Any]) -> Rendered:
     if node.kind in UNRENDERED_KINDS:
         return Rendered(dict(node.config), frozenset(), frozenset())
+    if node.kind is NodeKind.FOR_EACH:
+        return _render_for_each(node, context)
     return render_tracked(dict(node.config), context, node_id=node.id)
 
 
+def _render_for_each(node: Node, context: dict[str, Any]) -> Rendered:
+    """A for_each's config with its items evaluated; its `input` stays a template, rendered
+    per item when the item starts (with `item` and `index` in scope)."""
+    config = dict(node.config)
+    item_input = config.pop("input", None)
+    items = config.get("items")
+    if isinstance(items, str) and not is_template(items):
+        config["items"] = "{{ " + items + " }}"  # a bare expression, as a condition's `if`
+    rendered = render_tracked(config, context, node_id=node.id)
+    if item_input is None:
+        return rendered
+    value = {**rendered.value, "input": item_input}
+    return Rendered(value, rendered.sensitive_paths, rendered.sensitive_texts)
+
+
 def _child_input_is_sensitive(rendered: Rendered) -> bool:
-    return any(path[:1] == ("input",) for path in rendered.sensitive_paths)
+    return any(path[:1] in (("input",), ("items",)) for path in rendered.sensitive_paths)
 
 
 def _secret_in_child_input(node_id: str) -> NodeError:

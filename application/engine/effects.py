@@ -24,7 +24,8 @@ class ConsumeSignal:
 
 @dataclass(frozen=True)
 class InsertChild:
-    """A `sub_workflow` node started this child execution (pending, with its node runs)."""
+    """A `sub_workflow` or `for_each` node started this child execution (pending, with its
+    node runs)."""
 
     execution: Execution
     node_ids: tuple[str, ...]
@@ -36,6 +37,22 @@ class CancelChild:
     """The parent is closing: its child ends too (at once, or at its next boundary)."""
 
     child_id: str
+
+
+@dataclass(frozen=True)
+class ReopenItem:
+    """A retried `for_each` node runs this item of an earlier attempt again, from where its
+    execution failed."""
+
+    child_id: str
+
+
+@dataclass(frozen=True)
+class CancelItems:
+    """A `for_each` node ended (or its execution is closing): its running items end too."""
+
+    execution_id: str
+    node_id: str
 
 
 @dataclass(frozen=True)
@@ -52,4 +69,12 @@ class ClearStepFailures:
     execution_id: str
 
 
-Effect = ConsumeSignal | InsertChild | CancelChild | WakeParent | ClearStepFailures
+Effect = (
+    ConsumeSignal
+    | InsertChild
+    | CancelChild
+    | ReopenItem
+    | CancelItems
+    | WakeParent
+    | ClearStepFailures
+)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from application.definitions import DefinitionCache
 from application.engine.facts import (
+    ITEMS_WINDOW,
     SIGNALS_PER_NAME,
     ChildOutcome,
     ChildWorkflow,
@@ -24,7 +25,7 @@ from application.engine.facts import (
 )
 from application.errors import NotFound
 from application.ports.encryptor import Encryptor
-from application.ports.unit_of_work import UnitOfWork
+from application.ports.unit_of_work import ItemChild, ItemProgress, ItemsAt, UnitOfWork
 from application.records import Signal
 from domain.execution import Execution
 
@@ -45,6 +46,8 @@ class BatchFacts:
     children: dict[str, ChildOutcome | None] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     workflows: dict[tuple[str, WorkflowKey], ChildWorkflow | None] = field(default_factory=dict)
+    items: dict[ItemsAt, ItemProgress] = field(default_factory=dict)
+    outcomes: dict[ItemsAt, list[ItemChild]] = field(default_factory=dict)
     looked_up: dict[str, Needs] = field(default_factory=dict)
 
     def facts_for(
@@ -67,6 +70,8 @@ class BatchFacts:
             workflows={
                 key: found for (ws, key), found in self.workflows.items() if ws == workspace
             },
+            items=self.items,
+            outcomes=self.outcomes,
         )
 
 
@@ -91,6 +96,7 @@ class FactFetcher:
         await self._children(uow, wanted, facts)
         await self._secrets(uow, wanted, facts)
         await self._workflows(uow, wanted, facts)
+        await self._items(uow, wanted, facts)
         return facts
 
     @staticmethod
@@ -114,6 +120,14 @@ class FactFetcher:
                 ChildOutcome(child.status, child.output, child.error) if child else None
             )
 
+    @staticmethod
+    async def _items(uow: UnitOfWork, asked: Sequence[Asked], facts: BatchFacts) -> None:
+        wanted = sorted({at for one in asked for at in one.needs.items}, key=str)
+        if wanted:
+            facts.items.update(await uow.executions.item_progress(wanted, ITEMS_WINDOW))
+        for at in sorted({at for one in asked for at in one.needs.outcomes}, key=str):
+            facts.outcomes[at] = await uow.executions.item_outcomes(at.execution_id, at.node_id)
+
     async def _secrets(self, uow: UnitOfWork, asked: Sequence[Asked], facts: BatchFacts) -> None:
         by_workspace: dict[str, set[str]] = defaultdict(set)
         for one in asked:
@@ -135,8 +149,11 @@ class FactFetcher:
     async def _workflow(
         self, uow: UnitOfWork, workspace: str, key: WorkflowKey
     ) -> ChildWorkflow | None:
-        workflow_id, version = key
-        workflow = await uow.workflows.get(workspace, workflow_id)
+        reference, version = key
+        # A node names its workflow by id or, portably across installations, by name.
+        workflow = await uow.workflows.get(workspace, reference)
+        if workflow is None:
+            workflow = await uow.workflows.get_by_name(workspace, reference)
         if workflow is None or workflow.archived:
             return None
         chosen = version or workflow.latest_version

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from application.ports.unit_of_work import ItemChild, ItemProgress, ItemsAt
 from application.records import Signal, Workflow
 from domain.definition import WorkflowDefinition
 from domain.status import ExecutionStatus
@@ -23,7 +24,11 @@ SIGNALS_PER_NAME = 32
 first); nodes waiting beyond that take theirs in a later step."""
 
 WorkflowKey = tuple[str, int | None]
-"""A workflow a `sub_workflow` node names, and the version it asks for (None: the latest)."""
+"""A workflow a `sub_workflow` or `for_each` node names (by name or id), and the version it
+asks for (None: the latest)."""
+ITEMS_WINDOW = 256
+"""How many items past its next one a `for_each` step looks at: the ones started earlier
+(before a retry) are skipped or restarted, the others started."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,10 @@ class Needs:
     children: frozenset[str] = frozenset()
     secrets: frozenset[str] = frozenset()
     workflows: frozenset[WorkflowKey] = frozenset()
+    items: frozenset[ItemsAt] = frozenset()
+    """The `for_each` nodes whose progress the step reads, each from its next item on."""
+    outcomes: frozenset[ItemsAt] = frozenset()
+    """The `for_each` nodes whose items all ended: their outputs, to assemble."""
 
     def __or__(self, other: Needs) -> Needs:
         return Needs(
@@ -59,11 +68,20 @@ class Needs:
             self.children | other.children,
             self.secrets | other.secrets,
             self.workflows | other.workflows,
+            self.items | other.items,
+            self.outcomes | other.outcomes,
         )
 
     @property
     def empty(self) -> bool:
-        return not (self.signals or self.children or self.secrets or self.workflows)
+        return not (
+            self.signals
+            or self.children
+            or self.secrets
+            or self.workflows
+            or self.items
+            or self.outcomes
+        )
 
 
 class MissingFacts(Exception):
@@ -92,6 +110,8 @@ class Facts:
     secrets: Mapping[str, str] = field(default_factory=dict)
     looked_up: Needs = Needs()
     workflows: Mapping[WorkflowKey, ChildWorkflow | None] = field(default_factory=dict)
+    items: Mapping[ItemsAt, ItemProgress] = field(default_factory=dict)
+    outcomes: Mapping[ItemsAt, Sequence[ItemChild]] = field(default_factory=dict)
 
     def signals_named(self, name: str) -> Sequence[Signal]:
         if name not in self.looked_up.signals:
@@ -108,6 +128,16 @@ class Facts:
         if missing:
             raise MissingFacts(Needs(secrets=missing))
         return {name: self.secrets[name] for name in sorted(names) if name in self.secrets}
+
+    def item_progress(self, at: ItemsAt) -> ItemProgress:
+        if at not in self.looked_up.items:
+            raise MissingFacts(Needs(items=frozenset({at})))
+        return self.items.get(at, ItemProgress())
+
+    def item_outcomes(self, at: ItemsAt) -> Sequence[ItemChild]:
+        if at not in self.looked_up.outcomes:
+            raise MissingFacts(Needs(outcomes=frozenset({at})))
+        return self.outcomes.get(at, ())
 
     def workflow(self, key: WorkflowKey) -> ChildWorkflow | None:
         if key not in self.looked_up.workflows:

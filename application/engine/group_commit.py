@@ -23,17 +23,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from application.cancellation import cancel_child
+from application.cancellation import cancel_child, cancel_items
 from application.creation import Transition, add_execution, record_many, wake_parent
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
 from application.engine.decision import DEFAULT_MAX_DEPTH, Advance, GiveUpOn, Request, decide
 from application.engine.effects import (
     CancelChild,
+    CancelItems,
     ClearStepFailures,
     ConsumeSignal,
     Effect,
     InsertChild,
+    ReopenItem,
     WakeParent,
 )
 from application.engine.fact_fetching import Asked, BatchFacts, FactFetcher
@@ -47,6 +49,7 @@ from application.ports.encryptor import Encryptor
 from application.ports.executors import ExecutorRegistry, NodeCall
 from application.ports.unit_of_work import SignalTake, StepFailure, UnitOfWork, UnitOfWorkFactory
 from application.records import Lease
+from application.reopening import reopen_item
 from domain.definition import WorkflowDefinition
 from domain.execution import Execution
 from domain.node_run import NodeRun
@@ -307,13 +310,18 @@ class GroupCommitter:
             elif isinstance(effect, ClearStepFailures):
                 await uow.executions.clear_step_failures(effect.execution_id)
 
-    @staticmethod
-    async def _apply_after(uow: UnitOfWork, effects: Sequence[Effect], now: datetime) -> None:
+    async def _apply_after(
+        self, uow: UnitOfWork, effects: Sequence[Effect], now: datetime
+    ) -> None:
         """Effects on other executions, after the batch's own rows are written: one of them
         may be held in this batch, and its own write must land first."""
         for effect in effects:
             if isinstance(effect, CancelChild):
                 await cancel_child(uow, effect.child_id, now)
+            elif isinstance(effect, CancelItems):
+                await cancel_items(uow, effect.execution_id, effect.node_id, now)
+            elif isinstance(effect, ReopenItem):
+                await reopen_item(uow, effect.child_id, self._definitions, now)
             elif isinstance(effect, WakeParent):
                 await wake_parent(uow, effect.child, now)
 

@@ -13,7 +13,9 @@ from application.engine.changes import Held
 from application.engine.context import secret_names
 from application.engine.decision import Close, GiveUpOn, Request
 from application.engine.facts import Needs, WorkflowKey
+from application.ports.unit_of_work import ItemsAt
 from domain.definition import NodeKind, WorkflowDefinition
+from domain.node_config import workflow_reference
 from domain.problems import is_template
 
 
@@ -25,7 +27,7 @@ class _DefinitionNeeds:
     signals: dict[str, str]
     """The literal signal name of each wait_for_signal node."""
     workflows: dict[str, WorkflowKey]
-    """The literal workflow (and version) of each sub_workflow node."""
+    """The literal workflow (and version) of each sub_workflow and for_each node."""
 
 
 _by_definition: dict[int, tuple[WorkflowDefinition, _DefinitionNeeds]] = {}
@@ -36,17 +38,28 @@ def needs_of(held: Held, request: Request) -> Needs:
     if isinstance(request, Close | GiveUpOn):
         return Needs()
     named = _definition_needs(held.definition)
-    signals, children = set(), set()
+    signals, children, items = set(), set(), set()
+    workflows: set[WorkflowKey] = set()
     for node_id in held.parked:
         waiting_for = held.runs[node_id].waiting_for or {}
         if "signal" in waiting_for:
             signals.add(str(waiting_for["signal"]))
         if "child" in waiting_for:
             children.add(str(waiting_for["child"]))
+        if "for_each" in waiting_for:
+            state = waiting_for["for_each"]
+            items.add(ItemsAt(held.execution.id, node_id, int(state["next"])))
+            workflows.add((str(state["workflow_id"]), int(state["version"])))
     unfinished = _unfinished(held, named.signals.keys() | named.workflows.keys())
     signals |= {named.signals[node_id] for node_id in unfinished if node_id in named.signals}
-    workflows = {named.workflows[n] for n in unfinished if n in named.workflows}
-    return Needs(frozenset(signals), frozenset(children), named.secrets, frozenset(workflows))
+    workflows |= {named.workflows[n] for n in unfinished if n in named.workflows}
+    return Needs(
+        frozenset(signals),
+        frozenset(children),
+        named.secrets,
+        frozenset(workflows),
+        frozenset(items),
+    )
 
 
 def _unfinished(held: Held, node_ids: set[str]) -> list[str]:
@@ -81,6 +94,7 @@ def _read(definition: WorkflowDefinition) -> _DefinitionNeeds:
             signals[node.id] = str(config["signal"])
         version = config.get("version")
         literal_version = version is None or isinstance(version, int)
-        if node.kind is NodeKind.SUB_WORKFLOW and _literal(config.get("workflow_id")):
-            workflows[node.id] = (str(config["workflow_id"]), version if literal_version else None)
+        named = workflow_reference(node.kind, config)
+        if named is not None and _literal(named[1]):
+            workflows[node.id] = (str(named[1]), version if literal_version else None)
     return _DefinitionNeeds(frozenset(secrets), signals, workflows)

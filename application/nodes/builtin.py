@@ -1,4 +1,5 @@
-"""The built-in executors: transform, condition, delay, wait_for_signal, sub_workflow, noop."""
+"""The built-in executors: transform, condition, delay, wait_for_signal, sub_workflow,
+for_each, noop."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from application.ports.executors import (
     NodeExecutor,
     NodeResult,
     StartChild,
+    StartItems,
     Succeeded,
     Suspend,
 )
@@ -23,6 +25,7 @@ from domain.errors import ExpressionError
 from domain.node_config import (
     ConditionConfig,
     DelayConfig,
+    ForEachConfig,
     SubWorkflowConfig,
     WaitForSignalConfig,
 )
@@ -110,7 +113,27 @@ class SubWorkflowExecutor(_Inline):
         if isinstance(config, Failed):
             return config
         version = int(config.version) if config.version is not None else None
-        return StartChild(workflow_id=config.workflow_id, input=config.input, version=version)
+        return StartChild(workflow_id=config.workflow, input=config.input, version=version)
+
+
+class ForEachExecutor(_Inline):
+    """Asks the engine to run a workflow once per item and wait for all of them."""
+
+    def decide(self, call: NodeCall) -> NodeResult:
+        config = typed_config(call, ForEachConfig)
+        if isinstance(config, Failed):
+            return config
+        if not isinstance(config.items, list):
+            message = f"items must yield a list, not {type(config.items).__name__}"
+            return Failed(NodeError("invalid_items", message, retryable=False))
+        return StartItems(
+            workflow=config.workflow,
+            items=config.items,
+            input=config.input,
+            version=int(config.version) if config.version is not None else None,
+            parallelism=int(config.parallelism),
+            on_item_error=config.on_item_error,
+        )
 
 
 def _as_datetime(value: datetime | str | None) -> datetime:
@@ -144,6 +167,7 @@ def builtin_executors() -> ExecutorMap:
             NodeKind.DELAY: DelayExecutor(),
             NodeKind.WAIT_FOR_SIGNAL: WaitForSignalExecutor(),
             NodeKind.SUB_WORKFLOW: SubWorkflowExecutor(),
+            NodeKind.FOR_EACH: ForEachExecutor(),
         }
     )
 

@@ -60,7 +60,20 @@ class StartChild:
     version: int | None = None
 
 
-NodeResult = Succeeded | Failed | Suspend | StartChild
+@dataclass(frozen=True)
+class StartItems:
+    """Run `workflow` once per item (a child execution each), at most `parallelism` at a
+    time, and wait for them all. `input` is the per-item template (None: `{"item": item}`)."""
+
+    workflow: str
+    items: list[Any]
+    input: Any = None
+    version: int | None = None
+    parallelism: int = 10
+    on_item_error: str = "fail"
+
+
+NodeResult = Succeeded | Failed | Suspend | StartChild | StartItems
 
 
 class NodeExecutor(Protocol):

@@ -58,6 +58,40 @@ class SignalTake:
     node_id: str
 
 
+@dataclass(frozen=True)
+class ItemsAt:
+    """The items of a `for_each` node of an execution, looked at from index `start` on."""
+
+    execution_id: str
+    node_id: str
+    start: int = 0
+
+
+@dataclass(frozen=True)
+class ItemChild:
+    """The child execution that runs one item of a `for_each` node, as the node sees it."""
+
+    index: int
+    execution_id: str
+    status: ExecutionStatus
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    """How a `for_each` node's items stand, read without loading all of them.
+
+    `active` counts the items that have not ended; `failed` is the first item before
+    `start` that ended without completing; `ahead` the items already started from `start`
+    on, within the window looked at, by index.
+    """
+
+    active: int = 0
+    failed: ItemChild | None = None
+    ahead: tuple[ItemChild, ...] = ()
+
+
 STEP_RETRY_FIRST_SECONDS = 1.0
 STEP_RETRY_MAX_SECONDS = 30.0
 
@@ -195,6 +229,21 @@ class ExecutionRepository(Protocol):
     async def find_child(
         self, parent_execution_id: str, parent_node_id: str
     ) -> Execution | None: ...
+
+    async def item_progress(
+        self, asked: Sequence[ItemsAt], window: int
+    ) -> dict[ItemsAt, ItemProgress]:
+        """How each asked node's items stand; `ahead` holds the items whose index is in
+        `[start, start + window)`."""
+        ...
+
+    async def item_outcomes(self, execution_id: str, node_id: str) -> list[ItemChild]:
+        """Every item of the node, by index, with its output and error."""
+        ...
+
+    async def active_items(self, execution_id: str, node_id: str) -> list[str]:
+        """The ids of the node's items that have not ended."""
+        ...
 
     async def find_by_schedule_fire(
         self, schedule_id: str, fire_time: datetime

@@ -165,7 +165,6 @@ def test_execution_events_carry_no_node() -> None:
     ("status", "move"),
     [
         (E.COMPLETED, lambda e: ex.claim(e, T1)),
-        (E.CANCELLED, ex.reopen),
         (E.COMPLETED, ex.reopen),
         (E.PENDING, lambda e: ex.complete(e, T1, None)),
         (E.WAITING, ex.release),
@@ -173,7 +172,6 @@ def test_execution_events_carry_no_node() -> None:
     ],
     ids=[
         "claim-completed",
-        "reopen-cancelled",
         "reopen-completed",
         "complete-pending",
         "release-waiting",

@@ -20,6 +20,7 @@ from domain.node_config import (
     DelayConfig,
     NodeConfig,
     NoopConfig,
+    ForEachConfig,
     SubWorkflowConfig,
     TransformConfig,
     WaitForSignalConfig,
@@ -385,18 +386,48 @@ def test_wait_for_signal_rules(raw: dict[str, Any], field: str) -> None:
 
 
 def test_sub_workflow() -> None:
-    assert parsed(NodeKind.SUB_WORKFLOW, {"workflow_id": "child"}) == SubWorkflowConfig("child")
+    assert parsed(NodeKind.SUB_WORKFLOW, {"workflow": "child"}) == SubWorkflowConfig("child")
+    assert parsed(NodeKind.SUB_WORKFLOW, {"workflow_id": "wf_1"}) == SubWorkflowConfig("wf_1")
     full = {"workflow_id": "child", "version": 2, "input": {"x": "{{ input.x }}"}}
     assert parsed(NodeKind.SUB_WORKFLOW, full) == SubWorkflowConfig(
-        workflow_id="child", version=2, input={"x": "{{ input.x }}"}
+        workflow="child", version=2, input={"x": "{{ input.x }}"}
     )
+
+
+def test_for_each() -> None:
+    raw = {"items": "nodes.list.output", "workflow": "child", "input": {"n": "{{ item }}"}}
+    assert parsed(NodeKind.FOR_EACH, raw) == ForEachConfig(
+        items="nodes.list.output", workflow="child", input={"n": "{{ item }}"}
+    )
+    full = {**raw, "items": [1, 2], "parallelism": 3, "on_item_error": "continue", "version": 1}
+    config = parsed(NodeKind.FOR_EACH, full)
+    assert (config.parallelism, config.on_item_error, config.version) == (3, "continue", 1)
 
 
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        ({}, "workflow_id"),
+        ({"workflow": "c"}, "items"),
+        ({"items": 3, "workflow": "c"}, "items"),
+        ({"items": "", "workflow": "c"}, "items"),
+        ({"items": []}, "workflow"),
+        ({"items": [], "workflow": "c", "parallelism": 0}, "parallelism"),
+        ({"items": [], "workflow": "c", "parallelism": 1001}, "parallelism"),
+        ({"items": [], "workflow": "c", "on_item_error": "ignore"}, "on_item_error"),
+        ({"items": [], "workflow": "c", "input": {"k": "{{ secrets.KEY }}"}}, "input.k"),
+    ],
+)
+def test_for_each_rules(raw: dict[str, Any], field: str) -> None:
+    found = problems_of(NodeKind.FOR_EACH, raw)
+    assert {path for _, path in found} == {f"{PATH}.{field}"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({}, "workflow"),
         ({"workflow_id": 7}, "workflow_id"),
+        ({"workflow": "c", "workflow_id": "c"}, "workflow_id"),
         ({"workflow_id": "c", "version": 0}, "version"),
     ],
 )

@@ -56,6 +56,7 @@ EXPECTED_EXECUTION_MOVES: set[tuple[ExecutionStatus, ExecutionStatus]] = {
     (E.WAITING, E.TIMED_OUT),
     (E.FAILED, E.PENDING),
     (E.TIMED_OUT, E.PENDING),
+    (E.CANCELLED, E.PENDING),  # a for_each item, when its node is retried
 }
 
 ALL_NODE_PAIRS = list(product(NodeStatus, NodeStatus))

@@ -12,6 +12,9 @@ from application.errors import Conflict, LeaseLost, StaleExecution
 from application.ports.unit_of_work import (
     EventBatch,
     FencedSave,
+    ItemChild,
+    ItemProgress,
+    ItemsAt,
     StepFailure,
     step_failure_backoff,
 )
@@ -21,6 +24,10 @@ from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.status import ExecutionStatus
 
+FAILED_ITEM_STATUSES = frozenset(
+    {ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT}
+)
+
 
 class MemoryExecutions(Repo):
     async def add(
@@ -29,6 +36,15 @@ class MemoryExecutions(Repo):
         node_ids: Sequence[str],
         first_events: Sequence[DomainEvent] = (),
     ) -> None:
+        parent = execution.parent
+        if parent is not None and parent.item_index is not None:
+            key = (parent.execution_id, parent.node_id, parent.item_index)
+            if key in self.store.items:
+                raise Conflict(
+                    f"item {parent.item_index} of node {parent.node_id!r} already has a child"
+                )
+            self.journal.set(self.store.items, key, execution.id)
+            self.journal.set(self.store.items_of[key[:2]], parent.item_index, execution.id)
         self.journal.set(self.store.executions, execution.id, execution)
         self.journal.set(self.store.node_runs, execution.id, {n: NodeRun(n) for n in node_ids})
         if first_events:
@@ -140,6 +156,38 @@ class MemoryExecutions(Repo):
             ):
                 return execution
         return None
+
+    async def item_progress(
+        self, asked: Sequence[ItemsAt], window: int
+    ) -> dict[ItemsAt, ItemProgress]:
+        return {at: self._progress(at, window) for at in asked}
+
+    def _progress(self, at: ItemsAt, window: int) -> ItemProgress:
+        children = self._items(at.execution_id, at.node_id)
+        active = sum(not child.status.is_terminal for child in children)
+        failed = [
+            child
+            for child in children
+            if child.index < at.start and child.status in FAILED_ITEM_STATUSES
+        ]
+        ahead = [child for child in children if at.start <= child.index < at.start + window]
+        first = min(failed, key=lambda child: child.index) if failed else None
+        return ItemProgress(active, first, tuple(sorted(ahead, key=lambda child: child.index)))
+
+    async def item_outcomes(self, execution_id: str, node_id: str) -> list[ItemChild]:
+        return sorted(self._items(execution_id, node_id), key=lambda child: child.index)
+
+    async def active_items(self, execution_id: str, node_id: str) -> list[str]:
+        children = self._items(execution_id, node_id)
+        return [child.execution_id for child in children if not child.status.is_terminal]
+
+    def _items(self, execution_id: str, node_id: str) -> list[ItemChild]:
+        found = self.store.items_of.get((execution_id, node_id), {})
+        children = []
+        for index, child_id in found.items():
+            child = self.store.executions[child_id]
+            children.append(ItemChild(index, child_id, child.status, child.output, child.error))
+        return children
 
     async def find_by_schedule_fire(
         self, schedule_id: str, fire_time: datetime

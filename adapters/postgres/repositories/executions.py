@@ -26,6 +26,9 @@ from application.ports.unit_of_work import (
     STEP_RETRY_MAX_SECONDS,
     EventBatch,
     FencedSave,
+    ItemChild,
+    ItemProgress,
+    ItemsAt,
     StepFailure,
 )
 from application.records import Lease
@@ -33,6 +36,40 @@ from domain.events import DomainEvent
 from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.status import ExecutionStatus
+
+# Each predicate repeats its partial index's own (see tables.py), so the index is used.
+_OF_NODE = (
+    "parent_execution_id = %(parent)s AND parent_node_id = %(node)s AND item_index IS NOT NULL"
+)
+_ITEM_PROGRESS = f"""
+SELECT
+  (SELECT count(*) FROM executions
+   WHERE {_OF_NODE} AND status IN ('pending', 'running', 'waiting')) AS active,
+  (SELECT jsonb_build_object('index', item_index, 'id', id, 'status', status, 'error', error)
+   FROM executions
+   WHERE {_OF_NODE} AND status IN ('failed', 'cancelled', 'timed_out')
+     AND item_index < %(start)s
+   ORDER BY item_index LIMIT 1) AS failed,
+  (SELECT coalesce(jsonb_agg(
+       jsonb_build_object('index', item_index, 'id', id, 'status', status)
+       ORDER BY item_index), '[]'::jsonb)
+   FROM executions
+   WHERE {_OF_NODE} AND item_index >= %(start)s AND item_index < %(end)s) AS ahead
+"""
+_ITEM_OUTCOMES = (
+    f"SELECT item_index, id, status, output, error FROM executions WHERE {_OF_NODE}"
+    " ORDER BY item_index"
+)
+_ACTIVE_ITEMS = (
+    f"SELECT id FROM executions WHERE {_OF_NODE}"
+    " AND status IN ('pending', 'running', 'waiting') ORDER BY id"
+)
+
+
+def _item_child(found: Mapping[str, Any]) -> ItemChild:
+    status = ExecutionStatus(found["status"])
+    return ItemChild(found["index"], found["id"], status, None, found.get("error"))
+
 
 _LEASE_COLUMNS = (
     executions.c.seq,
@@ -322,6 +359,41 @@ class PostgresExecutions:
         )
         row = await self._db.first(statement)
         return mappers.row_to_execution(row) if row else None
+
+    async def item_progress(
+        self, asked: Sequence[ItemsAt], window: int
+    ) -> dict[ItemsAt, ItemProgress]:
+        found = {}
+        for at in asked:
+            params = {
+                "parent": at.execution_id,
+                "node": at.node_id,
+                "start": at.start,
+                "end": at.start + window,
+            }
+            [row] = await self._db.fetch(_ITEM_PROGRESS, params)
+            failed = _item_child(row["failed"]) if row["failed"] is not None else None
+            ahead = tuple(_item_child(child) for child in row["ahead"])
+            found[at] = ItemProgress(int(row["active"]), failed, ahead)
+        return found
+
+    async def item_outcomes(self, execution_id: str, node_id: str) -> list[ItemChild]:
+        params = {"parent": execution_id, "node": node_id}
+        rows = await self._db.fetch(_ITEM_OUTCOMES, params)
+        return [
+            ItemChild(
+                row["item_index"],
+                row["id"],
+                ExecutionStatus(row["status"]),
+                row["output"],
+                row["error"],
+            )
+            for row in rows
+        ]
+
+    async def active_items(self, execution_id: str, node_id: str) -> list[str]:
+        rows = await self._db.fetch(_ACTIVE_ITEMS, {"parent": execution_id, "node": node_id})
+        return [row["id"] for row in rows]
 
     async def find_by_schedule_fire(
         self, schedule_id: str, fire_time: datetime
