@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.use_cases.cancel_execution import CancelExecution
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.retry_execution import RetryExecution
 from application.use_cases.start_run import StartRun
@@ -180,3 +181,39 @@ async def test_a_retry_after_a_completed_run_of_many_items_starts_none_again(
     each = await node_run(backend, execution.id, "each")
     assert each.output == [{"double": n * 2} for n in range(300)]
     assert len(await items_of(backend, execution.id)) == 300
+
+
+async def test_items_wake_their_parent_in_batches_not_once_each(backend: Backend) -> None:
+    engine, worker = engine_on(backend)
+    await create(engine, "double", DOUBLE)
+    parent = await create(engine, "fan", fan_out("double", parallelism=20))
+
+    execution = await run(engine, worker, parent, count=200)
+
+    assert execution.status is ExecutionStatus.COMPLETED
+    async with backend.uow() as uow:
+        history = await uow.events.search(execution.id, limit=100_000)
+    woken = [event for event in history if event.type == "child_finished"]
+    assert 1 <= len(woken) <= 200 // 10
+    assert execution.seq == len(history) < 200
+
+
+async def test_cancelling_the_parent_cancels_the_running_items(backend: Backend) -> None:
+    engine, worker = engine_on(backend)
+    waits: dict[str, Any] = {
+        "nodes": [{"id": "gate", "kind": "wait_for_signal", "config": {"signal": "go"}}]
+    }
+    await create(engine, "waits", waits)
+    parent = await create(engine, "fan", fan_out("waits", parallelism=4))
+    execution = await run(engine, worker, parent, count=10)
+    assert execution.status is ExecutionStatus.WAITING
+    started = await items_of(backend, execution.id)
+    assert len(started) == 4  # parallelism
+
+    await engine.cancel_execution()(CancelExecution(WORKSPACE, execution.id))
+    await worker.run_until_idle()
+
+    assert (await get(engine, execution.id)).status is ExecutionStatus.CANCELLED
+    items = await items_of(backend, execution.id)
+    assert len(items) == 4
+    assert {item.status for item in items} == {ExecutionStatus.CANCELLED}
