@@ -78,7 +78,7 @@ async def run(engine: Engine, worker: WorkerLoop, workflow_id: str, count: int) 
 
 async def get(engine: Engine, execution_id: str) -> Execution:
     async with engine.uow_factory()() as uow:
-        found = await uow.executions.get(execution_id)
+        found: Execution | None = await uow.executions.get(execution_id)
     assert found is not None
     return found
 
