@@ -336,8 +336,9 @@ class _Step:
         found = self.facts.workflow((reference, version))
         if found is None or found.workflow.workspace_id != held.execution.workspace_id:
             message = (
-                f"node {node_id!r} names workflow {reference!r}, but no workflow of this"
-                " workspace has that id or name (or it is archived)"
+                f"node {node_id!r} names workflow {reference!r}, but workspace"
+                f" {held.execution.workspace_id!r} has no workflow with that id or name"
+                " (or it is archived)"
             )
             if version is not None:
                 message += f", or it has no version {version}"
