@@ -14,7 +14,7 @@ from rich.console import Console
 from bench.database import benchmark_server, commit_ceiling, drop, fresh_database, server_facts
 from bench.report import Figure, figure, machine, print_table, save
 from bench.scale import QUICK, Context, Scale
-from bench.workloads import api, claims, largest, memory, pickup, steps, throughput
+from bench.workloads import api, claims, for_each, largest, memory, pickup, steps, throughput
 
 WORKLOADS = {
     "W1": throughput.measure,
@@ -22,6 +22,7 @@ WORKLOADS = {
     "W3": pickup.measure,
     "W4": claims.measure,
     "W5": api.measure,
+    "W6": for_each.measure,
     "W7": largest.measure,
     "MEM": memory.measure,
 }

@@ -22,6 +22,7 @@ class Scale:
     timers: int = 10_000
     ceiling_seconds: float = 3.0
     largest_chain: int = MAX_NODES
+    for_each_items: int = 1_000
 
 
 QUICK = Scale(
@@ -33,6 +34,7 @@ QUICK = Scale(
     api_seconds=3.0,
     timers=2_000,
     ceiling_seconds=1.0,
+    for_each_items=100,
 )
 
 
