@@ -92,6 +92,27 @@ class ItemProgress:
     ahead: tuple[ItemChild, ...] = ()
 
 
+@dataclass(frozen=True, order=True)
+class ChildPosition:
+    """Where a child execution stands in the listing of its parent's children (see
+    `ExecutionRepository.search`): by the parent's node, then by item index (-1 for a
+    sub-workflow, which has none), then oldest first."""
+
+    node_id: str
+    item_index: int
+    created_at: datetime
+    id: str
+
+
+def child_position(child: Execution) -> ChildPosition:
+    """The child's place among its parent's children; it must have a parent."""
+    link = child.parent
+    if link is None:
+        raise ValueError(f"{child.id} is not a child execution")
+    index = -1 if link.item_index is None else link.item_index
+    return ChildPosition(link.node_id, index, child.created_at, child.id)
+
+
 STEP_RETRY_FIRST_SECONDS = 1.0
 STEP_RETRY_MAX_SECONDS = 30.0
 
@@ -255,10 +276,18 @@ class ExecutionRepository(Protocol):
         *,
         workflow_id: str | None = None,
         statuses: Sequence[ExecutionStatus] = (),
+        parent_execution_id: str | None = None,
+        created_after: datetime | None = None,
         limit: int = 50,
         before: tuple[datetime, str] | None = None,
+        after_child: ChildPosition | None = None,
     ) -> list[Execution]:
-        """Newest first; `before` is the (created_at, id) of the last row of the previous page."""
+        """Newest first; only the rows created after `created_after` and whose
+        (created_at, id) is below `before`, the last row of the previous page.
+
+        With `parent_execution_id`, only that execution's children (its sub-workflows and
+        the items of its `for_each` nodes), in `ChildPosition` order instead: the next
+        page starts after `after_child`, and `before` only bounds the rows."""
         ...
 
     async def any_active_for_schedule(self, schedule_id: str) -> bool: ...

@@ -9,7 +9,12 @@ from typing import Any
 
 from application.errors import NotFound
 from application.input_errors import InvalidCursor
-from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import (
+    ChildPosition,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    child_position,
+)
 from application.queries.pagination import Page, decode_cursor, encode_cursor
 from application.queries.workflows import owned_workflow
 from application.records import Signal, StoredEvent
@@ -18,6 +23,7 @@ from domain.node_run import NodeRun
 from domain.status import ExecutionStatus
 
 _CURSOR = "executions"
+_CHILD_CURSOR = "children"
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,9 @@ class ExecutionFilter:
     statuses: Sequence[ExecutionStatus] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
+    parent_execution_id: str | None = None
+    """Only that execution's children (sub-workflows and `for_each` items), listed by
+    node, then item index, then oldest first, instead of newest first."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,27 @@ def _position(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor() from None
 
 
+def _child_position(cursor: str) -> ChildPosition:
+    position = decode_cursor(_CHILD_CURSOR, cursor)
+    try:
+        node_id, index = position["n"], position["i"]
+        created_at = datetime.fromisoformat(str(position["t"]))
+        execution_id = str(position["id"])
+    except (KeyError, ValueError):
+        raise InvalidCursor() from None
+    if not isinstance(node_id, str) or type(index) is not int or created_at.tzinfo is None:
+        raise InvalidCursor()
+    return ChildPosition(node_id, index, created_at, execution_id)
+
+
+def _next_cursor(last: Execution, children: bool) -> str:
+    if not children:
+        return encode_cursor(_CURSOR, {"t": last.created_at.isoformat(), "id": last.id})
+    at = child_position(last)
+    position = {"n": at.node_id, "i": at.item_index, "t": at.created_at.isoformat(), "id": at.id}
+    return encode_cursor(_CHILD_CURSOR, position)
+
+
 class ExecutionQueries:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
@@ -64,33 +94,33 @@ class ExecutionQueries:
     async def page(
         self, workspace_id: str, where: ExecutionFilter, *, limit: int = 50, cursor: str | None
     ) -> Page[Execution]:
-        """Newest first, by keyset: a cursor holds the (created_at, id) of the last row."""
-        before = _position(cursor) if cursor else None
-        if before is None and where.created_before is not None:
-            before = (where.created_before, "")
+        """Newest first, by keyset: a cursor holds the (created_at, id) of the last row.
+        The children of one execution come in `ChildPosition` order, keyset on it too."""
+        children = where.parent_execution_id is not None
+        before = (where.created_before, "") if where.created_before is not None else None
+        after_child = None
+        if cursor and children:
+            after_child = _child_position(cursor)
+        elif cursor:
+            before = _position(cursor)
         async with self._uow() as uow:
             if where.workflow_id is not None:
                 await owned_workflow(uow, workspace_id, where.workflow_id)
+            if where.parent_execution_id is not None:
+                await owned_execution(uow, workspace_id, where.parent_execution_id)
             rows = await uow.executions.search(
                 workspace_id,
                 workflow_id=where.workflow_id,
                 statuses=where.statuses,
+                parent_execution_id=where.parent_execution_id,
+                created_after=where.created_after,
                 limit=limit + 1,
                 before=before,
+                after_child=after_child,
             )
-        after = where.created_after
-        if after is not None and any(row.created_at <= after for row in rows):
-            # Rows come newest first: from the first one too old on, nothing qualifies.
-            return Page([row for row in rows if row.created_at > after][:limit], None)
         page = rows[:limit]
         more = len(rows) > limit and bool(page)
-        last = page[-1] if more else None
-        next_cursor = (
-            encode_cursor(_CURSOR, {"t": last.created_at.isoformat(), "id": last.id})
-            if last
-            else None
-        )
-        return Page(page, next_cursor)
+        return Page(page, _next_cursor(page[-1], children) if more else None)
 
     async def get(self, workspace_id: str, execution_id: str) -> ExecutionDetail:
         async with self._uow() as uow:

@@ -10,12 +10,14 @@ from adapters.memory.repositories.base import Repo
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns
 from application.errors import Conflict, LeaseLost, StaleExecution
 from application.ports.unit_of_work import (
+    ChildPosition,
     EventBatch,
     FencedSave,
     ItemChild,
     ItemProgress,
     ItemsAt,
     StepFailure,
+    child_position,
     step_failure_backoff,
 )
 from application.records import Lease
@@ -203,8 +205,11 @@ class MemoryExecutions(Repo):
         *,
         workflow_id: str | None = None,
         statuses: Sequence[ExecutionStatus] = (),
+        parent_execution_id: str | None = None,
+        created_after: datetime | None = None,
         limit: int = 50,
         before: tuple[datetime, str] | None = None,
+        after_child: ChildPosition | None = None,
     ) -> list[Execution]:
         found = [
             e
@@ -212,9 +217,19 @@ class MemoryExecutions(Repo):
             if e.workspace_id == workspace_id
             and (workflow_id is None or e.workflow_id == workflow_id)
             and (not statuses or e.status in statuses)
+            and (created_after is None or e.created_at > created_after)
             and (before is None or (e.created_at, e.id) < before)
+            and (
+                parent_execution_id is None
+                or (e.parent is not None and e.parent.execution_id == parent_execution_id)
+            )
         ]
-        found.sort(key=lambda e: (e.created_at, e.id), reverse=True)
+        if parent_execution_id is None:
+            found.sort(key=lambda e: (e.created_at, e.id), reverse=True)
+            return found[:limit]
+        found.sort(key=child_position)
+        if after_child is not None:
+            found = [e for e in found if child_position(e) > after_child]
         return found[:limit]
 
     async def any_active_for_schedule(self, schedule_id: str) -> bool:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import bindparam, exists, literal, select, tuple_
+from sqlalchemy import Integer, Text, bindparam, exists, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
@@ -24,6 +24,7 @@ from application.errors import Conflict, LeaseLost, StaleExecution
 from application.ports.unit_of_work import (
     STEP_RETRY_FIRST_SECONDS,
     STEP_RETRY_MAX_SECONDS,
+    ChildPosition,
     EventBatch,
     FencedSave,
     ItemChild,
@@ -162,6 +163,25 @@ _REMEMBER_IDEMPOTENCY_KEY = (
     .on_conflict_do_nothing(index_elements=["workflow_id", "key"])
     .returning(idempotency_keys.c.key)
 )
+
+
+# The order of an execution's children (`ChildPosition`): node ids compare byte by byte,
+# as Python compares them in the in-memory adapter, whatever the database's collation.
+_CHILD_ORDER = (
+    executions.c.parent_node_id.collate("C"),
+    func.coalesce(executions.c.item_index, -1),
+    executions.c.created_at,
+    executions.c.id,
+)
+
+
+def _child_key(position: ChildPosition) -> Any:
+    return tuple_(
+        literal(position.node_id, Text).collate("C"),
+        literal(position.item_index, Integer),
+        literal(position.created_at, executions.c.created_at.type),
+        literal(position.id, executions.c.id.type),
+    )
 
 
 class PostgresExecutions:
@@ -410,14 +430,21 @@ class PostgresExecutions:
         *,
         workflow_id: str | None = None,
         statuses: Sequence[ExecutionStatus] = (),
+        parent_execution_id: str | None = None,
+        created_after: datetime | None = None,
         limit: int = 50,
         before: tuple[datetime, str] | None = None,
+        after_child: ChildPosition | None = None,
     ) -> list[Execution]:
         statement = select(executions).where(executions.c.workspace_id == workspace_id)
         if workflow_id is not None:
             statement = statement.where(executions.c.workflow_id == workflow_id)
         if statuses:
             statement = statement.where(executions.c.status.in_([s.value for s in statuses]))
+        if parent_execution_id is not None:
+            statement = statement.where(executions.c.parent_execution_id == parent_execution_id)
+        if created_after is not None:
+            statement = statement.where(executions.c.created_at > created_after)
         if before is not None:
             key = tuple_(executions.c.created_at, executions.c.id)
             statement = statement.where(
@@ -427,9 +454,13 @@ class PostgresExecutions:
                     literal(before[1], executions.c.id.type),
                 )
             )
-        statement = statement.order_by(
-            executions.c.created_at.desc(), executions.c.id.desc()
-        ).limit(limit)
+        if parent_execution_id is None:
+            statement = statement.order_by(executions.c.created_at.desc(), executions.c.id.desc())
+        else:
+            if after_child is not None:
+                statement = statement.where(tuple_(*_CHILD_ORDER) > _child_key(after_child))
+            statement = statement.order_by(*_CHILD_ORDER)
+        statement = statement.limit(limit)
         return [mappers.row_to_execution(row) for row in await self._db.rows(statement)]
 
     async def any_active_for_schedule(self, schedule_id: str) -> bool:
