@@ -61,14 +61,23 @@ class ExecutionController(Controller):
         execution_queries: NamedDependency[ExecutionQueries],
         status: Statuses = None,
         workflow_id: Annotated[str | None, QueryParameter()] = None,
+        parent_execution_id: Annotated[
+            str | None,
+            QueryParameter(description="only this execution's sub-workflows and items"),
+        ] = None,
         created_after: Since = None,
         created_before: Until = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> ExecutionPage:
-        """The workspace's executions, newest first."""
+        """The workspace's executions, newest first; the children of one execution
+        (`parent_execution_id`) by node, then item index, then oldest first."""
         where = ExecutionFilter(
-            workflow_id, tuple(status or ()), as_utc(created_after), as_utc(created_before)
+            workflow_id,
+            tuple(status or ()),
+            as_utc(created_after),
+            as_utc(created_before),
+            parent_execution_id,
         )
         return await _page(execution_queries, principal, where, limit, cursor)
 

@@ -30,6 +30,8 @@ class ExecutionOut(Out):
     cancel_requested: bool
     parent_execution_id: str | None
     parent_node_id: str | None
+    item_index: int | None
+    """The item this execution runs for its parent's `for_each` node; null otherwise."""
     schedule_id: str | None
     scheduled_for: datetime | None
     rerun_of: str | None
@@ -59,6 +61,7 @@ def _execution_fields(execution: Execution) -> dict[str, Any]:
         "cancel_requested": execution.cancel_requested,
         "parent_execution_id": parent.execution_id if parent else None,
         "parent_node_id": parent.node_id if parent else None,
+        "item_index": parent.item_index if parent else None,
         "schedule_id": execution.schedule_id,
         "scheduled_for": execution.scheduled_for,
         "rerun_of": execution.rerun_of,
