@@ -20,6 +20,7 @@ from entrypoints.console.presentation import EXECUTION_STATUSES, timeline_item
 
 PAGE_SIZE = 50
 EVENTS_PAGE = 500
+CHILDREN_SHOWN = 100
 
 
 async def all_events(
@@ -144,6 +145,12 @@ async def execution_page(
     found = await workflow_queries.get(workspace, execution.workflow_id, execution.version)
     runs = {run.node_id: (run.status.value, run.attempt) for run in detail.node_runs}
     events = await all_events(execution_queries, workspace, execution_id)
+    children = await execution_queries.page(
+        workspace,
+        ExecutionFilter(parent_execution_id=execution.id),
+        limit=CHILDREN_SHOWN,
+        cursor=None,
+    )
     context = {
         "principal": principal,
         "nav": "executions",
@@ -156,6 +163,8 @@ async def execution_page(
         "signals": await execution_queries.signals(workspace, execution_id),
         "node": _node_context(detail.node_runs, events, node) if node else None,
         "signal_form": signal_form or {},
+        "children": children.items,
+        "more_children": children.next_cursor is not None,
     }
     return Template("execution.html", context=context, status_code=status_code)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from application.access import Role
 from application.records import StoredEvent
+from domain.execution import ParentLink
 
 SYMBOLS = {
     "pending": "○",
@@ -92,6 +93,14 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
+def parent_role(link: ParentLink) -> str:
+    """What a child execution is to its parent: `item 3 of node each` for an item of a
+    `for_each` node (indexed from 0, as the API and templates count), else
+    `sub-workflow of node enrich`."""
+    role = "sub-workflow" if link.item_index is None else f"item {link.item_index}"
+    return f"{role} of node {link.node_id}"
+
+
 def describe_event(event: StoredEvent) -> str:
     """One sentence for the timeline."""
     payload = event.payload
@@ -144,6 +153,7 @@ TEMPLATE_FILTERS = {
     "pretty_json": pretty_json,
     "short_time": short_time,
     "full_time": full_time,
+    "parent_role": parent_role,
 }
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "duration": duration,
