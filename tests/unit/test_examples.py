@@ -1,9 +1,12 @@
 """The shipped examples and the node reference stay valid as the validator evolves.
 
-Every `examples/<name>/workflow.json` (or `.yaml`) must parse with no problems once its
-`name` and `description` (read by `treadle workflows apply`) are set aside, every JSON
-node example in `docs/nodes.md` must validate as a workflow, and the example files that
-are not workflows (the schedule body, the flaky test server) must still do their job.
+Every `examples/<name>/workflow.json` (or `.yaml`), and every other workflow file of an
+example (the child workflow a `for_each` runs), must parse with no problems once its
+`name` and `description` (read by `treadle workflows apply`) are set aside, and its
+README must apply a workflow only after those it names. Every JSON node example in
+`docs/nodes.md` must validate as a workflow, and the example files that are not
+workflows (the schedule body, the flaky test server) must still do their job. The
+contract tests run the fan-out-fan-in example as its README says.
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ def workflow_files() -> list[Path]:
     return sorted(path for pattern in patterns for path in EXAMPLES.glob(pattern))
 
 
+def all_workflow_files() -> list[Path]:
+    """Each example's workflow files: its `workflow.json` and any other file that holds
+    `nodes` (a child workflow, applied on its own)."""
+    patterns = ("*/*.json", "*/*.yaml", "*/*.yml")
+    found = (path for pattern in patterns for path in EXAMPLES.glob(pattern))
+    return sorted(path for path in found if "nodes" in load_file(path))
+
+
 def load_file(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
@@ -83,14 +94,42 @@ def test_every_expected_example_has_a_workflow_and_a_readme() -> None:
     assert (EXAMPLES / "README.md").is_file()
 
 
-@pytest.mark.parametrize("path", workflow_files(), ids=lambda path: path.parent.name)
+@pytest.mark.parametrize(
+    "path", all_workflow_files(), ids=lambda path: str(path.relative_to(EXAMPLES))
+)
 def test_example_workflow_parses_without_problems(path: Path) -> None:
     workflow_file = load_file(path)
-    assert workflow_file.get("name") == path.parent.name  # `treadle run <folder name>` works
+    # `treadle run <folder name>` runs the example; another file is named as it is called.
+    expected = path.parent.name if path.stem == "workflow" else path.stem
+    assert workflow_file.get("name") == expected
     document = definition_part(workflow_file)
     problems = [problem.as_dict() for problem in validate_document(document)]
     assert problems == [], path.relative_to(ROOT)
     assert parse_definition(document).nodes
+
+
+def named_workflows(document: dict[str, Any]) -> set[str]:
+    """The workflows its `sub_workflow` and `for_each` nodes name literally."""
+    kinds = {NodeKind.SUB_WORKFLOW.value, NodeKind.FOR_EACH.value}
+    return {
+        str(node["config"]["workflow"])
+        for node in document.get("nodes", [])
+        if node.get("kind") in kinds and "{{" not in str(node["config"].get("workflow", "{{"))
+    }
+
+
+@pytest.mark.parametrize("example", sorted(EXPECTED_EXAMPLES))
+def test_the_readme_applies_each_workflow_after_those_it_names(example: str) -> None:
+    """`treadle workflows apply` refuses a workflow naming one that does not exist yet."""
+    readme = (EXAMPLES / example / "README.md").read_text(encoding="utf-8")
+    applied = re.findall(r"treadle workflows apply (examples/\S+)", readme)
+    files = [path for path in all_workflow_files() if path.parent.name == example]
+    first_applied = list(dict.fromkeys(applied))
+    assert sorted(first_applied) == sorted(str(path.relative_to(ROOT)) for path in files)
+    names = [load_file(ROOT / path)["name"] for path in first_applied]
+    for position, path in enumerate(first_applied):
+        named = named_workflows(load_file(ROOT / path))
+        assert named <= set(names[:position]), f"{path} names {named} before they are applied"
 
 
 @pytest.mark.parametrize(
