@@ -17,6 +17,7 @@ from domain import execution as ex
 from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent, EventType
 from domain.execution import Execution, ParentLink
+from domain.items import refill_due
 from domain.node_run import NodeRun
 from domain.policies import execution_deadline
 from domain.status import ExecutionStatus
@@ -178,6 +179,22 @@ async def record_many(
     return saved
 
 
+async def _item_wakes(uow: UnitOfWork, parent: Execution, item: Execution, now: datetime) -> bool:
+    """Whether a `for_each` item that ended wakes its (locked) parent."""
+    if not _parked(parent, now):
+        return False
+    if item.status is not ExecutionStatus.COMPLETED:
+        return True  # a failure may fail the node at once
+    assert item.parent is not None
+    link = item.parent
+    waiting = await uow.node_runs.waiting_for(link.execution_id, link.node_id)
+    state = (waiting or {}).get("for_each")
+    if state is None:
+        return True
+    active = await uow.executions.active_items(link.execution_id, link.node_id)
+    return refill_due(state, len(active))
+
+
 def _parked(execution: Execution, now: datetime) -> bool:
     """Waiting, and not due yet."""
     if execution.status is not ExecutionStatus.WAITING:
@@ -188,17 +205,20 @@ def _parked(execution: Execution, now: datetime) -> bool:
 async def wake_parent(uow: UnitOfWork, child: Execution, now: datetime) -> None:
     """A sub-workflow ended: record it on the parent and make the parent due at once.
 
-    A `for_each` item wakes its parent only when the parent is parked and not yet due:
-    while the parent runs or is already due, the step it takes next reads every item
-    that ended, so a thousand items finishing write the parent a few times, not a
-    thousand. The lock still waits for a step in flight, so no ending goes unseen.
+    A `for_each` item wakes its parent only when the parent is parked and not yet due,
+    and then only when the item failed or enough of its siblings have ended
+    (`domain.items.refill_due`): while the parent runs or is already due, the step it
+    takes next reads every item that ended, so a thousand items finishing write the
+    parent a few times, not a thousand. Nothing goes unseen: the parent's row is locked
+    before the siblings are counted, so of two items ending together the later one
+    counts after the earlier one committed.
     """
     if child.parent is None:
         return
     parent = await uow.executions.lock(child.parent.execution_id)
     if parent is None or parent.status.is_terminal:
         return
-    if child.parent.item_index is not None and not _parked(parent, now):
+    if child.parent.item_index is not None and not await _item_wakes(uow, parent, child, now):
         return
     woken, events = ex.child_finished(
         parent, now, node_id=child.parent.node_id, child_id=child.id, status=child.status

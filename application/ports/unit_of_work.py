@@ -296,6 +296,11 @@ class ExecutionRepository(Protocol):
 class NodeRunRepository(Protocol):
     async def get_all(self, execution_id: str) -> dict[str, NodeRun]: ...
 
+    async def waiting_for(self, execution_id: str, node_id: str) -> dict[str, Any] | None:
+        """What one node of an execution waits on (None: nothing, or no such node); reads
+        that field only, not the node's input or output."""
+        ...
+
     async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
         """The node runs of several executions, keyed by execution id then node id."""
         ...

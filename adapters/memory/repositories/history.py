@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from adapters.memory.repositories.base import Repo
 from application.errors import Conflict
@@ -20,6 +21,10 @@ class MemoryNodeRuns(Repo):
 
     async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
         return {execution_id: await self.get_all(execution_id) for execution_id in execution_ids}
+
+    async def waiting_for(self, execution_id: str, node_id: str) -> dict[str, Any] | None:
+        run = self.store.node_runs.get(execution_id, {}).get(node_id)
+        return run.waiting_for if run is not None else None
 
     async def save_many(self, execution_id: str, runs: Sequence[NodeRun]) -> None:
         table = dict(self.store.node_runs.get(execution_id, {}))

@@ -44,6 +44,12 @@ def event_rows(batches: Sequence[EventBatch], at: datetime) -> list[dict[str, An
     ]
 
 
+_WAITING_FOR = (
+    "SELECT waiting_for FROM node_runs"
+    " WHERE execution_id = %(execution_id)s AND node_id = %(node_id)s"
+)
+
+
 class PostgresNodeRuns:
     def __init__(self, db: Db) -> None:
         self._db = db
@@ -52,6 +58,11 @@ class PostgresNodeRuns:
         rows = await self._db.fetch(hot_sql.GET_NODE_RUNS, {"execution_id": execution_id})
         runs = [mappers.row_to_node_run(row) for row in rows]
         return {run.node_id: run for run in runs}
+
+    async def waiting_for(self, execution_id: str, node_id: str) -> dict[str, Any] | None:
+        params = {"execution_id": execution_id, "node_id": node_id}
+        rows = await self._db.fetch(_WAITING_FOR, params)
+        return rows[0]["waiting_for"] if rows else None
 
     async def get_for(self, execution_ids: Sequence[str]) -> dict[str, dict[str, NodeRun]]:
         found: dict[str, dict[str, NodeRun]] = {execution_id: {} for execution_id in execution_ids}
