@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ids import new_id
-from application.ports.unit_of_work import EventBatch, FencedSave, UnitOfWork
+from application.ports.unit_of_work import EventBatch, FencedSave, NewExecution, UnitOfWork
 from application.records import Lease, Workflow
 from domain import execution as ex
 from domain.definition import WorkflowDefinition
@@ -104,6 +104,15 @@ async def add_execution(
     """Store a new execution with one pending run per node and its first events; announce it."""
     await uow.executions.add(execution, list(node_ids), list(events))
     announce(uow, execution, EventType.EXECUTION_CREATED)
+
+
+async def add_executions(uow: UnitOfWork, new: Sequence[NewExecution]) -> None:
+    """Store several new executions as `add_execution` stores one; announce each."""
+    if not new:
+        return
+    await uow.executions.add_many(new)
+    for one in new:
+        announce(uow, one.execution, EventType.EXECUTION_CREATED)
 
 
 def announce(uow: UnitOfWork, execution: Execution, event_type: str) -> None:

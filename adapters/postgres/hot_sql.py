@@ -173,6 +173,21 @@ def insert_execution(columns: list[str], *, guarded: bool) -> str:
     )
 
 
+def insert_executions(columns: list[str]) -> str:
+    """One statement for several new executions (`columns`), their fresh node runs and
+    their first events, each table's rows from one JSON list (`executions`, `runs`,
+    `events`; see `json_rows`)."""
+    run_columns = ["execution_id", "node_id", "position", "status", "attempt"]
+    return (
+        f"WITH new_executions AS ({_from_json_rows(executions, columns, 'executions')}"
+        " RETURNING id),"
+        f" new_runs AS ({_from_json_rows(node_runs, run_columns, 'runs')}),"
+        f" new_events AS ({_from_json_rows(events, EVENT_COLUMNS, 'events')} RETURNING 1)"
+        " SELECT (SELECT count(*) FROM new_executions) AS inserted,"
+        " (SELECT count(*) FROM new_events) AS events"
+    )
+
+
 def _column_type(table: Table, name: str) -> str:
     """The column's type as SQL, without its collation (a cast takes the column's own)."""
     dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's is unannotated

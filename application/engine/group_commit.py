@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from application.cancellation import cancel_child, cancel_items
-from application.creation import Transition, add_execution, record_many, wake_parent
+from application.creation import Transition, add_executions, record_many, wake_parent
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
 from application.engine.decision import DEFAULT_MAX_DEPTH, Advance, GiveUpOn, Request, decide
@@ -47,7 +47,13 @@ from application.ids import new_id
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
 from application.ports.executors import ExecutorRegistry, NodeCall
-from application.ports.unit_of_work import SignalTake, StepFailure, UnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import (
+    NewExecution,
+    SignalTake,
+    StepFailure,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from application.records import Lease
 from application.reopening import reopen_item
 from domain.definition import WorkflowDefinition
@@ -304,15 +310,17 @@ class GroupCommitter:
             if isinstance(e, ConsumeSignal)
         ]
         await uow.signals.consume_many(takes, now)
+        children = [
+            NewExecution(e.execution, e.node_ids, e.first_events)
+            for e in effects
+            if isinstance(e, InsertChild)
+        ]
+        await add_executions(uow, children)
         for effect in effects:
-            if isinstance(effect, InsertChild):
-                await add_execution(uow, effect.execution, effect.node_ids, effect.first_events)
-            elif isinstance(effect, ClearStepFailures):
+            if isinstance(effect, ClearStepFailures):
                 await uow.executions.clear_step_failures(effect.execution_id)
 
-    async def _apply_after(
-        self, uow: UnitOfWork, effects: Sequence[Effect], now: datetime
-    ) -> None:
+    async def _apply_after(self, uow: UnitOfWork, effects: Sequence[Effect], now: datetime) -> None:
         """Effects on other executions, after the batch's own rows are written: one of them
         may be held in this batch, and its own write must land first."""
         for effect in effects:

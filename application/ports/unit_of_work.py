@@ -59,6 +59,15 @@ class SignalTake:
 
 
 @dataclass(frozen=True)
+class NewExecution:
+    """An execution to insert, with its node ids (in definition order) and first events."""
+
+    execution: Execution
+    node_ids: Sequence[str]
+    first_events: Sequence[DomainEvent] = ()
+
+
+@dataclass(frozen=True)
 class ItemsAt:
     """The items of a `for_each` node of an execution, looked at from index `start` on."""
 
@@ -169,6 +178,10 @@ class ExecutionRepository(Protocol):
     ) -> None:
         """Insert a new execution with a pending node run per node, and its first events
         (numbered from 1, stamped with its creation time)."""
+        ...
+
+    async def add_many(self, new: Sequence[NewExecution]) -> None:
+        """Insert several new executions as `add` inserts one, in a few statements."""
         ...
 
     async def get(self, execution_id: str) -> Execution | None: ...

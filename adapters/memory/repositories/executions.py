@@ -16,6 +16,7 @@ from application.ports.unit_of_work import (
     ItemChild,
     ItemProgress,
     ItemsAt,
+    NewExecution,
     StepFailure,
     child_position,
     step_failure_backoff,
@@ -52,6 +53,10 @@ class MemoryExecutions(Repo):
         if first_events:
             events = MemoryEvents(self.store, self.journal)
             await events.append(execution.id, 1, first_events, execution.created_at)
+
+    async def add_many(self, new: Sequence[NewExecution]) -> None:
+        for one in new:
+            await self.add(one.execution, one.node_ids, one.first_events)
 
     async def get(self, execution_id: str) -> Execution | None:
         return self.store.executions.get(execution_id)

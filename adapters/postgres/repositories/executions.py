@@ -30,6 +30,7 @@ from application.ports.unit_of_work import (
     ItemChild,
     ItemProgress,
     ItemsAt,
+    NewExecution,
     StepFailure,
 )
 from application.records import Lease
@@ -100,6 +101,46 @@ _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 INSERTED_COLUMNS = ["id", *_ROW_COLUMNS]
 _INSERT_EXECUTION = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=False)
 INSERT_EXECUTION_IF_CURRENT = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=True)
+_INSERT_MANY = hot_sql.insert_executions(INSERTED_COLUMNS)
+_FRESH_RUN = NodeRun("")
+
+
+def many_insert_parameters(new: Sequence[NewExecution]) -> dict[str, Any]:
+    """The parameters of `hot_sql.insert_executions`: every row as JSON, one list a table."""
+    rows: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for one in new:
+        execution = one.execution
+        row = mappers.execution_to_row(execution)
+        rows.append({name: row[name] for name in INSERTED_COLUMNS})
+        runs.extend(
+            {
+                "execution_id": execution.id,
+                "node_id": node_id,
+                "position": position,
+                "status": _FRESH_RUN.status.value,
+                "attempt": _FRESH_RUN.attempt,
+            }
+            for position, node_id in enumerate(one.node_ids)
+        )
+        history.extend(
+            {
+                "execution_id": execution.id,
+                "seq": seq,
+                "type": event.type,
+                "node_id": event.node_id,
+                "attempt": event.attempt,
+                "payload": dict(event.payload),
+                "created_at": execution.created_at,
+            }
+            for seq, event in enumerate(one.first_events, start=1)
+        )
+    return {
+        "executions": hot_sql.json_rows(rows),
+        "runs": hot_sql.json_rows(runs),
+        "events": hot_sql.json_rows(history),
+    }
 
 
 def insert_parameters(
@@ -199,6 +240,12 @@ class PostgresExecutions:
     ) -> None:
         params = insert_parameters(execution, node_ids, first_events)
         await self._db.fetch(_INSERT_EXECUTION, params)
+
+    async def add_many(self, new: Sequence[NewExecution]) -> None:
+        # At most MAX_ROWS node runs a statement (the executions and events are fewer).
+        widest = max((len(one.node_ids) for one in new), default=1)
+        for batch in in_batches(list(new), max(1, MAX_ROWS // max(widest, 1))):
+            await self._db.fetch(_INSERT_MANY, many_insert_parameters(batch))
 
     async def get(self, execution_id: str) -> Execution | None:
         rows = await self._db.fetch(hot_sql.GET_EXECUTION, {"execution_id": execution_id})
