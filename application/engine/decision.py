@@ -465,9 +465,7 @@ class _Step:
             ]
         changes.apply(nr.succeed, node_id, self.now, redact(output, changes.secret_values), None)
 
-    def start_item(
-        self, node_id: str, found: ChildWorkflow, index: int, item_input: Any
-    ) -> None:
+    def start_item(self, node_id: str, found: ChildWorkflow, index: int, item_input: Any) -> None:
         """Start the child execution that runs item `index` of a `for_each` node."""
         changes, held = self.changes, self.held
         child, first_event = new_execution(
