@@ -11,25 +11,24 @@ returned as effects for the group committer to carry out in the same transaction
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from application.cancellation import waiting_children, waiting_item_nodes
 from application.creation import new_execution
 from application.engine.changes import Changes, Held
-from application.engine.context import prepare_call, template_context
+from application.engine.context import prepare_call
 from application.engine.effects import (
     CancelChild,
     CancelItems,
     ClearStepFailures,
     ConsumeSignal,
     InsertChild,
-    ReopenItem,
     WakeParent,
 )
-from application.engine.facts import ITEMS_WINDOW, SIGNALS_PER_NAME, ChildWorkflow, Facts
-from application.expressions import render
+from application.engine.facts import SIGNALS_PER_NAME, ChildWorkflow, Facts
+from application.engine.items import ForEachStep
 from application.nodes.builtin import inline_decider
 from application.ports.executors import (
     ExecutorRegistry,
@@ -40,11 +39,9 @@ from application.ports.executors import (
     Succeeded,
     Suspend,
 )
-from application.ports.unit_of_work import ItemChild, ItemProgress, ItemsAt
 from application.redaction import redact
 from domain import execution as ex
 from domain import node_run as nr
-from domain.errors import ExpressionError
 from domain.execution import ParentLink
 from domain.planner import fails_fast, failure_error, outcome, plan, plan_downstream
 from domain.policies import GiveUp, NodeError, is_past
@@ -165,8 +162,7 @@ class _Step:
         """How many of the fetched signals of each name this step has taken."""
         self.started_children: set[str] = set()
         """The children this step starts: they cannot have ended yet."""
-        self.pumped: set[str] = set()
-        """The `for_each` nodes whose items this step has started: once per step."""
+        self.for_each = ForEachStep(self)
         self.checked = 0
         """How much of `changes.touched` was looked at for a failure that fails fast."""
 
@@ -275,7 +271,7 @@ class _Step:
         prepared = prepare_call(self.held, changes, node, self.facts)
         if isinstance(prepared, Failed):
             changes.apply(nr.start_attempt, node_id, self.now, None)
-            self._apply_failure(node_id, prepared.error)
+            self.apply_failure(node_id, prepared.error)
             return True
         call, stored_input = prepared
         changes.apply(nr.start_attempt, node_id, self.now, stored_input)
@@ -294,15 +290,15 @@ class _Step:
             output = redact(result.output, changes.secret_values)
             changes.apply(nr.succeed, node_id, self.now, output, result.label)
         elif isinstance(result, Failed):
-            self._apply_failure(node_id, result.error)
+            self.apply_failure(node_id, result.error)
         elif isinstance(result, Suspend):
             changes.apply(nr.wait, node_id, result.wake_at, result.waiting_for)
         elif isinstance(result, StartItems):
-            self._start_items(node_id, result)
+            self.for_each.start(node_id, result)
         else:
             self._start_child(node_id, result)
 
-    def _apply_failure(self, node_id: str, error: NodeError) -> None:
+    def apply_failure(self, node_id: str, error: NodeError) -> None:
         changes = self.changes
         error = NodeError(
             error.kind,
@@ -318,7 +314,7 @@ class _Step:
         else:
             changes.apply(nr.schedule_retry, node_id, self.now, error, self.now + decision.delay)
 
-    def _child_workflow(
+    def child_workflow(
         self, node_id: str, reference: str, version: int | None
     ) -> ChildWorkflow | None:
         """The workflow a node starts children of; None (the node failed) when they would
@@ -331,7 +327,7 @@ class _Step:
                 f" {depth} deep, beyond the limit of {self.max_depth}"
             )
             details: dict[str, object] = {"depth": depth, "max_depth": self.max_depth}
-            self._apply_failure(node_id, NodeError(MAX_DEPTH_EXCEEDED, message, False, details))
+            self.apply_failure(node_id, NodeError(MAX_DEPTH_EXCEEDED, message, False, details))
             return None
         found = self.facts.workflow((reference, version))
         if found is None or found.workflow.workspace_id != held.execution.workspace_id:
@@ -342,13 +338,13 @@ class _Step:
             )
             if version is not None:
                 message += f", or it has no version {version}"
-            self._apply_failure(node_id, NodeError("workflow_not_found", message, False))
+            self.apply_failure(node_id, NodeError("workflow_not_found", message, False))
             return None
         return found
 
     def _start_child(self, node_id: str, request: StartChild) -> None:
         changes, held = self.changes, self.held
-        found = self._child_workflow(node_id, request.workflow_id, request.version)
+        found = self.child_workflow(node_id, request.workflow_id, request.version)
         if found is None:
             return
         depth = held.execution.depth + 1
@@ -367,119 +363,6 @@ class _Step:
         changes.effects.append(InsertChild(child, node_ids, (first_event,)))
         self.started_children.add(child.id)
         changes.apply(nr.wait, node_id, None, {"child": child.id})
-
-    def _start_items(self, node_id: str, request: StartItems) -> None:
-        found = self._child_workflow(node_id, request.workflow, request.version)
-        if found is None:
-            return
-        state = {
-            "workflow_id": found.workflow.id,
-            "version": found.version,
-            "total": len(request.items),
-            "next": 0,
-            "parallelism": request.parallelism,
-            "on_item_error": request.on_item_error,
-        }
-        self.changes.apply(nr.wait, node_id, None, {"for_each": state})
-        self._pump_items(node_id)
-
-    def _pump_items(self, node_id: str) -> None:
-        """Start the next items of a waiting `for_each` node while fewer than its
-        parallelism run, or end the node: its first failed item fails it (`fail`), and
-        once every item ended it succeeds with their outputs in item order."""
-        self.pumped.add(node_id)
-        changes, held = self.changes, self.held
-        run = changes.runs[node_id]
-        state = dict((run.waiting_for or {})["for_each"])
-        progress = self.facts.item_progress(ItemsAt(held.execution.id, node_id, state["next"]))
-        if state["on_item_error"] == "fail" and progress.failed is not None:
-            self._fail_items(node_id, progress.failed)
-            return
-        found = self._item_workflow(node_id, state)
-        if found is None:
-            return
-        pumped = _ItemPump(self, node_id, state, found, progress)
-        if not pumped.run():
-            return
-        if pumped.index >= state["total"] and pumped.active == 0:
-            self._finish_items(node_id, state["on_item_error"])
-            return
-        # Items already done from an earlier attempt filled the window: look further at once.
-        stuck = pumped.index < state["total"] and pumped.active < state["parallelism"]
-        wake_at = self.now if stuck else None
-        if pumped.started or pumped.index != state["next"] or run.wake_at != wake_at:
-            state["next"] = pumped.index
-            waiting_for = {"for_each": state}
-            changes.apply(nr.start_items, node_id, wake_at, waiting_for, pumped.started)
-
-    def _item_workflow(self, node_id: str, state: dict[str, Any]) -> ChildWorkflow | None:
-        """The workflow version the node's items run, pinned when the node started."""
-        found = self.facts.workflow((str(state["workflow_id"]), int(state["version"])))
-        if found is None:
-            message = f"the workflow that node {node_id!r} runs per item is archived"
-            self._end_items(node_id, NodeError("workflow_not_found", message, False))
-        return found
-
-    def _fail_items(self, node_id: str, failed: ItemChild) -> None:
-        message = (
-            f"item {failed.index} of node {node_id!r} ended {failed.status.value}"
-            f" (execution {failed.execution_id})"
-        )
-        details: dict[str, object] = {
-            "index": failed.index,
-            "child_execution_id": failed.execution_id,
-            "error": failed.error,
-        }
-        self._end_items(node_id, NodeError("item_failed", message, False, details))
-
-    def end_items_early(self, node_id: str, error: NodeError) -> None:
-        self._end_items(node_id, error)
-
-    def _end_items(self, node_id: str, error: NodeError) -> None:
-        """Fail a waiting `for_each` node for good; the items still running are cancelled."""
-        changes = self.changes
-        changes.effects.append(CancelItems(self.held.execution.id, node_id))
-        error = replace(error, message=redact(error.message, changes.secret_values))
-        changes.apply(nr.fail, node_id, self.now, error)
-
-    def _finish_items(self, node_id: str, on_item_error: str) -> None:
-        changes = self.changes
-        outcomes = self.facts.item_outcomes(ItemsAt(self.held.execution.id, node_id))
-        failed = next((o for o in outcomes if o.status is not ExecutionStatus.COMPLETED), None)
-        if on_item_error == "fail" and failed is not None:
-            self._fail_items(node_id, failed)
-            return
-        output: list[Any]
-        if on_item_error == "fail":
-            output = [outcome.output for outcome in outcomes]
-        else:
-            output = [
-                {
-                    "index": outcome.index,
-                    "execution_id": outcome.execution_id,
-                    "status": outcome.status.value,
-                    "output": outcome.output,
-                    "error": outcome.error,
-                }
-                for outcome in outcomes
-            ]
-        changes.apply(nr.succeed, node_id, self.now, redact(output, changes.secret_values), None)
-
-    def start_item(self, node_id: str, found: ChildWorkflow, index: int, item_input: Any) -> None:
-        """Start the child execution that runs item `index` of a `for_each` node."""
-        changes, held = self.changes, self.held
-        child, first_event = new_execution(
-            execution_id=self.facts.new_id("ex"),
-            workflow=found.workflow,
-            version=found.version,
-            definition=found.definition,
-            input=redact(item_input, changes.secret_values),
-            now=self.now,
-            parent=ParentLink(held.execution.id, node_id, index),
-            depth=held.execution.depth + 1,
-        )
-        node_ids = tuple(node.id for node in found.definition.nodes)
-        changes.effects.append(InsertChild(child, node_ids, (first_event,)))
 
     def _resolve_waits(self, looked_up: set[str], candidates: Iterable[str]) -> None:
         changes, now = self.changes, self.now
@@ -500,8 +383,7 @@ class _Step:
         elif "child" in waiting_for:
             self._resolve_child(node_id, str(waiting_for["child"]))
         elif "for_each" in waiting_for:
-            if node_id not in self.pumped:
-                self._pump_items(node_id)
+            self.for_each.refill(node_id)
         elif is_past(run.wake_at, now):
             changes.apply(nr.succeed, node_id, now, {"waited_until": waiting_for.get("timer")})
 
@@ -543,69 +425,6 @@ class _Step:
         else:
             changes.exec(ex.fail(changes.execution, self.now, error or {}))
         _tell_parent(changes)
-
-
-class _ItemPump:
-    """One step's walk over a `for_each` node's next items: each not started yet starts,
-    each that failed in an earlier attempt runs again, each that completed is kept, while
-    fewer than the node's parallelism run."""
-
-    def __init__(
-        self,
-        step: _Step,
-        node_id: str,
-        state: dict[str, Any],
-        found: ChildWorkflow,
-        progress: ItemProgress,
-    ) -> None:
-        self.step = step
-        self.node_id = node_id
-        self.state = state
-        self.found = found
-        self.ahead = {child.index: child for child in progress.ahead}
-        self.active = progress.active
-        self.index = int(state["next"])
-        self.started: list[int] = []
-
-    def run(self) -> bool:
-        """Start what may start; False when the node failed (an item's input would not
-        render)."""
-        step, state = self.step, self.state
-        stored = step.changes.runs[self.node_id].input or {}
-        items: list[Any] = stored.get("items") or []
-        template = stored.get("input")
-        context = template_context(step.changes)
-        end = min(int(state["total"]), self.index + ITEMS_WINDOW)
-        while self.index < end and self.active < int(state["parallelism"]):
-            child = self.ahead.get(self.index)
-            if child is None:
-                item_input = self._render(template, context, items[self.index])
-                if item_input is None:
-                    return False
-                step.start_item(self.node_id, self.found, self.index, item_input[0])
-            elif child.status is ExecutionStatus.COMPLETED:
-                self.index += 1
-                continue
-            elif child.status.is_terminal:
-                step.changes.effects.append(ReopenItem(child.execution_id))
-            else:
-                self.index += 1  # still running from an earlier attempt: counted as active
-                continue
-            self.active += 1
-            self.started.append(self.index)
-            self.index += 1
-        return True
-
-    def _render(self, template: Any, context: dict[str, Any], item: Any) -> tuple[Any] | None:
-        if template is None:
-            return ({"item": item},)
-        scope = {**context, "item": item, "index": self.index}
-        try:
-            return (render(template, scope, node_id=self.node_id),)
-        except ExpressionError as error:
-            message = f"item {self.index}: {error.message}"
-            self.step.end_items_early(self.node_id, NodeError("expression_error", message, False))
-            return None
 
 
 def park(changes: Changes) -> datetime | None:
