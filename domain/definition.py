@@ -61,6 +61,9 @@ class WorkflowSettings:
     fail_fast: bool = False
     """The first node that fails for good fails the execution at once, cancelling the
     rest; by default the independent branches run to their end first."""
+    allow_recursion: bool = False
+    """The workflow may start itself through `sub_workflow` or `for_each` nodes, directly
+    or through other workflows; by default saving such a workflow is refused."""
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DOCUMENT_FIELDS = ("nodes", "edges", "settings")
 _NODE_FIELDS = ("id", "kind", "name", "config", "retry", "timeout", "on_error")
 _EDGE_FIELDS = ("from", "to", "when")
-_SETTINGS_FIELDS = ("retry", "execution_timeout", "fail_fast")
+_SETTINGS_FIELDS = ("retry", "execution_timeout", "fail_fast", "allow_recursion")
 
 
 @dataclass
@@ -77,6 +77,8 @@ def definition_to_document(defn: WorkflowDefinition) -> dict[str, Any]:
         settings["execution_timeout"] = defn.settings.execution_timeout.total_seconds()
     if defn.settings.fail_fast:
         settings["fail_fast"] = True
+    if defn.settings.allow_recursion:
+        settings["allow_recursion"] = True
     return {
         "nodes": [_node_to_document(node) for node in defn.nodes],
         "edges": [_edge_to_document(edge) for edge in defn.edges],
@@ -150,7 +152,13 @@ def _read_settings(doc: FieldReader) -> Settings:
         retry = read_retry_policy(raw["retry"], reader.path("retry"), retry, doc.problems)
     timeout = _seconds(reader.duration("execution_timeout", code="invalid_timeout"))
     fail_fast = reader.flag("fail_fast", default=False)
-    return Settings(retry=retry, execution_timeout=timeout, fail_fast=fail_fast is True)
+    allow_recursion = reader.flag("allow_recursion", default=False)
+    return Settings(
+        retry=retry,
+        execution_timeout=timeout,
+        fail_fast=fail_fast is True,
+        allow_recursion=allow_recursion is True,
+    )
 
 
 def _read_nodes(doc: FieldReader, draft: _Draft) -> None:
