@@ -3,9 +3,11 @@
 Every template in a node's config, and every condition's ``if``, is parsed and compiled
 by the sandbox that evaluates it, so a syntax error is refused at save time rather than
 failing the node at run time. The ``nodes.<id>`` they read must name a node upstream of
-the reader (`domain.reference_checks`), and a ``sub_workflow`` must name a workflow of
-the workspace. A secret they name that the workspace does not hold is only a warning:
-it can be added before the workflow runs.
+the reader (`domain.reference_checks`), a ``sub_workflow`` or ``for_each`` must name a
+workflow of the workspace, and it may not lead back to the workflow saved unless
+``settings.allow_recursion`` says so (`application.recursion_check`). A secret they name
+that the workspace does not hold is only a warning: it can be added before the workflow
+runs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from jinja2 import TemplateSyntaxError, nodes
 from application.expressions import check_expression, check_template
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.records import Workflow
+from application.recursion_check import Saving, recursion_problems
 from application.secret_references import expression_secret_names, template_secret_names
 from domain.definition import NodeKind, WorkflowDefinition
 from domain.errors import InvalidDefinition
@@ -74,24 +77,34 @@ class _Reading:
 
 
 async def check_document(
-    uow_factory: UnitOfWorkFactory, workspace_id: str, document: Any
+    uow_factory: UnitOfWorkFactory, workspace_id: str, document: Any, name: str | None = None
 ) -> SaveCheck:
-    """Every problem and warning with saving `document` in the workspace; stores nothing."""
+    """Every problem and warning with saving `document` in the workspace as a new workflow
+    called `name`; stores nothing."""
     try:
         definition = parse_definition(document)
     except InvalidDefinition as error:
         return SaveCheck(problems=tuple(_problems_of(error)))
     async with uow_factory() as uow:
-        return await check_definition(uow, workspace_id, definition)
+        return await check_definition(uow, workspace_id, definition, Saving(name=name))
 
 
 async def check_definition(
-    uow: UnitOfWork, workspace_id: str, definition: WorkflowDefinition
+    uow: UnitOfWork,
+    workspace_id: str,
+    definition: WorkflowDefinition,
+    saving: Saving | None = None,
 ) -> SaveCheck:
-    """The save checks of a valid definition, reading the workspace through `uow`."""
+    """The save checks of a valid definition, reading the workspace through `uow`.
+
+    `saving` names the workflow saved (a new one has no id yet): a node naming its name or
+    id starts the workflow itself, which exists even before it is stored."""
+    saving = saving or Saving()
     fields = list(_fields(definition))
     problems = _syntax_and_reference_problems(definition, fields)
-    problems.extend(await _unknown_workflows(uow, workspace_id, definition))
+    own = {reference for reference in (saving.name, saving.workflow_id) if reference}
+    problems.extend(await _unknown_workflows(uow, workspace_id, definition, own))
+    problems.extend(await recursion_problems(uow, workspace_id, definition, saving))
     warnings = await _unknown_secrets(uow, workspace_id, fields)
     return SaveCheck(tuple(problems), tuple(warnings))
 
@@ -203,7 +216,7 @@ def _is_nodes(node: nodes.Node) -> bool:
 
 
 async def _unknown_workflows(
-    uow: UnitOfWork, workspace_id: str, definition: WorkflowDefinition
+    uow: UnitOfWork, workspace_id: str, definition: WorkflowDefinition, own: set[str]
 ) -> list[Problem]:
     problems: list[Problem] = []
     known: dict[str, bool] = {}
@@ -214,6 +227,8 @@ async def _unknown_workflows(
         key, reference = named
         if not isinstance(reference, str) or is_template(reference):
             continue  # a template names its workflow only at run time
+        if reference in own:
+            continue  # the workflow itself (see `application.recursion_check`)
         if reference not in known:
             known[reference] = await _workflow_exists(uow, workspace_id, reference)
         if not known[reference]:

@@ -10,6 +10,7 @@ from application.ids import new_id
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Workflow, WorkflowVersion
+from application.recursion_check import Saving
 from application.save_checks import (
     SaveCheck,
     SavedWorkflow,
@@ -36,9 +37,12 @@ class CreateWorkflowHandler:
     async def __call__(self, command: CreateWorkflow) -> Workflow:
         return (await self.save(command)).workflow
 
-    async def validate(self, workspace_id: str, document: Any) -> SaveCheck:
-        """What saving `document` would refuse or warn about; stores nothing."""
-        return await check_document(self._uow, workspace_id, document)
+    async def validate(
+        self, workspace_id: str, document: Any, name: str | None = None
+    ) -> SaveCheck:
+        """What saving `document` as a workflow called `name` would refuse or warn about;
+        stores nothing."""
+        return await check_document(self._uow, workspace_id, document, name)
 
     async def save(self, command: CreateWorkflow) -> SavedWorkflow:
         """Create the workflow; raises InvalidDefinition for any problem the checks find."""
@@ -55,7 +59,8 @@ class CreateWorkflowHandler:
         )
         version = WorkflowVersion(workflow.id, 1, definition_to_document(definition), now)
         async with self._uow() as uow:
-            check = await check_definition(uow, command.workspace_id, definition)
+            saving = Saving(name=command.name)
+            check = await check_definition(uow, command.workspace_id, definition, saving)
             refuse_problems(check)
             if await uow.workflows.get_by_name(command.workspace_id, command.name):
                 raise Conflict(f"a workflow named {command.name!r} already exists")

@@ -9,6 +9,7 @@ from application.errors import NotFound
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Workflow, WorkflowVersion
+from application.recursion_check import Saving
 from application.save_checks import SavedWorkflow, check_definition, refuse_problems
 from domain.validation import definition_to_document, parse_definition
 
@@ -37,9 +38,10 @@ class UpdateWorkflowHandler:
             workflow = await uow.workflows.get(command.workspace_id, command.workflow_id)
             if workflow is None:
                 raise NotFound(f"no workflow {command.workflow_id} in this workspace")
-            check = await check_definition(uow, command.workspace_id, definition)
-            refuse_problems(check)
             version = workflow.latest_version + 1
+            saving = Saving(workflow.name, workflow.id, version)
+            check = await check_definition(uow, command.workspace_id, definition, saving)
+            refuse_problems(check)
             updated = replace(
                 workflow,
                 latest_version=version,

@@ -48,6 +48,7 @@ def recursive(workflow_id: str) -> dict[str, Any]:
             },
         ],
         "edges": [{"from": "check", "to": "again", "when": "more"}],
+        "settings": {"allow_recursion": True},  # refused at save otherwise
     }
 
 

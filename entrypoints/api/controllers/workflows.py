@@ -76,7 +76,7 @@ class WorkflowController(Controller):
     ) -> WorkflowCheck:
         """Check a workflow as creating it would, and store nothing: 200 with `valid`, the
         `problems` that would refuse it and the `warnings` that would not."""
-        check = await create_workflow.validate(principal.workspace_id, data.definition)
+        check = await create_workflow.validate(principal.workspace_id, data.definition, data.name)
         return WorkflowCheck.of(check)
 
     @get("/")
