@@ -185,7 +185,22 @@ async def record_many(
     )
     for row, transition in pairs:
         announce(uow, row, transition.events[-1].type)
+    for row, transition in pairs:
+        if transition.before.holds_slot and not row.holds_slot:
+            await hand_on_slot(uow, transition.before, now)
     return saved
+
+
+async def hand_on_slot(uow: UnitOfWork, ended: Execution, now: datetime) -> None:
+    """An execution that held a concurrency slot ended: the oldest execution of its key
+    waiting for one takes it over (and becomes due), or the slot is given back."""
+    key = ended.flow_key or ""
+    waiting = await uow.executions.next_queued(ended.workflow_id, key)
+    if waiting is None:
+        await uow.flow.release_slot(ended.workflow_id, key)
+        return
+    admitted, events = ex.admit(waiting, now)
+    await record(uow, waiting, admitted, [], events, now)
 
 
 async def _item_wakes(uow: UnitOfWork, parent: Execution, item: Execution, now: datetime) -> bool:

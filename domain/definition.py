@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from domain.flow_control import ConcurrencyLimit, RateLimit
 from domain.policies import RetryPolicy
 
 
@@ -64,6 +65,10 @@ class WorkflowSettings:
     allow_recursion: bool = False
     """The workflow may start itself through `sub_workflow` or `for_each` nodes, directly
     or through other workflows; by default saving such a workflow is refused."""
+    concurrency: ConcurrencyLimit | None = None
+    """At most this many executions in progress at once (per key); see `flow_control`."""
+    rate_limit: RateLimit | None = None
+    """At most this many executions started per period (per key)."""
 
 
 @dataclass(frozen=True)

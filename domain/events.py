@@ -20,6 +20,8 @@ class EventType:
     EXECUTION_CANCEL_REQUESTED = "execution_cancel_requested"
     EXECUTION_TIMED_OUT = "execution_timed_out"
     EXECUTION_RETRIED = "execution_retried"
+    EXECUTION_DEFERRED = "execution_deferred"
+    EXECUTION_ADMITTED = "execution_admitted"
     NODE_READY = "node_ready"
     NODE_STARTED = "node_started"
     NODE_SUCCEEDED = "node_succeeded"

@@ -47,6 +47,12 @@ class Execution:
     rerun_of: str | None = None
     depth: int = 0
     """How deeply it is nested as a sub-workflow: 0 for a top-level run, 1 for its child."""
+    flow_key: str | None = None
+    """The concurrency key it counts under, once a worker opened it under a limit."""
+    holds_slot: bool = False
+    """Whether it holds one of its workflow's concurrency slots (until it ends)."""
+    waiting_reason: dict[str, Any] | None = None
+    """Why it waits to start (a concurrency slot, a rate window); see `flow_control`."""
     seq: int = 0
     """The sequence number of the execution's last event; every write moves it."""
 
@@ -54,12 +60,19 @@ class Execution:
         check_execution_transition(self.status, status)
         return replace(self, status=status, **changes)
 
+    def _end(self, status: ExecutionStatus, **changes: Any) -> Execution:
+        """Move to a final status: nothing to wake for, no concurrency slot held."""
+        return self._to(status, wake_at=None, holds_slot=False, waiting_reason=None, **changes)
+
 
 def claim(execution: Execution, now: datetime) -> Step:
     """A worker took the execution: it runs until it waits, finishes or is released."""
     first = execution.started_at is None
     new = execution._to(
-        ExecutionStatus.RUNNING, started_at=execution.started_at or now, wake_at=None
+        ExecutionStatus.RUNNING,
+        started_at=execution.started_at or now,
+        wake_at=None,
+        waiting_reason=None,
     )
     kind = EventType.EXECUTION_STARTED if first else EventType.EXECUTION_RESUMED
     return new, [DomainEvent(kind)]
@@ -72,6 +85,35 @@ def park(execution: Execution, wake_at: datetime | None) -> Step:
     return new, [DomainEvent(EventType.EXECUTION_WAITING, payload=payload)]
 
 
+def defer(
+    execution: Execution, wake_at: datetime | None, reason: dict[str, Any], flow_key: str | None
+) -> Step:
+    """Flow control holds the execution back before it starts: until `wake_at` (the next
+    rate window), or until a concurrency slot is handed to it (`admit`)."""
+    if execution.status is not ExecutionStatus.WAITING:
+        check_execution_transition(execution.status, ExecutionStatus.WAITING)
+    new = replace(
+        execution,
+        status=ExecutionStatus.WAITING,
+        wake_at=wake_at,
+        waiting_reason=reason,
+        flow_key=flow_key,
+        holds_slot=False,
+    )
+    return new, [DomainEvent(EventType.EXECUTION_DEFERRED, payload={"reason": reason})]
+
+
+def admit(execution: Execution, now: datetime) -> Step:
+    """A concurrency slot was handed to this waiting execution: it is due at once."""
+    new = replace(execution, holds_slot=True, waiting_reason=None, wake_at=now)
+    return new, [DomainEvent(EventType.EXECUTION_ADMITTED, payload={"key": execution.flow_key})]
+
+
+def take_slot(execution: Execution, flow_key: str) -> Execution:
+    """The execution took a concurrency slot as it opened."""
+    return replace(execution, holds_slot=True, flow_key=flow_key, waiting_reason=None)
+
+
 def release(execution: Execution) -> Step:
     """The worker is stopping: hand the execution back so another worker resumes it at once."""
     new = execution._to(ExecutionStatus.PENDING, wake_at=None)
@@ -79,23 +121,23 @@ def release(execution: Execution) -> Step:
 
 
 def complete(execution: Execution, now: datetime, output: Any) -> Step:
-    new = execution._to(ExecutionStatus.COMPLETED, output=output, finished_at=now, wake_at=None)
+    new = execution._end(ExecutionStatus.COMPLETED, output=output, finished_at=now)
     return new, [DomainEvent(EventType.EXECUTION_COMPLETED)]
 
 
 def fail(execution: Execution, now: datetime, error: dict[str, Any]) -> Step:
-    new = execution._to(ExecutionStatus.FAILED, error=error, finished_at=now, wake_at=None)
+    new = execution._end(ExecutionStatus.FAILED, error=error, finished_at=now)
     return new, [DomainEvent(EventType.EXECUTION_FAILED, payload={"error": error})]
 
 
 def cancel(execution: Execution, now: datetime) -> Step:
-    new = execution._to(ExecutionStatus.CANCELLED, finished_at=now, wake_at=None)
+    new = execution._end(ExecutionStatus.CANCELLED, finished_at=now)
     return new, [DomainEvent(EventType.EXECUTION_CANCELLED)]
 
 
 def time_out(execution: Execution, now: datetime) -> Step:
     error = {"kind": "execution_timeout", "message": "the execution passed its deadline"}
-    new = execution._to(ExecutionStatus.TIMED_OUT, error=error, finished_at=now, wake_at=None)
+    new = execution._end(ExecutionStatus.TIMED_OUT, error=error, finished_at=now)
     return new, [DomainEvent(EventType.EXECUTION_TIMED_OUT)]
 
 

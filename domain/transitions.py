@@ -19,7 +19,8 @@ NODE_TRANSITIONS: dict[N, frozenset[N]] = {
 }
 
 EXECUTION_TRANSITIONS: dict[E, frozenset[E]] = {
-    E.PENDING: frozenset({E.RUNNING, E.CANCELLED, E.TIMED_OUT}),
+    # pending -> waiting: flow control holds it back before it starts (a slot, a window).
+    E.PENDING: frozenset({E.RUNNING, E.WAITING, E.CANCELLED, E.TIMED_OUT}),
     E.RUNNING: frozenset({E.PENDING, E.WAITING, E.COMPLETED, E.FAILED, E.CANCELLED, E.TIMED_OUT}),
     E.WAITING: frozenset({E.RUNNING, E.CANCELLED, E.TIMED_OUT}),
     E.COMPLETED: frozenset(),

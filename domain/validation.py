@@ -18,6 +18,7 @@ from domain.definition import BRANCHING_KINDS, Edge, Node, NodeKind, OnError, Wo
 from domain.definition import WorkflowSettings as Settings
 from domain.errors import InvalidDefinition
 from domain.field_reader import FieldReader
+from domain.flow_control import limit_to_document, read_concurrency, read_rate_limit
 from domain.graph_checks import GraphEdge, GraphNode, check_graph
 from domain.node_config import ConditionConfig, parse_node_config
 from domain.policies import RetryPolicy
@@ -42,7 +43,14 @@ NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DOCUMENT_FIELDS = ("nodes", "edges", "settings")
 _NODE_FIELDS = ("id", "kind", "name", "config", "retry", "timeout", "on_error")
 _EDGE_FIELDS = ("from", "to", "when")
-_SETTINGS_FIELDS = ("retry", "execution_timeout", "fail_fast", "allow_recursion")
+_SETTINGS_FIELDS = (
+    "retry",
+    "execution_timeout",
+    "fail_fast",
+    "allow_recursion",
+    "concurrency",
+    "rate_limit",
+)
 
 
 @dataclass
@@ -79,6 +87,10 @@ def definition_to_document(defn: WorkflowDefinition) -> dict[str, Any]:
         settings["fail_fast"] = True
     if defn.settings.allow_recursion:
         settings["allow_recursion"] = True
+    if defn.settings.concurrency is not None:
+        settings["concurrency"] = limit_to_document(defn.settings.concurrency)
+    if defn.settings.rate_limit is not None:
+        settings["rate_limit"] = limit_to_document(defn.settings.rate_limit)
     return {
         "nodes": [_node_to_document(node) for node in defn.nodes],
         "edges": [_edge_to_document(edge) for edge in defn.edges],
@@ -153,11 +165,18 @@ def _read_settings(doc: FieldReader) -> Settings:
     timeout = _seconds(reader.duration("execution_timeout", code="invalid_timeout"))
     fail_fast = reader.flag("fail_fast", default=False)
     allow_recursion = reader.flag("allow_recursion", default=False)
+    concurrency = rate_limit = None
+    if reader.has("concurrency"):
+        concurrency = read_concurrency(raw["concurrency"], reader.path("concurrency"), doc.problems)
+    if reader.has("rate_limit"):
+        rate_limit = read_rate_limit(raw["rate_limit"], reader.path("rate_limit"), doc.problems)
     return Settings(
         retry=retry,
         execution_timeout=timeout,
         fail_fast=fail_fast is True,
         allow_recursion=allow_recursion is True,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
     )
 
 

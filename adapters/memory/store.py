@@ -53,6 +53,10 @@ class InMemoryStore:
     tokens: dict[str, ApiToken] = field(default_factory=dict)
     secrets: dict[tuple[str, str], StoredSecret] = field(default_factory=dict)
     step_failures: dict[str, StepFailure] = field(default_factory=dict)
+    slots: dict[tuple[str, str], int] = field(default_factory=dict)
+    """How many executions of each (workflow, concurrency key) hold a slot."""
+    rate_windows: dict[tuple[str, str], tuple[datetime, int]] = field(default_factory=dict)
+    """The current rate window of each (workflow, rate key) and how many started in it."""
     items: dict[tuple[str, str, int], str] = field(default_factory=dict)
     """The child execution of each (parent, node, index) of a `for_each` node (unique)."""
     items_of: dict[tuple[str, str], dict[int, str]] = field(
@@ -88,6 +92,8 @@ class InMemoryStore:
             self.step_failures,
             self.items,
             self.items_of,
+            self.slots,
+            self.rate_windows,
         ):
             table.clear()
 

@@ -20,6 +20,7 @@ class InMemoryUnitOfWork:
         self.workflows = repos.MemoryWorkflows(store, self._journal)
         self.executions = repos.MemoryExecutions(store, self._journal)
         self.node_runs = repos.MemoryNodeRuns(store, self._journal)
+        self.flow = repos.MemoryFlowControl(store, self._journal)
         self.events = repos.MemoryEvents(store, self._journal)
         self.signals = repos.MemorySignals(store, self._journal)
         self.schedules = repos.MemorySchedules(store, self._journal)

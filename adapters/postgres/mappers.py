@@ -57,6 +57,9 @@ def execution_to_row(execution: Execution) -> dict[str, Any]:
         "cancel_requested": execution.cancel_requested,
         "rerun_of": execution.rerun_of,
         "depth": execution.depth,
+        "flow_key": execution.flow_key,
+        "holds_slot": execution.holds_slot,
+        "waiting_reason": execution.waiting_reason,
         "seq": execution.seq,
     }
 
@@ -87,6 +90,9 @@ def row_to_execution(row: Row) -> Execution:
         cancel_requested=row["cancel_requested"],
         rerun_of=row["rerun_of"],
         depth=row["depth"],
+        flow_key=row.get("flow_key"),
+        holds_slot=bool(row.get("holds_slot", False)),
+        waiting_reason=row.get("waiting_reason"),
         seq=row["seq"],
     )
 

@@ -128,6 +128,11 @@ executions = Table(
     Column("depth", Integer, nullable=False, server_default=text("0")),
     # The index of the item a `for_each` node started this child for (None otherwise).
     Column("item_index", Integer),
+    # Flow control: the concurrency key it counts under, whether it holds a slot of it,
+    # and why it waits to start (a slot, a rate window).
+    Column("flow_key", Text),
+    Column("holds_slot", Boolean, nullable=False, server_default=text("false")),
+    Column("waiting_reason", _json()),
     Column("seq", Integer, nullable=False),
     Column("lease_owner", Text),
     Column("lease_token", BigInteger, nullable=False, server_default=text("0")),
@@ -204,6 +209,37 @@ Index(
     postgresql_where=text(
         "item_index IS NOT NULL AND status IN ('failed', 'cancelled', 'timed_out')"
     ),
+)
+
+# The executions waiting for a slot of a (workflow, key), oldest first.
+Index(
+    "executions_slot_queue_idx",
+    executions.c.workflow_id,
+    executions.c.flow_key,
+    executions.c.created_at,
+    executions.c.id,
+    postgresql_where=text(
+        "status = 'waiting' AND wake_at IS NULL AND NOT holds_slot AND flow_key IS NOT NULL"
+    ),
+)
+
+concurrency_slots = Table(
+    "concurrency_slots",
+    metadata,
+    Column("workflow_id", _id(), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("running", Integer, nullable=False),
+    PrimaryKeyConstraint("workflow_id", "key"),
+)
+
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("workflow_id", _id(), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("window_start", _time(), nullable=False),
+    Column("started", Integer, nullable=False),
+    PrimaryKeyConstraint("workflow_id", "key"),
 )
 
 node_runs = Table(

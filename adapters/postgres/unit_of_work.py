@@ -24,6 +24,7 @@ from adapters.postgres.repositories.accounts import (
 )
 from adapters.postgres.repositories.catalog import PostgresSchedules, PostgresWorkflows
 from adapters.postgres.repositories.executions import PostgresExecutions
+from adapters.postgres.repositories.flow_control import PostgresFlowControl
 from adapters.postgres.repositories.history import (
     PostgresEvents,
     PostgresNodeRuns,
@@ -127,6 +128,7 @@ class PostgresUnitOfWork:
         self.workflows = PostgresWorkflows(self._db)
         self.executions = PostgresExecutions(self._db)
         self.node_runs = PostgresNodeRuns(self._db)
+        self.flow = PostgresFlowControl(self._db)
         self.events = PostgresEvents(self._db)
         self.signals = PostgresSignals(self._db)
         self.schedules = PostgresSchedules(self._db)

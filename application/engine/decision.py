@@ -77,13 +77,23 @@ class Close:
 
 
 @dataclass(frozen=True)
+class Defer:
+    """Hold the execution back before it starts (flow control): parked until `wake_at`,
+    or until a concurrency slot is handed to it; `reason` says why."""
+
+    wake_at: datetime | None
+    reason: dict[str, Any]
+    flow_key: str | None
+
+
+@dataclass(frozen=True)
 class GiveUpOn:
     """End the execution `failed` with `error` without taking its step (poison pill)."""
 
     error: dict[str, Any] = field(default_factory=dict)
 
 
-Request = Advance | Park | Close | GiveUpOn
+Request = Advance | Park | Close | Defer | GiveUpOn
 
 
 def decide(
@@ -104,6 +114,8 @@ def decide(
         _close(changes, facts.now, timed_out=request.timed_out)
     elif isinstance(request, GiveUpOn):
         _give_up(held, changes, facts.now, request.error)
+    elif isinstance(request, Defer):
+        changes.exec(ex.defer(changes.execution, request.wake_at, request.reason, request.flow_key))
     else:
         _Step(held, changes, facts, executors, max_depth).take(request)
     return changes

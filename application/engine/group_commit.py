@@ -27,7 +27,14 @@ from application.cancellation import cancel_child, cancel_items
 from application.creation import Transition, add_executions, record_many, wake_parent
 from application.definitions import DefinitionCache
 from application.engine.changes import Changes, Held
-from application.engine.decision import DEFAULT_MAX_DEPTH, Advance, GiveUpOn, Request, decide
+from application.engine.decision import (
+    DEFAULT_MAX_DEPTH,
+    Advance,
+    Defer,
+    GiveUpOn,
+    Request,
+    decide,
+)
 from application.engine.effects import (
     CancelChild,
     CancelItems,
@@ -43,6 +50,7 @@ from application.engine.facts import MissingFacts
 from application.engine.needs import needs_of
 from application.engine.poison_pill import given_up_error, is_poison_pill
 from application.errors import LeaseLost
+from application.flow_control import Deferred, FlowKeyError, admit, needs_admission
 from application.ids import new_id
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
@@ -299,7 +307,22 @@ class GroupCommitter:
             return held, None
         if is_past(row.deadline_at, self._clock.now()):
             return held, None  # the runner closes it as timed out
+        if needs_admission(definition, row):
+            return held, await self._admit(uow, held)
         return held, Advance(opening=True)
+
+    async def _admit(self, uow: UnitOfWork, held: Held) -> Request:
+        """Pass the workflow's limits before the first step: take a concurrency slot and
+        a place in the rate window, or be held back until they free up."""
+        try:
+            admitted = await admit(uow, held.execution, held.definition, self._clock.now())
+        except FlowKeyError as error:
+            message = f"a flow control key did not evaluate on the input: {error}"
+            return GiveUpOn({"kind": "invalid_flow_key", "message": message})
+        if isinstance(admitted, Deferred):
+            return Defer(admitted.wake_at, admitted.reason, admitted.flow_key)
+        held.execution = admitted
+        return Advance(opening=True)
 
     @staticmethod
     async def _apply_first(uow: UnitOfWork, effects: Sequence[Effect], now: datetime) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from application.engine.changes import Held
 from application.engine.context import secret_names
-from application.engine.decision import Close, GiveUpOn, Request
+from application.engine.decision import Close, Defer, GiveUpOn, Request
 from application.engine.facts import Needs, WorkflowKey
 from application.ports.unit_of_work import ItemsAt
 from domain.definition import NodeKind, WorkflowDefinition
@@ -35,7 +35,7 @@ _by_definition: dict[int, tuple[WorkflowDefinition, _DefinitionNeeds]] = {}
 
 def needs_of(held: Held, request: Request) -> Needs:
     """The facts a step of `held` will read (closing reads none)."""
-    if isinstance(request, Close | GiveUpOn):
+    if isinstance(request, Close | Defer | GiveUpOn):
         return Needs()
     named = _definition_needs(held.definition)
     signals, children, items = set(), set(), set()

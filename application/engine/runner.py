@@ -128,6 +128,8 @@ class ExecutionRunner:
         while True:
             if held.execution.status.is_terminal:
                 return self._ended(held, Ending.FINISHED)
+            if held.execution.status is ExecutionStatus.WAITING and not tasks:
+                return self._ended(held, Ending.PARKED)  # held back by flow control
             if self._closing(held, cancelled):
                 await self._close(held, tasks)
                 continue

@@ -275,6 +275,11 @@ class ExecutionRepository(Protocol):
         """Every item of the node, by index, with its output and error."""
         ...
 
+    async def next_queued(self, workflow_id: str, key: str) -> Execution | None:
+        """The oldest execution of (workflow, concurrency key) waiting for a slot, locked;
+        one another transaction holds is passed over."""
+        ...
+
     async def active_items(self, execution_id: str, node_id: str) -> list[str]:
         """The ids of the node's items that have not ended."""
         ...
@@ -304,6 +309,26 @@ class ExecutionRepository(Protocol):
         ...
 
     async def any_active_for_schedule(self, schedule_id: str) -> bool: ...
+
+
+class FlowControlRepository(Protocol):
+    """The counters behind workflows' concurrency and rate limits, one row per key."""
+
+    async def acquire_slot(self, workflow_id: str, key: str, limit: int) -> tuple[bool, int]:
+        """Take one of the `limit` slots of (workflow, key) if one is free, waiting for any
+        transaction changing that key: (whether taken, how many are taken now)."""
+        ...
+
+    async def release_slot(self, workflow_id: str, key: str) -> None:
+        """Give one slot of (workflow, key) back."""
+        ...
+
+    async def take_rate(
+        self, workflow_id: str, key: str, window_start: datetime, limit: int
+    ) -> bool:
+        """Count one start in the rate window beginning at `window_start` for (workflow,
+        key), if fewer than `limit` started in it; whether it was counted."""
+        ...
 
 
 class NodeRunRepository(Protocol):
@@ -415,6 +440,9 @@ class UnitOfWork(Protocol):
 
     @property
     def node_runs(self) -> NodeRunRepository: ...
+
+    @property
+    def flow(self) -> FlowControlRepository: ...
 
     @property
     def events(self) -> EventRepository: ...

@@ -43,6 +43,7 @@ EXPECTED_NODE_MOVES: set[tuple[NodeStatus, NodeStatus]] = {
 }
 EXPECTED_EXECUTION_MOVES: set[tuple[ExecutionStatus, ExecutionStatus]] = {
     (E.PENDING, E.RUNNING),
+    (E.PENDING, E.WAITING),  # held back by flow control before it starts
     (E.PENDING, E.CANCELLED),
     (E.PENDING, E.TIMED_OUT),
     (E.RUNNING, E.PENDING),  # released by a stopping worker

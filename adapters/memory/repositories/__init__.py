@@ -3,11 +3,13 @@
 from adapters.memory.repositories.accounts import MemorySecrets, MemoryTokens, MemoryWorkspaces
 from adapters.memory.repositories.catalog import MemorySchedules, MemoryWorkflows
 from adapters.memory.repositories.executions import MemoryExecutions
+from adapters.memory.repositories.flow_control import MemoryFlowControl
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns, MemorySignals
 
 __all__ = [
     "MemoryEvents",
     "MemoryExecutions",
+    "MemoryFlowControl",
     "MemoryNodeRuns",
     "MemorySchedules",
     "MemorySecrets",

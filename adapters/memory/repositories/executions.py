@@ -27,6 +27,17 @@ from domain.execution import Execution
 from domain.node_run import NodeRun
 from domain.status import ExecutionStatus
 
+
+def waits_for_slot(execution: Execution) -> bool:
+    """Parked until a concurrency slot is handed to it."""
+    return (
+        execution.status is ExecutionStatus.WAITING
+        and execution.wake_at is None
+        and not execution.holds_slot
+        and execution.flow_key is not None
+    )
+
+
 FAILED_ITEM_STATUSES = frozenset(
     {ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.TIMED_OUT}
 )
@@ -183,6 +194,16 @@ class MemoryExecutions(Repo):
 
     async def item_outcomes(self, execution_id: str, node_id: str) -> list[ItemChild]:
         return sorted(self._items(execution_id, node_id), key=lambda child: child.index)
+
+    async def next_queued(self, workflow_id: str, key: str) -> Execution | None:
+        waiting = [
+            execution
+            for execution in self.store.executions.values()
+            if execution.workflow_id == workflow_id
+            and execution.flow_key == key
+            and waits_for_slot(execution)
+        ]
+        return min(waiting, key=lambda e: (e.created_at, e.id), default=None)
 
     async def active_items(self, execution_id: str, node_id: str) -> list[str]:
         children = self._items(execution_id, node_id)

@@ -58,6 +58,14 @@ SELECT
    FROM executions
    WHERE {_OF_NODE} AND item_index >= %(start)s AND item_index < %(end)s) AS ahead
 """
+# The predicate is the partial index's own (see tables.py); SKIP LOCKED passes over one
+# another transaction holds (a cancel in flight), which must not block a slot's hand-on.
+_NEXT_QUEUED = """
+SELECT * FROM executions
+WHERE workflow_id = %(workflow_id)s AND flow_key = %(key)s
+  AND status = 'waiting' AND wake_at IS NULL AND NOT holds_slot AND flow_key IS NOT NULL
+ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
+"""
 _ITEM_OUTCOMES = (
     f"SELECT item_index, id, status, output, error FROM executions WHERE {_OF_NODE}"
     " ORDER BY item_index"
@@ -457,6 +465,10 @@ class PostgresExecutions:
             )
             for row in rows
         ]
+
+    async def next_queued(self, workflow_id: str, key: str) -> Execution | None:
+        rows = await self._db.fetch(_NEXT_QUEUED, {"workflow_id": workflow_id, "key": key})
+        return mappers.row_to_execution(rows[0]) if rows else None
 
     async def active_items(self, execution_id: str, node_id: str) -> list[str]:
         rows = await self._db.fetch(_ACTIVE_ITEMS, {"parent": execution_id, "node": node_id})

@@ -1,0 +1,81 @@
+"""Admitting an execution under its workflow's flow control as a worker opens it.
+
+An execution of a workflow with `settings.concurrency` takes one of its key's slots, or
+waits (parked, not claimable) until an execution of the same key ends and hands its slot
+on (`application.creation`); one with `settings.rate_limit` counts in the current rate
+window, or waits for the next one. Both are read and written under the row locks of the
+step's own transaction, so no two workers can overrun a limit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from application.expressions import evaluate
+from application.ports.unit_of_work import UnitOfWork
+from domain import execution as ex
+from domain.definition import WorkflowDefinition
+from domain.errors import ExpressionError
+from domain.execution import Execution
+from domain.flow_control import NO_KEY, concurrency_reason, rate_reason, rate_window
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The execution may not start yet: it waits until `wake_at` (None: until a slot is
+    handed to it), for `reason`, counting under the concurrency key `flow_key`."""
+
+    wake_at: datetime | None
+    reason: dict[str, Any]
+    flow_key: str | None
+
+
+class FlowKeyError(Exception):
+    """A limit's key expression failed on the execution's input."""
+
+
+def needs_admission(definition: WorkflowDefinition, execution: Execution) -> bool:
+    """Whether the execution must pass its workflow's limits before it runs: it is under
+    one, and holds no slot yet (a parked execution that was admitted keeps its slot)."""
+    settings = definition.settings
+    limited = settings.concurrency is not None or settings.rate_limit is not None
+    return limited and not execution.holds_slot
+
+
+def flow_key(expression: str | None, execution: Execution) -> str:
+    """A limit's key for this execution: its expression evaluated over the input, as text."""
+    if expression is None:
+        return NO_KEY
+    try:
+        value = evaluate(expression, {"input": execution.input}, node_id="settings")
+    except ExpressionError as error:
+        raise FlowKeyError(error.message) from error
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+async def admit(
+    uow: UnitOfWork, execution: Execution, definition: WorkflowDefinition, now: datetime
+) -> Execution | Deferred:
+    """Take the execution's place under its limits: the execution holding its slot, or
+    how long it must wait. Raises FlowKeyError when a key does not evaluate."""
+    settings = definition.settings
+    concurrency, rate = settings.concurrency, settings.rate_limit
+    workflow_id = execution.workflow_id
+    key = flow_key(concurrency.key, execution) if concurrency is not None else None
+    admitted = execution
+    if concurrency is not None and key is not None:
+        taken, running = await uow.flow.acquire_slot(workflow_id, key, concurrency.limit)
+        if not taken:
+            return Deferred(None, concurrency_reason(key, running, concurrency.limit), key)
+        admitted = ex.take_slot(execution, key)
+    if rate is not None:
+        rate_key = flow_key(rate.key, execution)
+        start, end = rate_window(now, rate.period)
+        if not await uow.flow.take_rate(workflow_id, rate_key, start, rate.limit):
+            if key is not None:  # nobody waits for a slot that was free a moment ago
+                await uow.flow.release_slot(workflow_id, key)
+            return Deferred(end, rate_reason(rate_key, end), key)
+    return admitted
