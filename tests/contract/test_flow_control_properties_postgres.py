@@ -4,7 +4,6 @@ here is small and fixed, see `docs/testing.md`)."""
 
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import given
 
