@@ -29,6 +29,7 @@ from application.use_cases.fire_schedules import FireDueSchedulesHandler
 from application.use_cases.rerun_execution import RerunExecutionHandler
 from application.use_cases.retry_execution import RetryExecutionHandler
 from application.use_cases.start_run import StartRunHandler
+from application.use_cases.start_runs import StartRunsHandler
 from application.use_cases.update_workflow import UpdateWorkflowHandler
 
 
@@ -72,6 +73,7 @@ class Engine(containers.DeclarativeContainer):
     create_workflow = providers.Singleton(CreateWorkflowHandler, uow_factory, clock)
     update_workflow = providers.Singleton(UpdateWorkflowHandler, uow_factory, clock)
     start_run = providers.Singleton(StartRunHandler, uow_factory, clock, definitions, run_inserts)
+    start_runs = providers.Singleton(StartRunsHandler, uow_factory, clock, definitions, run_inserts)
     deliver_signal = providers.Singleton(DeliverSignalHandler, uow_factory, clock)
     cancel_execution = providers.Singleton(CancelExecutionHandler, uow_factory, clock)
     retry_execution = providers.Singleton(RetryExecutionHandler, uow_factory, clock, definitions)

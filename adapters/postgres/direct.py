@@ -4,13 +4,15 @@ Claims, heartbeats, releases and wake-time look-ups are single statements that c
 themselves. Sent through the pool, each paid for a checkout, an isolation-level switch and
 a checkin in Python, more than the statement itself; on a connection of their own they
 cost one round trip. Statements take turns on it; a lost connection is replaced and the
-statement retried once (every statement sent here may safely run twice).
+statement retried once (every statement sent here may safely run twice). Bulk runs send a
+few statements in one transaction on it (`transaction`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
@@ -41,6 +43,21 @@ class DirectConnection:
                         raise
         raise AssertionError("unreachable")
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Several statements in one transaction, committed when the block ends and rolled
+        back if it raises. Never retried here: only the caller knows whether it is safe."""
+        async with self._turn:
+            try:
+                connection = await self._connected()
+                with translated_errors():
+                    async with connection.transaction():
+                        yield Transaction(connection)
+            except StorageError as error:
+                if is_connection_error(error):
+                    await self._drop()
+                raise
+
     async def close(self) -> None:
         async with self._turn:
             await self._drop()
@@ -57,6 +74,17 @@ class DirectConnection:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+
+class Transaction:
+    """The statements of one `DirectConnection.transaction`."""
+
+    def __init__(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        self._connection = connection
+
+    async def fetch(self, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> list[Any]:
+        """Run one statement in the transaction; its rows as dicts."""
+        return await fetch_rows(self._connection, sql, params)
 
 
 class DirectConnections:
@@ -79,6 +107,16 @@ class DirectConnections:
         connection = await self._idle.get()
         try:
             return await connection.fetch(sql, params, retries=retries)
+        finally:
+            self._idle.put_nowait(connection)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`DirectConnection.transaction` on an idle connection."""
+        connection = await self._idle.get()
+        try:
+            async with connection.transaction() as transaction:
+                yield transaction
         finally:
             self._idle.put_nowait(connection)
 

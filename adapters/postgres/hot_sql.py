@@ -173,18 +173,30 @@ def insert_execution(columns: list[str], *, guarded: bool) -> str:
     )
 
 
-def insert_executions(columns: list[str]) -> str:
+def insert_executions(columns: list[str], *, notifying: bool = False) -> str:
     """One statement for several new executions (`columns`), their fresh node runs and
     their first events, each table's rows from one JSON list (`executions`, `runs`,
-    `events`; see `json_rows`)."""
+    `events`; see `json_rows`).
+
+    `notifying`, it also sends the `notifications` JSON list of `[channel, payload]` pairs
+    (delivered when the transaction commits) and answers how many it sent (`notified`)."""
     run_columns = ["execution_id", "node_id", "position", "status", "attempt"]
+    notified = ""
+    counted = ""
+    if notifying:
+        notified = (
+            ", notified AS (SELECT pg_notify(n ->> 0, n ->> 1)"
+            " FROM jsonb_array_elements(%(notifications)s) AS n)"
+        )
+        counted = ", (SELECT count(*) FROM notified) AS notified"
     return (
         f"WITH new_executions AS ({_from_json_rows(executions, columns, 'executions')}"
         " RETURNING id),"
         f" new_runs AS ({_from_json_rows(node_runs, run_columns, 'runs')}),"
         f" new_events AS ({_from_json_rows(events, EVENT_COLUMNS, 'events')} RETURNING 1)"
+        f"{notified}"
         " SELECT (SELECT count(*) FROM new_executions) AS inserted,"
-        " (SELECT count(*) FROM new_events) AS events"
+        f" (SELECT count(*) FROM new_events) AS events{counted}"
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from application.creation import announcements, insert_execution, new_execution
+from application.creation import add_execution, announcements, new_execution
 from application.definitions import DefinitionCache
 from application.errors import Conflict, NotFound
 from application.ids import new_id
@@ -20,6 +20,7 @@ from application.ports.clock import Clock
 from application.ports.run_inserts import NewRun, RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Workflow
+from domain.definition import WorkflowDefinition
 from domain.events import EventType
 from domain.execution import Execution
 
@@ -35,6 +36,33 @@ class StartRun:
     start_at: datetime | None = None
     idempotency_key: str | None = None
     version: int | None = None
+
+
+def new_run(
+    command: StartRun,
+    workflow: Workflow,
+    version: int,
+    definition: WorkflowDefinition,
+    now: datetime,
+) -> NewRun:
+    """The run a request asks for, built from the workflow and the definition of `version`
+    as they were checked (not stored yet): single and bulk runs are built here."""
+    execution, event = new_execution(
+        execution_id=new_id("ex"),
+        workflow=workflow,
+        version=version,
+        definition=definition,
+        input=command.input,
+        now=now,
+        start_at=command.start_at,
+    )
+    return NewRun(
+        execution=execution,
+        node_ids=[node.id for node in definition.nodes],
+        events=[event],
+        latest_version=workflow.latest_version,
+        notifications=announcements(execution, EventType.EXECUTION_CREATED),
+    )
 
 
 @dataclass(frozen=True)
@@ -84,24 +112,9 @@ class StartRunHandler:
         definition = self._definitions.cached(workflow.id, version)
         if definition is None or version > workflow.latest_version:
             return None
-        execution, event = new_execution(
-            execution_id=new_id("ex"),
-            workflow=workflow,
-            version=version,
-            definition=definition,
-            input=command.input,
-            now=self._clock.now(),
-            start_at=command.start_at,
-        )
-        run = NewRun(
-            execution=execution,
-            node_ids=[node.id for node in definition.nodes],
-            events=[event],
-            latest_version=workflow.latest_version,
-            notifications=announcements(execution, EventType.EXECUTION_CREATED),
-        )
+        run = new_run(command, workflow, version, definition, self._clock.now())
         if await self._inserts.insert_if_current(run):
-            return RunStarted(execution, created=True)
+            return RunStarted(run.execution, created=True)
         self._workflows.pop(key, None)
         return None
 
@@ -125,15 +138,9 @@ class StartRunHandler:
                 raise NotFound(f"workflow {workflow.id} has no version {version}")
             definition = await self._definitions.load(uow, workflow.id, version)
             self._remember(workflow)
-            execution = await insert_execution(
-                uow,
-                workflow=workflow,
-                version=version,
-                definition=definition,
-                input=command.input,
-                now=self._clock.now(),
-                start_at=command.start_at,
-            )
+            run = new_run(command, workflow, version, definition, self._clock.now())
+            execution = run.execution
+            await add_execution(uow, execution, run.node_ids, run.events)
             if key is not None:
                 await uow.executions.remember_idempotency_key(workflow.id, key, execution.id)
             await uow.commit()
