@@ -48,7 +48,7 @@ def check_size(count: int) -> None:
     if count > MAX_RUNS:
         raise InvalidInput(
             "runs",
-            f"at most {MAX_RUNS:,} runs a request, not {count:,}: send the rest in another",
+            f"at most {MAX_RUNS:,} runs a request, not {count:,}: send the rest in another request",
         )
 
 

@@ -19,6 +19,7 @@ ENGINE_USE_CASES = (
     "create_workflow",
     "update_workflow",
     "start_run",
+    "start_runs",
     "deliver_signal",
     "cancel_execution",
     "retry_execution",

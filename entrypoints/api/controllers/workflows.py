@@ -1,25 +1,31 @@
 """Workflows: create, validate, list, get (latest or a version), update, versions, archive,
-run."""
+run, and bulk runs."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from application.access import Principal
 from application.document_limits import MAX_INTEGER
+from application.input_errors import InvalidInput
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkflowHandler
 from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
-from application.use_cases.start_run import StartRun, StartRunHandler
+from application.use_cases.start_run import StartRunHandler
+from application.use_cases.start_runs import StartRuns, StartRunsHandler
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
 from entrypoints.api.auth import EDITOR
+from entrypoints.api.errors import error_response, validation_error
 from entrypoints.api.schemas.workflows import (
+    BulkRunOut,
+    BulkRunRequest,
     RunOut,
     RunRequest,
     VersionOut,
@@ -44,6 +50,23 @@ IdempotencyKey = Annotated[
         examples=[Example(value="order-1234")],
     ),
 ]
+
+
+def bulk_run_refused(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    """A run of a bulk request that does not fit the schema is a 422 with its path, as a
+    value refused later would be; anything else about the body is the usual 400."""
+    details = error.extra if isinstance(error.extra, list) else []
+    for detail in details:
+        path = detail.get("key") if isinstance(detail, dict) else None
+        if isinstance(path, str) and path.startswith("runs["):
+            message = str(detail.get("message") or "not acceptable")
+            return error_response(
+                422,
+                InvalidInput.code,
+                f"{path}: {message}",
+                [{"path": path, "message": message}],
+            )
+    return validation_error(request, error)
 
 
 class WorkflowController(Controller):
@@ -176,21 +199,32 @@ class WorkflowController(Controller):
     ) -> Response[RunOut]:
         """Start an execution and return at once with its id (201; 200 for a repeated key)."""
         body = data or RunRequest()
-        command = StartRun(
-            workspace_id=principal.workspace_id,
-            workflow_id=workflow_id,
-            input=body.input,
-            start_at=body.start_at,
-            idempotency_key=idempotency_key,
-            version=body.version,
-        )
+        command = body.command(principal.workspace_id, workflow_id, idempotency_key)
         started = await start_run(command)
-        execution = started.execution
-        out = RunOut(
-            execution_id=execution.id,
-            workflow_id=execution.workflow_id,
-            version=execution.version,
-            status=execution.status.value,
-            created=started.created,
-        )
-        return Response(out, status_code=201 if started.created else 200)
+        return Response(RunOut.of(started), status_code=201 if started.created else 200)
+
+    @post(
+        "/{workflow_id:str}/runs",
+        guards=[EDITOR],
+        status_code=201,
+        responses={
+            200: ResponseSpec(BulkRunOut, description="every run's idempotency key was used")
+        },
+        exception_handlers={ValidationException: bulk_run_refused},
+    )
+    async def run_workflow_many(
+        self,
+        workflow_id: FromPath[str],
+        data: JSONBody[BulkRunRequest],
+        principal: NamedDependency[Principal],
+        start_runs: NamedDependency[StartRunsHandler],
+    ) -> Response[BulkRunOut]:
+        """Start up to 1,000 executions in one transaction, all or none, and return their ids
+        in the order of `runs` (201; 200 when every one was made earlier under its key). A
+        run that is not acceptable is a 422 naming it (`runs[3].start_at`)."""
+        space = principal.workspace_id
+        runs = [run.command(space, workflow_id, run.idempotency_key) for run in data.runs]
+        started = await start_runs(StartRuns(space, workflow_id, runs))
+        created = sum(one.created for one in started)
+        out = BulkRunOut(runs=[RunOut.of(one) for one in started], created=created)
+        return Response(out, status_code=201 if created else 200)

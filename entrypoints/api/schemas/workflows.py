@@ -10,6 +10,7 @@ import msgspec
 from application.document_limits import MAX_INTEGER
 from application.records import Workflow, WorkflowVersion
 from application.save_checks import SaveCheck
+from application.use_cases.start_run import RunStarted, StartRun
 from domain.problems import Problem
 from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
 
@@ -118,12 +119,41 @@ class VersionOut(Out):
         )
 
 
+IdempotencyKeyText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
 class RunRequest(Body):
     input: Any = None
     start_at: AwareDatetime | None = None
     """Start no earlier than this (an ISO 8601 time with an offset)."""
     version: Annotated[int, msgspec.Meta(ge=1, le=MAX_INTEGER)] | None = None
     """Run this version of the definition instead of the latest."""
+
+    def command(
+        self, workspace_id: str, workflow_id: str, idempotency_key: str | None
+    ) -> StartRun:
+        """The use case's command for this request (single and bulk runs alike)."""
+        return StartRun(
+            workspace_id=workspace_id,
+            workflow_id=workflow_id,
+            input=self.input,
+            start_at=self.start_at,
+            idempotency_key=idempotency_key,
+            version=self.version,
+        )
+
+
+class BulkRun(RunRequest):
+    """One run of a bulk request: a single run's body, with its idempotency key."""
+
+    idempotency_key: IdempotencyKeyText | None = None
+    """Runs with a key already used answer that execution; a key repeated in the same
+    request is one execution, answered in each of its positions."""
+
+
+class BulkRunRequest(Body):
+    runs: list[BulkRun]
+    """From 1 to 1,000 runs, all started or none."""
 
 
 class RunOut(Out):
@@ -133,3 +163,21 @@ class RunOut(Out):
     status: str
     created: bool
     """False when an earlier request with the same Idempotency-Key made the execution."""
+
+    @classmethod
+    def of(cls, started: RunStarted) -> RunOut:
+        execution = started.execution
+        return cls(
+            execution_id=execution.id,
+            workflow_id=execution.workflow_id,
+            version=execution.version,
+            status=execution.status.value,
+            created=started.created,
+        )
+
+
+class BulkRunOut(Out):
+    runs: list[RunOut]
+    """One per run asked for, in the same order."""
+    created: int
+    """How many of them are new executions."""
