@@ -21,6 +21,7 @@ from application.records import (
     WorkflowVersion,
     Workspace,
 )
+from application.triggers.records import Trigger, TriggerDelivery
 from domain.execution import Execution
 from domain.node_run import NodeRun
 
@@ -48,6 +49,9 @@ class InMemoryStore:
     events: dict[str, list[StoredEvent]] = field(default_factory=lambda: defaultdict(list))
     signals: dict[str, list[Signal]] = field(default_factory=lambda: defaultdict(list))
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    triggers: dict[str, Trigger] = field(default_factory=dict)
+    trigger_deliveries: dict[str, list[TriggerDelivery]] = field(default_factory=dict)
+    """Each trigger's newest deliveries, oldest first."""
     idempotency: dict[tuple[str, str], str] = field(default_factory=dict)
     workspaces: dict[str, Workspace] = field(default_factory=dict)
     tokens: dict[str, ApiToken] = field(default_factory=dict)
@@ -85,6 +89,8 @@ class InMemoryStore:
             self.events,
             self.signals,
             self.schedules,
+            self.triggers,
+            self.trigger_deliveries,
             self.idempotency,
             self.workspaces,
             self.tokens,

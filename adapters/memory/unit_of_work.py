@@ -24,6 +24,7 @@ class InMemoryUnitOfWork:
         self.events = repos.MemoryEvents(store, self._journal)
         self.signals = repos.MemorySignals(store, self._journal)
         self.schedules = repos.MemorySchedules(store, self._journal)
+        self.triggers = repos.MemoryTriggers(store, self._journal)
         self.workspaces = repos.MemoryWorkspaces(store, self._journal)
         self.tokens = repos.MemoryTokens(store, self._journal)
         self.secrets = repos.MemorySecrets(store, self._journal)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Identity,
@@ -326,6 +327,50 @@ Index(
     postgresql_where=schedules.c.enabled,
 )
 Index("schedules_workspace_idx", schedules.c.workspace_id, schedules.c.created_at)
+
+triggers = Table(
+    "triggers",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("workflow_id", _id(), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("verification", Text, nullable=False),
+    Column("secret_ciphertext", LargeBinary),
+    Column("verify_header", Text),
+    Column("tolerance_seconds", Integer, nullable=False),
+    Column("delivery_id_header", Text),
+    Column("delivery_id_path", Text),
+    Column("headers", _json(), nullable=False),
+    Column("input_template", _json()),
+    Column("respond", Text, nullable=False),
+    Column("respond_node", Text),
+    Column("wait_seconds", Float, nullable=False),
+    Column("max_body_bytes", Integer, nullable=False),
+    Column("rate_limit", Float, nullable=False),
+    Column("created_at", _time(), nullable=False),
+    Column("updated_at", _time(), nullable=False),
+)
+Index("triggers_workspace_idx", triggers.c.workspace_id, triggers.c.created_at)
+
+trigger_deliveries = Table(
+    "trigger_deliveries",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column(
+        "trigger_id",
+        _id(),
+        ForeignKey("triggers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("received_at", _time(), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("execution_id", _id()),
+    Column("delivery_id", Text),
+    Column("error_code", Text),
+)
+Index("trigger_deliveries_trigger_idx", trigger_deliveries.c.trigger_id, trigger_deliveries.c.id)
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -30,6 +30,7 @@ from adapters.postgres.repositories.history import (
     PostgresNodeRuns,
     PostgresSignals,
 )
+from adapters.postgres.repositories.triggers import PostgresTriggers
 from application.ports.clock import Clock
 
 
@@ -132,6 +133,7 @@ class PostgresUnitOfWork:
         self.events = PostgresEvents(self._db)
         self.signals = PostgresSignals(self._db)
         self.schedules = PostgresSchedules(self._db)
+        self.triggers = PostgresTriggers(self._db)
         self.workspaces = PostgresWorkspaces(self._db)
         self.tokens = PostgresTokens(self._db)
         self.secrets = PostgresSecrets(self._db)

@@ -24,6 +24,7 @@ from application.records import (
     WorkflowVersion,
     Workspace,
 )
+from application.triggers.records import Trigger, TriggerDelivery
 from domain.events import DomainEvent
 from domain.execution import Execution
 from domain.node_run import NodeRun
@@ -401,6 +402,34 @@ class ScheduleRepository(Protocol):
         ...
 
 
+class TriggerRepository(Protocol):
+    async def add(self, trigger: Trigger) -> None: ...
+
+    async def get(self, workspace_id: str, trigger_id: str) -> Trigger | None: ...
+
+    async def find(self, trigger_id: str) -> Trigger | None:
+        """The trigger with that id in any workspace (a hook's URL names no workspace)."""
+        ...
+
+    async def save(self, trigger: Trigger) -> None: ...
+
+    async def delete(self, trigger_id: str) -> None:
+        """Remove the trigger and its deliveries."""
+        ...
+
+    async def search(
+        self, workspace_id: str, *, workflow_id: str | None = None
+    ) -> list[Trigger]: ...
+
+    async def record_delivery(self, delivery: TriggerDelivery, keep: int) -> None:
+        """Store a delivery, then forget all but the newest `keep` of its trigger's."""
+        ...
+
+    async def deliveries(self, trigger_id: str, limit: int) -> list[TriggerDelivery]:
+        """The trigger's newest deliveries first."""
+        ...
+
+
 class WorkspaceRepository(Protocol):
     async def add(self, workspace: Workspace) -> None: ...
 
@@ -452,6 +481,9 @@ class UnitOfWork(Protocol):
 
     @property
     def schedules(self) -> ScheduleRepository: ...
+
+    @property
+    def triggers(self) -> TriggerRepository: ...
 
     @property
     def workspaces(self) -> WorkspaceRepository: ...

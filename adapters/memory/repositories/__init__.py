@@ -5,6 +5,7 @@ from adapters.memory.repositories.catalog import MemorySchedules, MemoryWorkflow
 from adapters.memory.repositories.executions import MemoryExecutions
 from adapters.memory.repositories.flow_control import MemoryFlowControl
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns, MemorySignals
+from adapters.memory.repositories.triggers import MemoryTriggers
 
 __all__ = [
     "MemoryEvents",
@@ -15,6 +16,7 @@ __all__ = [
     "MemorySecrets",
     "MemorySignals",
     "MemoryTokens",
+    "MemoryTriggers",
     "MemoryWorkflows",
     "MemoryWorkspaces",
 ]
