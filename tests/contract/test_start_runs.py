@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
+from application.creation import EVENTS_CHANNEL, WORK_CHANNEL
 from application.errors import Conflict, NotFound
 from application.input_errors import InvalidInput
 from application.ports.run_inserts import KeyedRun
@@ -23,7 +24,7 @@ from domain.definition import WorkflowDefinition
 from domain.status import ExecutionStatus
 from domain.validation import parse_definition
 from entrypoints.containers import Engine
-from tests.contract.builders import DOCUMENT, add_workflow, get_execution
+from tests.contract.builders import DOCUMENT, add_workflow, eventually, get_execution
 from tests.contract.conftest import Backend
 
 WORKSPACE = "ws_bulk"
@@ -76,6 +77,28 @@ async def test_runs_are_stored_whole_and_answered_in_order(backend: Backend) -> 
             events = await uow.events.search(one.execution.id)
         assert list(runs) == ["a", "b"]
         assert [e.type for e in events] == ["execution_created"]
+
+
+async def test_every_run_started_is_announced_to_workers_and_streams(backend: Backend) -> None:
+    received: list[tuple[str, dict[str, Any]]] = []
+    backend.subscribe(lambda channel, payload: received.append((channel, dict(payload))))
+    engine = engine_on(backend)
+    flow = await engine.create_workflow()(CreateWorkflow(WORKSPACE, "flow", ONE_NODE))
+
+    started = await engine.start_runs()(runs_of(flow.id, 1, 2, 3))
+
+    ids = {s.execution.id for s in started}
+
+    def seen() -> set[tuple[str, str, Any]]:
+        return {
+            (channel, payload["execution_id"], payload.get("status"))
+            for channel, payload in received
+            if payload.get("execution_id") in ids
+        }
+
+    expected = {(WORK_CHANNEL, i, None) for i in ids}
+    expected |= {(EVENTS_CHANNEL, i, "pending") for i in ids}
+    assert await eventually(lambda: expected <= seen()), seen()
 
 
 async def test_each_run_keeps_its_own_start_time_and_version(backend: Backend) -> None:
