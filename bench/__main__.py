@@ -14,7 +14,17 @@ from rich.console import Console
 from bench.database import benchmark_server, commit_ceiling, drop, fresh_database, server_facts
 from bench.report import Figure, figure, machine, print_table, save
 from bench.scale import QUICK, Context, Scale
-from bench.workloads import api, claims, for_each, largest, memory, pickup, steps, throughput
+from bench.workloads import (
+    api,
+    bulk,
+    claims,
+    for_each,
+    largest,
+    memory,
+    pickup,
+    steps,
+    throughput,
+)
 
 WORKLOADS = {
     "W1": throughput.measure,
@@ -24,6 +34,7 @@ WORKLOADS = {
     "W5": api.measure,
     "W6": for_each.measure,
     "W7": largest.measure,
+    "W8": bulk.measure,
     "MEM": memory.measure,
 }
 

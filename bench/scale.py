@@ -23,6 +23,7 @@ class Scale:
     ceiling_seconds: float = 3.0
     largest_chain: int = MAX_NODES
     for_each_items: int = 1_000
+    bulk_runs: int = 20_000
 
 
 QUICK = Scale(
@@ -35,6 +36,7 @@ QUICK = Scale(
     timers=2_000,
     ceiling_seconds=1.0,
     for_each_items=100,
+    bulk_runs=4_000,
 )
 
 
