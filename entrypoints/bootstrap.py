@@ -59,7 +59,7 @@ async def bootstrap(
     engine = engine_over(settings, clock, storage, executors or executors_for(settings))
     if cipher is not None:
         engine.decryptor.override(providers.Object(cipher))
-    services = partial(services_over, settings, clock, storage, cipher)
+    services = partial(services_over, settings, clock, storage, cipher, engine)
     return Runtime(settings, clock, storage, engine, services)
 
 
@@ -164,7 +164,11 @@ def engine_over(
 
 
 def services_over(
-    settings: Settings, clock: Clock, storage: Storage, cipher: SecretCipher | None
+    settings: Settings,
+    clock: Clock,
+    storage: Storage,
+    cipher: SecretCipher | None,
+    engine: Engine,
 ) -> ApiServices:
     """The API's services; `Runtime.services` builds them when first asked, so a worker,
     which never asks, does not import them."""
@@ -174,6 +178,8 @@ def services_over(
         clock=providers.Object(clock),
         uow_factory=providers.Object(storage.uow_factory),
         token_cache_ttl=providers.Object(timedelta(seconds=settings.token_cache_seconds)),
+        start_run=engine.start_run,
+        notifications=providers.Object(storage.notifications),
     )
     if cipher is not None:
         services.encryptor.override(providers.Object(cipher))

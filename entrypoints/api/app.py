@@ -14,8 +14,10 @@ from entrypoints.api.bounded_input import BoundedRequest, refuse_nul_in_url
 from entrypoints.api.controllers.admin import SecretController, TokenController, WorkspaceController
 from entrypoints.api.controllers.executions import ExecutionController
 from entrypoints.api.controllers.health import HealthController
+from entrypoints.api.controllers.hooks import HookController
 from entrypoints.api.controllers.schedules import ScheduleController
 from entrypoints.api.controllers.streams import StreamController
+from entrypoints.api.controllers.triggers import TriggerController
 from entrypoints.api.controllers.workflows import WorkflowController
 from entrypoints.api.dependencies import api_dependencies
 from entrypoints.api.errors import EXCEPTION_HANDLERS
@@ -55,6 +57,7 @@ def api_router() -> Router:
             ExecutionController,
             StreamController,
             ScheduleController,
+            TriggerController,
             SecretController,
             TokenController,
             WorkspaceController,
@@ -103,7 +106,13 @@ def create_app(
         app_name="treadle", prefix="treadle_api", group_path=True, exclude=["/metrics"]
     )
     app = Litestar(
-        route_handlers=[api_router(), HealthController, MetricsController, *console_handlers()],
+        route_handlers=[
+            api_router(),
+            HookController,
+            HealthController,
+            MetricsController,
+            *console_handlers(),
+        ],
         template_config=console_template_config(),
         dependencies=api_dependencies(runtime, services),
         exception_handlers=EXCEPTION_HANDLERS,

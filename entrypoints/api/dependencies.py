@@ -38,6 +38,11 @@ SERVICE_NAMES = (
     "delete_secret",
     "create_token",
     "revoke_token",
+    "trigger_queries",
+    "create_trigger",
+    "update_trigger",
+    "delete_trigger",
+    "receive_hook",
 )
 
 

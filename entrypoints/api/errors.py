@@ -26,6 +26,9 @@ from application.errors import (
     UnstorableValue,
 )
 from application.input_errors import InvalidCursor, InvalidInput
+from application.triggers.rate_limits import TooManyRequests
+from application.triggers.requests import BodyTooLarge, InputTemplateFailed, InvalidBody
+from application.triggers.signatures import InvalidSignature, SignatureExpired
 from application.use_cases.secrets import SecretsUnavailable
 from domain.errors import DomainError, IllegalTransition, InvalidDefinition
 
@@ -47,6 +50,12 @@ _APPLICATION_STATUS: dict[type[ApplicationError], int] = {
     StorageError: 503,
     SchemaOutOfDate: 503,
     SecretsUnavailable: 503,
+    InvalidSignature: 401,
+    SignatureExpired: 401,
+    BodyTooLarge: 413,
+    TooManyRequests: 429,
+    InvalidBody: 400,
+    InputTemplateFailed: 422,
 }
 
 _HTTP_CODES = {
@@ -72,7 +81,8 @@ def error_response(
     return Response(body, status_code=status, headers=headers)
 
 
-def _status_of(error: ApplicationError) -> int:
+def status_of(error: ApplicationError) -> int:
+    """The HTTP status an application error is answered with."""
     for kind in type(error).__mro__:
         if kind in _APPLICATION_STATUS:
             return _APPLICATION_STATUS[kind]
@@ -80,7 +90,7 @@ def _status_of(error: ApplicationError) -> int:
 
 
 def application_error(_: Request[Any, Any, Any], error: ApplicationError) -> Response[Any]:
-    status = _status_of(error)
+    status = status_of(error)
     headers: dict[str, str] = {}
     message = error.message
     if isinstance(error, UnstorableValue):
@@ -92,6 +102,8 @@ def application_error(_: Request[Any, Any, Any], error: ApplicationError) -> Res
         message = STORAGE_UNAVAILABLE_MESSAGE
     if isinstance(error, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return error_response(status, error.code, message, error.details, headers)
 
 

@@ -15,8 +15,12 @@ from dependency_injector import containers, providers
 
 from application.queries.admin import AdminQueries
 from application.queries.executions import ExecutionQueries
+from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
+from application.triggers.rate_limits import TokenBuckets
+from application.triggers.waiting import ExecutionWaits
 from application.use_cases.archive_workflow import ArchiveWorkflowHandler
+from application.use_cases.receive_hook import ReceiveHookHandler
 from application.use_cases.schedules import (
     CreateScheduleHandler,
     DeleteScheduleHandler,
@@ -34,6 +38,11 @@ from application.use_cases.tokens import (
     CreateTokenHandler,
     RevokeTokenHandler,
 )
+from application.use_cases.triggers import (
+    CreateTriggerHandler,
+    DeleteTriggerHandler,
+    UpdateTriggerHandler,
+)
 from application.use_cases.workspaces import EnsureWorkspaceHandler
 
 
@@ -48,6 +57,10 @@ class ApiServices(containers.DeclarativeContainer):
     token_cache_ttl: providers.Dependency[timedelta] = providers.Dependency(
         default=providers.Object(timedelta(seconds=5))
     )
+    start_run: providers.Dependency[Any] = providers.Dependency(default=providers.Object(None))
+    """The engine's StartRun handler, which webhook triggers start runs through."""
+    notifications: providers.Dependency[Any] = providers.Dependency(default=providers.Object(None))
+    """Committed notifications, which a hook waiting for a node's output listens to."""
     # Shared by authentication and revocation, so a token revoked here is refused at once.
     token_cache = providers.Singleton(AuthenticatedTokens, clock, token_cache_ttl)
 
@@ -66,3 +79,14 @@ class ApiServices(containers.DeclarativeContainer):
     revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock, token_cache)
     authenticate = providers.Singleton(AuthenticateHandler, uow_factory, token_cache)
     ensure_workspace = providers.Singleton(EnsureWorkspaceHandler, uow_factory, clock)
+
+    trigger_queries = providers.Singleton(TriggerQueries, uow_factory)
+    create_trigger = providers.Singleton(CreateTriggerHandler, uow_factory, clock, encryptor)
+    update_trigger = providers.Singleton(UpdateTriggerHandler, uow_factory, clock, encryptor)
+    delete_trigger = providers.Singleton(DeleteTriggerHandler, uow_factory)
+    # One set of buckets per process: a trigger's rate is counted per API process.
+    hook_buckets = providers.Singleton(TokenBuckets)
+    execution_waits = providers.Singleton(ExecutionWaits, uow_factory, notifications)
+    receive_hook = providers.Singleton(
+        ReceiveHookHandler, uow_factory, clock, encryptor, start_run, hook_buckets, execution_waits
+    )
