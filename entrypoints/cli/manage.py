@@ -6,6 +6,7 @@ import typer
 
 from entrypoints.cli.executions import executions_app
 from entrypoints.cli.prune import prune
+from entrypoints.cli.run_many import run_many
 from entrypoints.cli.runs import run
 from entrypoints.cli.tokens import tokens_app
 from entrypoints.cli.workflows import workflows_app
@@ -14,6 +15,7 @@ from entrypoints.cli.workflows import workflows_app
 def register(app: typer.Typer) -> None:
     app.add_typer(workflows_app, name="workflows")
     app.command("run")(run)
+    app.command("run-many")(run_many)
     app.add_typer(executions_app, name="executions")
     app.add_typer(tokens_app, name="tokens")
     app.command("prune")(prune)
