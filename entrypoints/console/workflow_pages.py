@@ -1,4 +1,4 @@
-"""Workflow pages: the list, one workflow (graph, versions, run, schedules)."""
+"""Workflow pages: the list, one workflow (graph, versions, run, schedules, triggers)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
 from application.queries.admin import AdminQueries
 from application.queries.executions import ExecutionFilter, ExecutionQueries
+from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.schedules import (
     CreateSchedule,
@@ -28,6 +29,7 @@ from entrypoints.console.forms import field_refusal, form_fields, read_json_fiel
 from entrypoints.console.graph_view import draw_graph
 
 RECENT_EXECUTIONS = 8
+RECENT_DELIVERIES = 5
 
 
 def _back_to_schedules(workflow_id: str, notice: str) -> Response[Any]:
@@ -38,9 +40,14 @@ class WorkflowServices:
     """The queries one workflow page reads from, gathered to keep signatures short."""
 
     def __init__(
-        self, workflows: WorkflowQueries, executions: ExecutionQueries, admin: AdminQueries
+        self,
+        workflows: WorkflowQueries,
+        executions: ExecutionQueries,
+        admin: AdminQueries,
+        triggers: TriggerQueries,
     ) -> None:
         self.workflows, self.executions, self.admin = workflows, executions, admin
+        self.triggers = triggers
 
 
 async def _workflow_page(
@@ -66,6 +73,9 @@ async def _workflow_page(
         "graph": draw_graph(found.version.document),
         "definition_text": as_editor_text(found.version.document),
         "schedules": await services.admin.schedules(workspace, workflow_id),
+        "triggers": await services.triggers.with_deliveries(
+            workspace, workflow_id, RECENT_DELIVERIES
+        ),
         "executions": recent.items,
         "run_input": "{}",
         "run_error": None,
@@ -80,8 +90,9 @@ def _services(
     workflow_queries: NamedDependency[WorkflowQueries],
     execution_queries: NamedDependency[ExecutionQueries],
     admin_queries: NamedDependency[AdminQueries],
+    trigger_queries: NamedDependency[TriggerQueries],
 ) -> WorkflowServices:
-    return WorkflowServices(workflow_queries, execution_queries, admin_queries)
+    return WorkflowServices(workflow_queries, execution_queries, admin_queries, trigger_queries)
 
 
 class WorkflowPages(Controller):

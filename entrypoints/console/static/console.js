@@ -204,7 +204,25 @@
     }
   }
 
+  // ---- Copy buttons: put a field's value (a webhook URL) on the clipboard ------------
+  function wireCopies() {
+    for (const button of document.querySelectorAll("[data-copy]")) {
+      button.addEventListener("click", async () => {
+        const field = document.getElementById(button.dataset.copy);
+        if (!field) return;
+        field.select();
+        try {
+          await navigator.clipboard.writeText(field.value);
+          button.textContent = "Copied";
+        } catch {
+          button.textContent = "Press Ctrl+C";
+        }
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    wireCopies();
     wireConfirms();
     wireEditor();
     const page = document.querySelector("[data-execution-page]");
