@@ -56,26 +56,45 @@ def flow_key(expression: str | None, execution: Execution) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
+@dataclass(frozen=True)
+class FlowKeys:
+    """The keys an execution counts under: its concurrency key and its rate key (None
+    where its workflow sets no such limit)."""
+
+    slot: str | None
+    rate: str | None
+
+
+def keys_of(definition: WorkflowDefinition, execution: Execution) -> FlowKeys:
+    """Evaluate the limits' keys on the execution's input; raises FlowKeyError."""
+    concurrency, rate = definition.settings.concurrency, definition.settings.rate_limit
+    return FlowKeys(
+        flow_key(concurrency.key, execution) if concurrency is not None else None,
+        flow_key(rate.key, execution) if rate is not None else None,
+    )
+
+
 async def admit(
-    uow: UnitOfWork, execution: Execution, definition: WorkflowDefinition, now: datetime
+    uow: UnitOfWork,
+    execution: Execution,
+    definition: WorkflowDefinition,
+    keys: FlowKeys,
+    now: datetime,
 ) -> Execution | Deferred:
     """Take the execution's place under its limits: the execution holding its slot, or
-    how long it must wait. Raises FlowKeyError when a key does not evaluate."""
-    settings = definition.settings
-    concurrency, rate = settings.concurrency, settings.rate_limit
-    workflow_id = execution.workflow_id
-    key = flow_key(concurrency.key, execution) if concurrency is not None else None
+    how long it must wait."""
+    concurrency, rate = definition.settings.concurrency, definition.settings.rate_limit
+    workflow_id, key = execution.workflow_id, keys.slot
     admitted = execution
     if concurrency is not None and key is not None:
         taken, running = await uow.flow.acquire_slot(workflow_id, key, concurrency.limit)
         if not taken:
             return Deferred(None, concurrency_reason(key, running, concurrency.limit), key)
         admitted = ex.take_slot(execution, key)
-    if rate is not None:
-        rate_key = flow_key(rate.key, execution)
+    if rate is not None and keys.rate is not None:
         start, end = rate_window(now, rate.period)
-        if not await uow.flow.take_rate(workflow_id, rate_key, start, rate.limit):
+        if not await uow.flow.take_rate(workflow_id, keys.rate, start, rate.limit):
             if key is not None:  # nobody waits for a slot that was free a moment ago
                 await uow.flow.release_slot(workflow_id, key)
-            return Deferred(end, rate_reason(rate_key, end), key)
+            return Deferred(end, rate_reason(keys.rate, end), key)
     return admitted

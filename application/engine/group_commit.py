@@ -26,11 +26,11 @@ from datetime import datetime
 from application.cancellation import cancel_child, cancel_items
 from application.creation import Transition, add_executions, record_many, wake_parent
 from application.definitions import DefinitionCache
+from application.engine.admission import Admit, admit_batch
 from application.engine.changes import Changes, Held
 from application.engine.decision import (
     DEFAULT_MAX_DEPTH,
     Advance,
-    Defer,
     GiveUpOn,
     Request,
     decide,
@@ -50,7 +50,7 @@ from application.engine.facts import MissingFacts
 from application.engine.needs import needs_of
 from application.engine.poison_pill import given_up_error, is_poison_pill
 from application.errors import LeaseLost
-from application.flow_control import Deferred, FlowKeyError, admit, needs_admission
+from application.flow_control import needs_admission
 from application.ids import new_id
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
@@ -220,7 +220,7 @@ class GroupCommitter:
         )
         failures = await uow.executions.step_failures_of(opening) if opening else {}
         answers: dict[int, Outcome | BaseException] = {}
-        deciding: list[tuple[_Member, Held, Request]] = []
+        preparing: list[tuple[_Member, Held, Request | Admit]] = []
         for member in batch:
             row = rows.get(member.lease.execution_id)
             prepared = await self._prepare(uow, member, row, runs, failures)
@@ -229,7 +229,8 @@ class GroupCommitter:
             elif prepared[1] is None:
                 answers[id(member)] = (prepared[0], None)
             else:
-                deciding.append((member, prepared[0], prepared[1]))
+                preparing.append((member, prepared[0], prepared[1]))
+        deciding = await self._admit(uow, preparing)
         asked = [Asked(held.execution, needs_of(held, request)) for _, held, request in deciding]
         facts = await self._facts.fetch(uow, asked)
         computed: list[_Computed] = []
@@ -265,7 +266,7 @@ class GroupCommitter:
         row: Execution | None,
         runs: dict[str, dict[str, NodeRun]],
         failures: dict[str, StepFailure],
-    ) -> tuple[Held, Request | None] | LeaseLost | None:
+    ) -> tuple[Held, Request | Admit | None] | LeaseLost | None:
         """The held copy and the request to decide; None for an opening member with nothing
         to run, LeaseLost for a member whose lease is gone."""
         if member.held is None:
@@ -293,7 +294,7 @@ class GroupCommitter:
         row: Execution,
         runs: dict[str, NodeRun],
         failures: dict[str, StepFailure],
-    ) -> tuple[Held, Request | None]:
+    ) -> tuple[Held, Request | Admit | None]:
         assert member.opening is not None
         failure = failures.get(row.id)
         if is_poison_pill(failure, member.opening.poison_pill_after):
@@ -308,21 +309,23 @@ class GroupCommitter:
         if is_past(row.deadline_at, self._clock.now()):
             return held, None  # the runner closes it as timed out
         if needs_admission(definition, row):
-            return held, await self._admit(uow, held)
+            return held, Admit()
         return held, Advance(opening=True)
 
-    async def _admit(self, uow: UnitOfWork, held: Held) -> Request:
-        """Pass the workflow's limits before the first step: take a concurrency slot and
-        a place in the rate window, or be held back until they free up."""
-        try:
-            admitted = await admit(uow, held.execution, held.definition, self._clock.now())
-        except FlowKeyError as error:
-            message = f"a flow control key did not evaluate on the input: {error}"
-            return GiveUpOn({"kind": "invalid_flow_key", "message": message})
-        if isinstance(admitted, Deferred):
-            return Defer(admitted.wake_at, admitted.reason, admitted.flow_key)
-        held.execution = admitted
-        return Advance(opening=True)
+    async def _admit(
+        self, uow: UnitOfWork, deciding: list[tuple[_Member, Held, Request | Admit]]
+    ) -> list[tuple[_Member, Held, Request]]:
+        """Replace each `Admit` by the request the member's limits allow (see admission)."""
+        opening = [held for _, held, request in deciding if isinstance(request, Admit)]
+        holding = [held for _, held, _ in deciding if held.execution.holds_slot]
+        requests: list[Request] = []
+        if opening or holding:
+            requests = await admit_batch(uow, opening, holding, self._clock.now())
+        admitted = iter(requests)
+        return [
+            (member, held, next(admitted) if isinstance(request, Admit) else request)
+            for member, held, request in deciding
+        ]
 
     @staticmethod
     async def _apply_first(uow: UnitOfWork, effects: Sequence[Effect], now: datetime) -> None:

@@ -324,6 +324,14 @@ class FlowControlRepository(Protocol):
         """Give one slot of (workflow, key) back."""
         ...
 
+    async def lock_keys(
+        self, slots: Sequence[tuple[str, str]], rates: Sequence[tuple[str, str]]
+    ) -> None:
+        """Lock the counters of these (workflow, key) pairs, in one order every
+        transaction uses, before a batch takes or gives back places under them: two
+        batches touching the same keys then wait for each other instead of deadlocking."""
+        ...
+
     async def take_rate(
         self, workflow_id: str, key: str, window_start: datetime, limit: int
     ) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.memory.repositories.base import Repo
@@ -18,6 +19,11 @@ class MemoryFlowControl(Repo):
     async def release_slot(self, workflow_id: str, key: str) -> None:
         running = self.store.slots.get((workflow_id, key), 0)
         self.journal.set(self.store.slots, (workflow_id, key), max(running - 1, 0))
+
+    async def lock_keys(
+        self, slots: Sequence[tuple[str, str]], rates: Sequence[tuple[str, str]]
+    ) -> None:
+        """Nothing to do: the store's lock already serialises transactions."""
 
     async def take_rate(
         self, workflow_id: str, key: str, window_start: datetime, limit: int

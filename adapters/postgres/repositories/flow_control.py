@@ -3,6 +3,7 @@ upsert that locks it, so concurrent transactions on the same key take turns."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.postgres.database import Db
@@ -36,6 +37,32 @@ RETURNING started
 """
 
 
+# Missing rows are created first (in key order: two batches creating the same rows wait
+# for each other, in that order too), then all are locked in key order.
+_LOCK_SLOTS = """
+WITH wanted AS (
+    SELECT DISTINCT w, k FROM unnest(%(workflows)s::text[], %(keys)s::text[]) AS x(w, k)
+), created AS (
+    INSERT INTO concurrency_slots (workflow_id, key, running)
+    SELECT w, k, 0 FROM wanted ORDER BY w, k
+    ON CONFLICT (workflow_id, key) DO NOTHING
+)
+SELECT 1 FROM concurrency_slots s JOIN wanted ON s.workflow_id = wanted.w AND s.key = wanted.k
+ORDER BY s.workflow_id, s.key FOR UPDATE OF s
+"""
+_LOCK_RATES = """
+WITH wanted AS (
+    SELECT DISTINCT w, k FROM unnest(%(workflows)s::text[], %(keys)s::text[]) AS x(w, k)
+), created AS (
+    INSERT INTO rate_windows (workflow_id, key, window_start, started)
+    SELECT w, k, '-infinity', 0 FROM wanted ORDER BY w, k
+    ON CONFLICT (workflow_id, key) DO NOTHING
+)
+SELECT 1 FROM rate_windows r JOIN wanted ON r.workflow_id = wanted.w AND r.key = wanted.k
+ORDER BY r.workflow_id, r.key FOR UPDATE OF r
+"""
+
+
 class PostgresFlowControl:
     def __init__(self, db: Db) -> None:
         self._db = db
@@ -49,6 +76,14 @@ class PostgresFlowControl:
 
     async def release_slot(self, workflow_id: str, key: str) -> None:
         await self._db.fetch(_RELEASE_SLOT, {"workflow_id": workflow_id, "key": key})
+
+    async def lock_keys(
+        self, slots: Sequence[tuple[str, str]], rates: Sequence[tuple[str, str]]
+    ) -> None:
+        for statement, pairs in ((_LOCK_SLOTS, slots), (_LOCK_RATES, rates)):
+            if pairs:
+                params = {"workflows": [w for w, _ in pairs], "keys": [k for _, k in pairs]}
+                await self._db.fetch(statement, params)
 
     async def take_rate(
         self, workflow_id: str, key: str, window_start: datetime, limit: int
