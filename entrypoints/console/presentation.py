@@ -12,6 +12,7 @@ from typing import Any
 from application.access import Role
 from application.records import StoredEvent
 from domain.execution import ParentLink
+from domain.flow_control import describe_reason
 
 SYMBOLS = {
     "pending": "○",
@@ -154,6 +155,7 @@ TEMPLATE_FILTERS = {
     "short_time": short_time,
     "full_time": full_time,
     "parent_role": parent_role,
+    "waiting_message": describe_reason,
 }
 TEMPLATE_GLOBALS: dict[str, Any] = {
     "duration": duration,

@@ -10,6 +10,7 @@ import msgspec
 from application.queries.executions import ExecutionDetail
 from application.records import Signal, StoredEvent
 from domain.execution import Execution
+from domain.flow_control import describe_reason
 from domain.node_run import NodeRun
 from entrypoints.api.schemas.common import Out
 
@@ -35,6 +36,12 @@ class ExecutionOut(Out):
     schedule_id: str | None
     scheduled_for: datetime | None
     rerun_of: str | None
+    waiting_reason: dict[str, Any] | None
+    """Why it waits to start, under its workflow's flow control: `{"kind": "concurrency",
+    "key", "running", "limit"}` or `{"kind": "rate_limit", "key", "until"}`; else null."""
+    waiting_message: str | None
+    """The same as a sentence, e.g. `waiting for a concurrency slot (key acme: 3 of 3
+    running)`."""
     seq: int
     """The sequence number of the execution's latest event."""
 
@@ -65,6 +72,8 @@ def _execution_fields(execution: Execution) -> dict[str, Any]:
         "schedule_id": execution.schedule_id,
         "scheduled_for": execution.scheduled_for,
         "rerun_of": execution.rerun_of,
+        "waiting_reason": execution.waiting_reason,
+        "waiting_message": describe_reason(execution.waiting_reason),
         "seq": execution.seq,
     }
 
