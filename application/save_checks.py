@@ -26,6 +26,7 @@ from application.recursion_check import Saving, recursion_problems
 from application.secret_references import expression_secret_names, template_secret_names
 from domain.definition import NodeKind, WorkflowDefinition
 from domain.errors import InvalidDefinition
+from domain.flow_control import ConcurrencyLimit, RateLimit
 from domain.node_config import workflow_reference
 from domain.problems import Problem, is_template, join_path
 from domain.reference_checks import NodeReference, check_node_references
@@ -102,6 +103,7 @@ async def check_definition(
     saving = saving or Saving()
     fields = list(_fields(definition))
     problems = _syntax_and_reference_problems(definition, fields)
+    problems.extend(_flow_key_problems(definition))
     own = {reference for reference in (saving.name, saving.workflow_id) if reference}
     problems.extend(await _unknown_workflows(uow, workspace_id, definition, own))
     problems.extend(await recursion_problems(uow, workspace_id, definition, saving))
@@ -166,6 +168,25 @@ def _syntax_and_reference_problems(
                 continue
             references.append(NodeReference(field.node, target, field.path))
     problems.extend(check_node_references(definition, references))
+    return problems
+
+
+def _flow_key_problems(definition: WorkflowDefinition) -> list[Problem]:
+    """The `key` of `settings.concurrency` and `settings.rate_limit` is an expression over
+    the run's input, parsed here like a condition's."""
+    settings = definition.settings
+    limits: dict[str, ConcurrencyLimit | RateLimit | None] = {
+        "concurrency": settings.concurrency,
+        "rate_limit": settings.rate_limit,
+    }
+    problems = []
+    for name, limit in limits.items():
+        if limit is None or limit.key is None:
+            continue
+        reading = _read(limit.key, True)
+        if reading.error is not None:
+            path = join_path(join_path("settings", name), "key")
+            problems.append(Problem("invalid_expression", path, reading.error))
     return problems
 
 

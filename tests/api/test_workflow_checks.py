@@ -68,12 +68,23 @@ READS_A_SECRET: dict[str, Any] = {
     ],
 }
 
+BROKEN_FLOW_KEY: dict[str, Any] = {
+    "nodes": [{"id": "a", "kind": "noop"}],
+    "settings": {"concurrency": {"limit": 2, "key": "input.customer +"}},
+}
+BAD_RATE_LIMIT: dict[str, Any] = {
+    "nodes": [{"id": "a", "kind": "noop"}],
+    "settings": {"rate_limit": {"limit": 0, "period_seconds": 60}},
+}
+
 MISTAKES = [
     (UNCLOSED_TEMPLATE, "invalid_template", "nodes[1].config.url"),
     (BROKEN_CONDITION, "invalid_expression", "nodes[0].config.cases[0].if"),
     (UNKNOWN_NODE, "unknown_node_reference", "nodes[1].config.output"),
     (NOT_UPSTREAM, "node_not_upstream", "nodes[0].config.output"),
     (UNKNOWN_CHILD, "unknown_workflow", "nodes[0].config.workflow_id"),
+    (BROKEN_FLOW_KEY, "invalid_expression", "settings.concurrency.key"),
+    (BAD_RATE_LIMIT, "invalid_type", "settings.rate_limit.limit"),
 ]
 MISTAKE_IDS = [code for _, code, _ in MISTAKES]
 
