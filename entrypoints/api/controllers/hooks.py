@@ -30,9 +30,14 @@ _RESPONSES = {
     200: ResponseSpec(None, description="`respond: wait`: the node's output, as JSON"),
     401: ResponseSpec(ErrorBody, description="invalid_signature or signature_expired"),
     404: ResponseSpec(ErrorBody, description="no such trigger, or it is disabled"),
+    400: ResponseSpec(ErrorBody, description="invalid_body: not what its content type says"),
     413: ResponseSpec(ErrorBody, description="the body is larger than the trigger accepts"),
+    422: ResponseSpec(
+        ErrorBody, description="invalid_input (a value beyond the limits), input_template_failed"
+    ),
     429: ResponseSpec(ErrorBody, description="over the trigger's rate (Retry-After)"),
     502: ResponseSpec(ErrorBody, description="`respond: wait`: the node did not succeed"),
+    503: ResponseSpec(ErrorBody, description="the database is unavailable (Retry-After)"),
 }
 
 
