@@ -20,6 +20,7 @@ from bench.workloads import (
     claims,
     for_each,
     largest,
+    limited,
     memory,
     pickup,
     steps,
@@ -35,6 +36,7 @@ WORKLOADS = {
     "W6": for_each.measure,
     "W7": largest.measure,
     "W8": bulk.measure,
+    "W9": limited.measure,
     "MEM": memory.measure,
 }
 

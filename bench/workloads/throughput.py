@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
+from typing import Any
 
 import psutil
 
@@ -23,7 +24,7 @@ from bench.harness import (
 from bench.report import Figure, at_least, figure
 from bench.scale import Context
 
-ONE_STEP = {"nodes": [{"id": "only", "kind": "noop"}], "edges": []}
+ONE_STEP: dict[str, Any] = {"nodes": [{"id": "only", "kind": "noop"}], "edges": []}
 TARGET_PER_SECOND = 1_000
 
 
@@ -50,14 +51,19 @@ def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
     return total
 
 
-async def _drain(context: Context, worker_count: int) -> tuple[float, float, float]:
+async def _drain(
+    context: Context,
+    worker_count: int,
+    definition: dict[str, Any] = ONE_STEP,
+    name: str = "w1",
+) -> tuple[float, float, float]:
     """(executions/s from first request to last completion, requests/s, worker CPU ms per
-    execution)."""
+    execution) for `definition`, started with inputs `{"n": 0}`, `{"n": 1}`, ..."""
     runs = context.scale.throughput_runs
-    url = fresh_database(context.server_url, f"w1_{worker_count}")
+    url = fresh_database(context.server_url, f"{name}_{worker_count}")
     try:
         async with engine_runtime(url) as runtime:
-            workspace_id, workflow_id = await new_workflow(runtime, ONE_STEP, "w1")
+            workspace_id, workflow_id = await new_workflow(runtime, definition, name)
             async with workers(
                 url, worker_count, context.logs, TREADLE_WORKER_CONCURRENCY="50"
             ) as processes:
