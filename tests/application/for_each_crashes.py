@@ -16,33 +16,11 @@ from tests.application.conftest import WORKSPACE
 from tests.application.engine_sim import Cluster
 from tests.application.engine_strategies import Crash, Scenario
 from tests.application.sim_ports import PortsFactory
+from tests.support.for_each import fan_out
 
 CHILD: dict[str, Any] = {
     "nodes": [{"id": "triple", "kind": "transform", "config": {"output": "{{ input.n * 3 }}"}}]
 }
-
-
-def parent(parallelism: int) -> dict[str, Any]:
-    return {
-        "nodes": [
-            {
-                "id": "list",
-                "kind": "transform",
-                "config": {"output": "{{ range(input.count) | list }}"},
-            },
-            {
-                "id": "each",
-                "kind": "for_each",
-                "config": {
-                    "items": "nodes.list.output",
-                    "workflow": "child",
-                    "input": {"n": "{{ item }}"},
-                    "parallelism": parallelism,
-                },
-            },
-        ],
-        "edges": [{"from": "list", "to": "each"}],
-    }
 
 
 @st.composite
@@ -56,7 +34,7 @@ def for_each_scenarios(draw: st.DrawFn, max_items: int = 12) -> Scenario:
         for worker in sorted(draw(st.sets(st.integers(0, workers - 1), min_size=1, max_size=2)))
     )
     yields = tuple(draw(st.lists(st.integers(0, 2), min_size=1, max_size=4)))
-    document = parent(draw(st.integers(1, 4)))
+    document = fan_out("child", parallelism=draw(st.integers(1, 4)))
     return Scenario(document, ({"run": 0, "count": count},), {}, {}, workers, crashes, yields)
 
 

@@ -21,6 +21,7 @@ from application.use_cases.workspaces import EnsureWorkspace
 from tests.chaos.support import FAST_LEASES, assert_histories_whole, rows, runtime_on, spawn
 from tests.chaos.test_kill_workers import EchoServer, members
 from tests.support.api_stack import stop, wait_until
+from tests.support.for_each import fan_out
 
 pytestmark = [pytest.mark.chaos, pytest.mark.e2e]
 
@@ -44,29 +45,6 @@ def child(url: str) -> dict[str, Any]:
             },
         ],
         "edges": [{"from": "echo", "to": "double"}],
-    }
-
-
-def parent(child_name: str) -> dict[str, Any]:
-    return {
-        "nodes": [
-            {
-                "id": "list",
-                "kind": "transform",
-                "config": {"output": "{{ range(input.count) | list }}"},
-            },
-            {
-                "id": "each",
-                "kind": "for_each",
-                "config": {
-                    "items": "nodes.list.output",
-                    "workflow": child_name,
-                    "input": {"n": "{{ item }}"},
-                    "parallelism": 40,
-                },
-            },
-        ],
-        "edges": [{"from": "list", "to": "each"}],
     }
 
 
@@ -107,7 +85,9 @@ async def _start(url: str, echo_url: str) -> str:
         name = f"echo-{time.time_ns()}"
         create = runtime.engine.create_workflow()
         await create(CreateWorkflow(workspace.id, name, child(echo_url)))
-        flow = await create(CreateWorkflow(workspace.id, f"fan-{name}", parent(name)))
+        flow = await create(
+            CreateWorkflow(workspace.id, f"fan-{name}", fan_out(name, parallelism=40))
+        )
         started = await runtime.engine.start_run()(
             StartRun(workspace.id, flow.id, {"count": ITEMS})
         )

@@ -17,6 +17,7 @@ from domain.status import ExecutionStatus, NodeStatus
 from entrypoints.containers import Engine
 from tests.contract.conftest import Backend
 from tests.contract.test_engine import engine_on
+from tests.support.for_each import fan_out as for_each_parent
 
 WORKSPACE = "ws_for_each"
 DOUBLE: dict[str, Any] = {
@@ -42,27 +43,8 @@ FLAKY: dict[str, Any] = {
 
 
 def fan_out(child: str, **config: Any) -> dict[str, Any]:
-    """Lists the numbers below `input.count` and runs `child` once per number."""
-    return {
-        "nodes": [
-            {
-                "id": "list",
-                "kind": "transform",
-                "config": {"output": "{{ range(input.count) | list }}"},
-            },
-            {
-                "id": "each",
-                "kind": "for_each",
-                "config": {
-                    "items": "nodes.list.output",
-                    "workflow": child,
-                    "input": {"n": "{{ item }}", "at": "{{ index }}"},
-                    **config,
-                },
-            },
-        ],
-        "edges": [{"from": "list", "to": "each"}],
-    }
+    """The fan-out parent, its items' input also naming their index."""
+    return for_each_parent(child, input={"n": "{{ item }}", "at": "{{ index }}"}, **config)
 
 
 async def create(engine: Engine, name: str, document: dict[str, Any]) -> str:
