@@ -145,4 +145,3 @@ async def _keyed_executions(
     params = {"workflow_id": workflow_id, "keys": Jsonb(keys, dumps=dumps_json)}
     rows = await transaction.fetch(_KEYED_EXECUTIONS, params)
     return {row["idempotency_key"]: mappers.row_to_execution(row) for row in rows}
-
