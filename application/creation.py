@@ -20,6 +20,7 @@ from domain.execution import Execution, ParentLink
 from domain.items import refill_due
 from domain.node_run import NodeRun
 from domain.policies import execution_deadline
+from domain.priority import DEFAULT_QUEUE
 from domain.status import ExecutionStatus
 
 WORK_CHANNEL = "treadle_work"
@@ -41,9 +42,12 @@ def new_execution(
     schedule: tuple[str, datetime] | None = None,
     rerun_of: str | None = None,
     depth: int = 0,
+    priority: int | None = None,
 ) -> tuple[Execution, DomainEvent]:
     """A pending execution (due at `start_at` or now) and its first event, not yet stored;
-    `depth` is how deeply it is nested as a sub-workflow (0: a top-level run)."""
+    `depth` is how deeply it is nested as a sub-workflow (0: a top-level run). Its priority
+    is `priority`, or else the definition's default; its queue is the definition's."""
+    settings = definition.settings
     begins = start_at if start_at is not None and start_at > now else now
     execution = Execution(
         id=execution_id,
@@ -53,13 +57,15 @@ def new_execution(
         status=ExecutionStatus.PENDING,
         input=input,
         created_at=now,
-        deadline_at=execution_deadline(begins, definition.settings.execution_timeout),
+        deadline_at=execution_deadline(begins, settings.execution_timeout),
         wake_at=begins if begins > now else None,
         parent=parent,
         schedule_id=schedule[0] if schedule else None,
         scheduled_for=schedule[1] if schedule else None,
         rerun_of=rerun_of,
         depth=depth,
+        priority=settings.priority if priority is None else priority,
+        queue=settings.queue,
         seq=1,
     )
     payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}
@@ -80,6 +86,7 @@ async def insert_execution(
     parent: ParentLink | None = None,
     schedule: tuple[str, datetime] | None = None,
     rerun_of: str | None = None,
+    priority: int | None = None,
 ) -> Execution:
     """Insert a pending execution (due at `start_at` or now) and announce it to workers."""
     execution, event = new_execution(
@@ -93,6 +100,7 @@ async def insert_execution(
         parent=parent,
         schedule=schedule,
         rerun_of=rerun_of,
+        priority=priority,
     )
     await add_execution(uow, execution, [node.id for node in definition.nodes], [event])
     return execution
@@ -137,7 +145,10 @@ def announcements(execution: Execution, event_type: str) -> list[tuple[str, dict
         )
     ]
     if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.WAITING):
-        sent.append((WORK_CHANNEL, {"execution_id": execution.id}))
+        work: dict[str, Any] = {"execution_id": execution.id}
+        if execution.queue != DEFAULT_QUEUE:
+            work["queue"] = execution.queue  # a worker not serving it need not wake
+        sent.append((WORK_CHANNEL, work))
     if event_type == EventType.EXECUTION_CANCEL_REQUESTED:
         sent.append((CONTROL_CHANNEL, {"execution_id": execution.id, "type": event_type}))
     return sent

@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.flow_control import ConcurrencyLimit, RateLimit
 from domain.policies import RetryPolicy
+from domain.priority import DEFAULT_PRIORITY, DEFAULT_QUEUE
 
 
 class NodeKind(StrEnum):
@@ -69,6 +70,10 @@ class WorkflowSettings:
     """At most this many executions in progress at once (per key); see `flow_control`."""
     rate_limit: RateLimit | None = None
     """At most this many executions started per period (per key)."""
+    priority: int = DEFAULT_PRIORITY
+    """The priority of a run that does not ask for one (0-9, higher first); see `priority`."""
+    queue: str = DEFAULT_QUEUE
+    """The queue its executions are put on: only workers serving it claim them."""
 
 
 @dataclass(frozen=True)

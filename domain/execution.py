@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.events import DomainEvent, EventType
+from domain.priority import DEFAULT_PRIORITY, DEFAULT_QUEUE
 from domain.status import ExecutionStatus
 from domain.transitions import check_execution_transition
 
@@ -47,6 +48,10 @@ class Execution:
     rerun_of: str | None = None
     depth: int = 0
     """How deeply it is nested as a sub-workflow: 0 for a top-level run, 1 for its child."""
+    priority: int = DEFAULT_PRIORITY
+    """Claimed before executions of lower priority (0-9); see `domain.priority`."""
+    queue: str = DEFAULT_QUEUE
+    """The queue it was put on when created: only workers serving it claim it."""
     flow_key: str | None = None
     """The concurrency key it counts under, once a worker opened it under a limit."""
     holds_slot: bool = False

@@ -22,6 +22,13 @@ from domain.flow_control import limit_to_document, read_concurrency, read_rate_l
 from domain.graph_checks import GraphEdge, GraphNode, check_graph
 from domain.node_config import ConditionConfig, parse_node_config
 from domain.policies import RetryPolicy
+from domain.priority import (
+    DEFAULT_PRIORITY,
+    DEFAULT_QUEUE,
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    queue_name_problem,
+)
 from domain.problems import Problem, join_path, seconds_to_timedelta, show
 from domain.retry_documents import read_retry_policy, retry_policy_to_document
 
@@ -50,6 +57,8 @@ _SETTINGS_FIELDS = (
     "allow_recursion",
     "concurrency",
     "rate_limit",
+    "priority",
+    "queue",
 )
 
 
@@ -91,6 +100,10 @@ def definition_to_document(defn: WorkflowDefinition) -> dict[str, Any]:
         settings["concurrency"] = limit_to_document(defn.settings.concurrency)
     if defn.settings.rate_limit is not None:
         settings["rate_limit"] = limit_to_document(defn.settings.rate_limit)
+    if defn.settings.priority != DEFAULT_PRIORITY:
+        settings["priority"] = defn.settings.priority
+    if defn.settings.queue != DEFAULT_QUEUE:
+        settings["queue"] = defn.settings.queue
     return {
         "nodes": [_node_to_document(node) for node in defn.nodes],
         "edges": [_edge_to_document(edge) for edge in defn.edges],
@@ -171,6 +184,8 @@ def _read_settings(doc: FieldReader) -> Settings:
     if reader.has("rate_limit"):
         rate_limit = read_rate_limit(raw["rate_limit"], reader.path("rate_limit"), doc.problems)
     return Settings(
+        priority=_priority(reader),
+        queue=_queue(reader),
         retry=retry,
         execution_timeout=timeout,
         fail_fast=fail_fast is True,
@@ -178,6 +193,28 @@ def _read_settings(doc: FieldReader) -> Settings:
         concurrency=concurrency,
         rate_limit=rate_limit,
     )
+
+
+def _priority(reader: FieldReader) -> int:
+    """`settings.priority`: the default priority of the workflow's runs (0-9)."""
+    value = reader.integer(
+        "priority", minimum=MIN_PRIORITY, maximum=MAX_PRIORITY, code="invalid_priority"
+    )
+    return value if isinstance(value, int) else DEFAULT_PRIORITY
+
+
+def _queue(reader: FieldReader) -> str:
+    """`settings.queue`: the queue the workflow's executions are put on."""
+    if not reader.has("queue"):
+        return DEFAULT_QUEUE
+    value = reader.raw["queue"]
+    problem = queue_name_problem(value)
+    if problem is not None:
+        reader.report(
+            "queue", f"queue must be a queue name, not {show(value)}: {problem}.", "invalid_queue"
+        )
+        return DEFAULT_QUEUE
+    return str(value)
 
 
 def _read_nodes(doc: FieldReader, draft: _Draft) -> None:

@@ -23,9 +23,12 @@ _MEMBER_KEYS = itertools.count(1)
 
 
 class InMemoryWorkQueue:
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, queues: Sequence[str] | None = None) -> None:
+        """With `queues`, this worker claims only executions put on those queues; without,
+        from every queue."""
         self.store = store
         """The store this queue leases from (other queues may share it)."""
+        self._queues = frozenset(queues) if queues else None
         self._member = next(_MEMBER_KEYS)
         store.members.add(self._member)
 
@@ -51,7 +54,7 @@ class InMemoryWorkQueue:
         async with self.store.lock:
             now = self.store.clock.now()
             due = [e for e in self.store.executions.values() if self._claimable(e, now)]
-            due.sort(key=lambda e: (e.wake_at or e.created_at, e.created_at, e.id))
+            due.sort(key=lambda e: (-e.priority, e.wake_at or e.created_at, e.created_at, e.id))
             return [self._lease(e.id, worker_id, now + lease_for) for e in due[:limit]]
 
     async def heartbeat(self, leases: Sequence[Lease], lease_for: timedelta) -> list[Lease]:
@@ -93,9 +96,13 @@ class InMemoryWorkQueue:
         wakes = [
             e.wake_at
             for e in self.store.executions.values()
-            if e.wake_at is not None and not e.status.is_terminal
+            if e.wake_at is not None and not e.status.is_terminal and self._serves(e)
         ]
-        wakes += [r.expires_at for r in self.store.leases.values() if r.expires_at is not None]
+        wakes += [
+            r.expires_at
+            for execution_id, r in self.store.leases.items()
+            if r.expires_at is not None and self._serves(self.store.executions.get(execution_id))
+        ]
         future = [(w - now).total_seconds() for w in wakes if w > now]
         return min([max_seconds, *future])
 
@@ -108,13 +115,18 @@ class InMemoryWorkQueue:
     def _claimable(self, execution: Execution, now: datetime) -> bool:
         row = self.store.leases.get(execution.id)
         leased = row is not None and row.expires_at is not None and row.expires_at > now
-        if leased or execution.status.is_terminal:
+        if leased or execution.status.is_terminal or not self._serves(execution):
             return False
         if execution.status is ExecutionStatus.RUNNING:
             return True
         if execution.status is ExecutionStatus.WAITING:
             return execution.wake_at is not None and execution.wake_at <= now
         return execution.wake_at is None or execution.wake_at <= now
+
+    def _serves(self, execution: Execution | None) -> bool:
+        if execution is None:
+            return False
+        return self._queues is None or execution.queue in self._queues
 
     def _lease(self, execution_id: str, worker_id: str, expires_at: datetime) -> Lease:
         row = self.store.leases[execution_id]

@@ -20,6 +20,7 @@ from application.records import (
 from domain.events import DomainEvent
 from domain.execution import Execution, ParentLink
 from domain.node_run import NodeRun
+from domain.priority import DEFAULT_PRIORITY, DEFAULT_QUEUE
 from domain.status import ExecutionStatus, NodeStatus
 
 Row = RowMapping | Mapping[str, Any]
@@ -57,6 +58,8 @@ def execution_to_row(execution: Execution) -> dict[str, Any]:
         "cancel_requested": execution.cancel_requested,
         "rerun_of": execution.rerun_of,
         "depth": execution.depth,
+        "priority": execution.priority,
+        "queue": execution.queue,
         "flow_key": execution.flow_key,
         "holds_slot": execution.holds_slot,
         "waiting_reason": execution.waiting_reason,
@@ -90,6 +93,8 @@ def row_to_execution(row: Row) -> Execution:
         cancel_requested=row["cancel_requested"],
         rerun_of=row["rerun_of"],
         depth=row["depth"],
+        priority=row.get("priority", DEFAULT_PRIORITY),
+        queue=row.get("queue", DEFAULT_QUEUE),
         flow_key=row.get("flow_key"),
         holds_slot=bool(row.get("holds_slot", False)),
         waiting_reason=row.get("waiting_reason"),

@@ -24,12 +24,12 @@ from adapters.postgres.direct import DirectConnection
 from adapters.postgres.listener import PostgresListener
 from adapters.postgres.mappers import as_utc
 from adapters.postgres.tables import CLAIMABLE_PREDICATE
-from adapters.postgres.unit_of_work import notification_payload
 from adapters.postgres.wake_routing import MEMBERS, MEMBERSHIP_CLASS, WakeRouter
 from application.creation import WORK_CHANNEL
 from application.errors import StorageError
 from application.ports.clock import Clock
 from application.records import Lease
+from domain.priority import DEFAULT_QUEUE, PRIORITY_LEVELS
 
 # Rows are found through the claimable index by due time up to now plus this allowance:
 # a pending execution's due time is its created_at, written by another machine's clock,
@@ -42,25 +42,43 @@ CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
 # one-row CTE joined into the UPDATE.
 _ASYNC_COMMIT = "no_flush AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))"
 
-_CLAIM = f"""
+# The claimable rows are walked one priority at a time, highest first, each in due order
+# (a LATERAL subquery per level, run only while the claim still wants rows): an index on
+# (priority, due) read as a whole in one ORDER BY would have to read past every parked
+# execution (due later, but claimable rows all the same) of each priority to reach the
+# next. A worker serving every queue reads `executions_claimable_idx`, one serving some
+# queues `executions_queue_claimable_idx`.
+_LEVELS = "unnest(ARRAY[" + ", ".join(str(level) for level in PRIORITY_LEVELS) + "])"
+_ANY_QUEUE = ""
+_ONE_QUEUE = "AND queue = %(queue)s"
+_SOME_QUEUES = "AND queue = ANY(%(queues)s::text[])"
+
+
+def _claim(queues: str) -> str:
+    return f"""
 WITH {_ASYNC_COMMIT},
-due AS (
-    SELECT id FROM executions
-    WHERE ({CLAIMABLE_PREDICATE})
-      AND coalesce(wake_at, created_at) <= %(horizon)s
-      AND (wake_at IS NULL OR wake_at <= %(now)s OR status = 'running')
-      AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
-    ORDER BY coalesce(wake_at, created_at), id
+due AS MATERIALIZED (
+    SELECT picked.id FROM {_LEVELS} AS levels(level)
+    CROSS JOIN LATERAL (
+        SELECT id FROM executions
+        WHERE ({CLAIMABLE_PREDICATE}) AND priority = levels.level {queues}
+          AND coalesce(wake_at, created_at) <= %(horizon)s
+          AND (wake_at IS NULL OR wake_at <= %(now)s OR status = 'running')
+          AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s)
+        ORDER BY coalesce(wake_at, created_at), id
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS picked
     LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
 )
 UPDATE executions AS e
 SET lease_owner = %(worker)s, lease_token = e.lease_token + 1, lease_expires_at = %(expires)s,
     lease_member = %(member)s
 FROM due, no_flush WHERE e.id = due.id
-RETURNING e.id, e.lease_token, e.lease_expires_at, e.cancel_requested,
+RETURNING e.id, e.lease_token, e.lease_expires_at, e.cancel_requested, e.priority,
           coalesce(e.wake_at, e.created_at) AS due_at
 """
+
 
 # The rows are locked in id order first, as the group committer locks them: two statements
 # that lock several rows in different orders could each wait for the other.
@@ -82,14 +100,16 @@ WHERE e.id = held.id AND e.id = locked.id
 RETURNING e.id, e.lease_token, e.lease_owner, e.lease_expires_at, e.cancel_requested
 """
 
-# Released rows are announced in the same statement; PostgreSQL delivers on commit.
+# Released rows are announced in the same statement (with their queue, so that only the
+# workers serving it wake); PostgreSQL delivers on commit.
 _RELEASE = """
 WITH released AS (
     UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL, lease_member = NULL
     WHERE id = %(id)s AND lease_token = %(token)s AND lease_owner = %(owner)s
-    RETURNING id
+    RETURNING id, queue
 )
-SELECT pg_notify(%(channel)s, %(payload)s) FROM released
+SELECT pg_notify(%(channel)s, json_build_object('execution_id', id, 'queue', queue)::text)
+FROM released
 """
 
 # The leases of workers whose membership lock is gone. The members are read in the same
@@ -108,20 +128,35 @@ orphaned AS MATERIALIZED (
 expired AS (
     UPDATE executions AS e SET lease_expires_at = %(expired)s
     FROM orphaned WHERE e.id = orphaned.id AND e.lease_token = orphaned.lease_token
-    RETURNING e.id
+    RETURNING e.id, e.queue
 )
-SELECT id, pg_notify(%(channel)s, json_build_object('execution_id', id)::text) FROM expired
+SELECT id, pg_notify(%(channel)s, json_build_object('execution_id', id, 'queue', queue)::text)
+FROM expired
 """
 
-_NEXT_WAKE = f"""
+
+def _next_wake(queues: str) -> str:
+    """The earliest future due time of a claimable row (the earliest of each priority's
+    first), or lease expiry, in the worker's queues."""
+    return f"""
 SELECT least(
-    (SELECT coalesce(wake_at, created_at) FROM executions
-     WHERE ({CLAIMABLE_PREDICATE}) AND coalesce(wake_at, created_at) > %(now)s
-     ORDER BY coalesce(wake_at, created_at), id LIMIT 1),
+    (SELECT min(first.due) FROM {_LEVELS} AS levels(level)
+     CROSS JOIN LATERAL (
+        SELECT coalesce(wake_at, created_at) AS due FROM executions
+        WHERE ({CLAIMABLE_PREDICATE}) AND priority = levels.level {queues}
+          AND coalesce(wake_at, created_at) > %(now)s
+        ORDER BY coalesce(wake_at, created_at), id LIMIT 1
+     ) AS first),
     (SELECT min(lease_expires_at) FROM executions
-     WHERE lease_expires_at > %(now)s AND status IN ('pending', 'waiting', 'running'))
+     WHERE lease_expires_at > %(now)s AND status IN ('pending', 'waiting', 'running') {queues})
 ) AS next_wake
 """
+
+
+_STATEMENTS = {
+    kind: (_claim(queues), _next_wake(queues))
+    for kind, queues in (("any", _ANY_QUEUE), ("one", _ONE_QUEUE), ("some", _SOME_QUEUES))
+}
 
 
 class PostgresWorkQueue:
@@ -131,16 +166,26 @@ class PostgresWorkQueue:
         clock: Clock,
         listener: PostgresListener,
         router: WakeRouter | None = None,
+        queues: Sequence[str] | None = None,
     ) -> None:
         """With a `router`, a work notification wakes this worker at once only when the
-        router designates it (see `wake_routing`); `listener` must hold its membership."""
+        router designates it (see `wake_routing`); `listener` must hold its membership.
+
+        With `queues`, this worker claims only executions put on those queues (and wakes
+        only for them); without, from every queue."""
         self._statements = statements
         self._clock = clock
         self._listener = listener
         self._router = router
+        self._queues = frozenset(queues) if queues else None
         self._sweep: asyncio.TimerHandle | None = None
         self._refreshing: asyncio.Task[None] | None = None
-        if router is not None:
+        kind = "any" if not queues else "one" if len(self._queues or ()) == 1 else "some"
+        self._claim_sql, self._next_wake_sql = _STATEMENTS[kind]
+        self._queue_params: dict[str, Any] = {}
+        if queues:
+            self._queue_params = {"queue": next(iter(queues)), "queues": sorted(set(queues))}
+        if router is not None or self._queues is not None:
             listener.on_work = self._route
 
     async def close(self) -> None:
@@ -165,9 +210,10 @@ class PostgresWorkQueue:
             "worker": worker_id,
             "expires": now + lease_for,
             "member": self._member_slot(),
+            **self._queue_params,
         }
-        rows = await self._statements.fetch(_CLAIM, params)
-        rows.sort(key=lambda row: (row["due_at"], row["id"]))
+        rows = await self._statements.fetch(self._claim_sql, params)
+        rows.sort(key=lambda row: (-row["priority"], row["due_at"], row["id"]))
         return [
             Lease(row["id"], worker_id, row["lease_token"], as_utc(row["lease_expires_at"]))
             for row in rows
@@ -199,9 +245,8 @@ class PostgresWorkQueue:
 
     async def release(self, lease: Lease) -> None:
         held = {"id": lease.execution_id, "token": lease.token, "owner": lease.worker_id}
-        announced = {"execution_id": lease.execution_id}  # routed like any run's notification
-        wake = {"channel": WORK_CHANNEL, "payload": notification_payload(announced)}
-        await self._statements.fetch(_RELEASE, {**held, **wake})
+        # Routed like any run's notification.
+        await self._statements.fetch(_RELEASE, {**held, "channel": WORK_CHANNEL})
 
     def _member_slot(self) -> int | None:
         """The slot to record on this worker's leases: only while its lock is held, so that
@@ -211,8 +256,9 @@ class PostgresWorkQueue:
         return self._router.slot
 
     def _route(self, payload: Mapping[str, Any]) -> None:
-        assert self._router is not None
-        if self._router.designated(payload.get("execution_id")):
+        if self._queues is not None and payload.get("queue", DEFAULT_QUEUE) not in self._queues:
+            return  # work this worker never claims
+        if self._router is None or self._router.designated(payload.get("execution_id")):
             self._listener.work_available.set()
         elif self._sweep is None:
             delay = self._router.sweep_delay
@@ -276,7 +322,8 @@ class PostgresWorkQueue:
 
     async def next_wake_in(self, max_seconds: float) -> float:
         now = self._clock.now()
-        [row] = await self._statements.fetch(_NEXT_WAKE, {"now": now})
+        params = {"now": now, **self._queue_params}
+        [row] = await self._statements.fetch(self._next_wake_sql, params)
         found = row["next_wake"]
         if found is None:
             return max_seconds

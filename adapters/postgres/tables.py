@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -127,6 +128,10 @@ executions = Table(
     Column("rerun_of", _id()),
     # How deeply the execution is nested as a sub-workflow: 0 for a top-level run.
     Column("depth", Integer, nullable=False, server_default=text("0")),
+    # Claimed before lower priorities (0-9, higher first); the queue it was put on, which
+    # only the workers serving it claim. Both are set when it is created.
+    Column("priority", SmallInteger, nullable=False, server_default=text("5")),
+    Column("queue", Text, nullable=False, server_default=text("'default'")),
     # The index of the item a `for_each` node started this child for (None otherwise).
     Column("item_index", Integer),
     # Flow control: the concurrency key it counts under, whether it holds a slot of it,
@@ -149,8 +154,20 @@ executions = Table(
         ["workflow_id", "version"], ["workflow_versions.workflow_id", "workflow_versions.version"]
     ),
 )
+# Claims walk the claimable rows one priority at a time, each in due order, and stop at
+# the due-time horizon: a worker serving every queue through the first index, a worker
+# serving some queues through the second (see `queue.py`).
 Index(
     "executions_claimable_idx",
+    executions.c.priority,
+    func.coalesce(executions.c.wake_at, executions.c.created_at),
+    executions.c.id,
+    postgresql_where=text(CLAIMABLE_PREDICATE),
+)
+Index(
+    "executions_queue_claimable_idx",
+    executions.c.queue,
+    executions.c.priority,
     func.coalesce(executions.c.wake_at, executions.c.created_at),
     executions.c.id,
     postgresql_where=text(CLAIMABLE_PREDICATE),

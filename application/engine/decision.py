@@ -370,6 +370,7 @@ class _Step:
             now=self.now,
             parent=ParentLink(held.execution.id, node_id),
             depth=depth,
+            priority=held.execution.priority,
         )
         node_ids = tuple(node.id for node in found.definition.nodes)
         changes.effects.append(InsertChild(child, node_ids, (first_event,)))

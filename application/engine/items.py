@@ -163,6 +163,7 @@ class ForEachStep:
             now=self.step.now,
             parent=ParentLink(held.execution.id, node_id, index),
             depth=held.execution.depth + 1,
+            priority=held.execution.priority,
         )
         node_ids = tuple(node.id for node in found.definition.nodes)
         changes.effects.append(InsertChild(child, node_ids, (first_event,)))

@@ -41,6 +41,7 @@ class RerunExecutionHandler:
                 input=original.input,
                 now=self._clock.now(),
                 rerun_of=original.id,
+                priority=original.priority,
             )
             await uow.commit()
         return execution

@@ -16,6 +16,7 @@ from application.creation import add_execution, announcements, new_execution
 from application.definitions import DefinitionCache
 from application.errors import Conflict, NotFound
 from application.ids import new_id
+from application.input_errors import InvalidInput
 from application.ports.clock import Clock
 from application.ports.run_inserts import NewRun, RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -23,6 +24,7 @@ from application.records import Workflow
 from domain.definition import WorkflowDefinition
 from domain.events import EventType
 from domain.execution import Execution
+from domain.priority import MAX_PRIORITY, MIN_PRIORITY
 
 KNOWN_WORKFLOWS = 1024
 """Workflows remembered for one-exchange starts (the oldest is forgotten first)."""
@@ -36,6 +38,8 @@ class StartRun:
     start_at: datetime | None = None
     idempotency_key: str | None = None
     version: int | None = None
+    priority: int | None = None
+    """0-9, higher first; None takes the workflow's `settings.priority`."""
 
 
 def new_run(
@@ -47,6 +51,12 @@ def new_run(
 ) -> NewRun:
     """The run a request asks for, built from the workflow and the definition of `version`
     as they were checked (not stored yet): single and bulk runs are built here."""
+    if command.priority is not None and not MIN_PRIORITY <= command.priority <= MAX_PRIORITY:
+        raise InvalidInput(
+            "priority",
+            f"a priority is an integer from {MIN_PRIORITY} to {MAX_PRIORITY},"
+            f" not {command.priority}",
+        )
     execution, event = new_execution(
         execution_id=new_id("ex"),
         workflow=workflow,
@@ -55,6 +65,7 @@ def new_run(
         input=command.input,
         now=now,
         start_at=command.start_at,
+        priority=command.priority,
     )
     return NewRun(
         execution=execution,

@@ -7,7 +7,7 @@ that the test drives.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,13 @@ from adapters.clock import FakeClock
 from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from adapters.postgres.direct import DirectConnection
+from adapters.postgres.listener import PostgresListener
 from adapters.postgres.migrate import upgrade
+from adapters.postgres.queue import PostgresWorkQueue
 from adapters.postgres.setup import PostgresAdapters
 from adapters.postgres.tables import metadata
+from adapters.postgres.urls import libpq_conninfo
 from application.creation import EVENTS_CHANNEL, WORK_CHANNEL
 from application.ports.queue import WorkQueue
 from application.ports.run_inserts import RunInserts
@@ -44,6 +48,8 @@ class Backend:
     queue: WorkQueue
     subscribe: Callable[[Subscriber], object]
     run_inserts: RunInserts
+    queue_for: Callable[[Sequence[str]], WorkQueue]
+    """Another worker's queue, claiming only from the given queues (closed with the test)."""
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +72,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             InMemoryWorkQueue(store),
             store.subscribers.append,
             InsertsThroughUnitOfWork(InMemoryUnitOfWorkFactory(store)),
+            lambda queues: InMemoryWorkQueue(store, queues),
         )
         return
     url: str = request.getfixturevalue("contract_database_url")
@@ -73,6 +80,15 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     async with adapters.engine.begin() as connection:
         await connection.execute(_TRUNCATE)
     await adapters.start()
+    others: list[PostgresWorkQueue] = []
+
+    def queue_for(queues: Sequence[str]) -> WorkQueue:
+        conninfo = libpq_conninfo(url)
+        # Its listener is never started: these queues claim, they do not wait for work.
+        listener = PostgresListener(conninfo, (WORK_CHANNEL,))
+        others.append(PostgresWorkQueue(DirectConnection(conninfo), clock, listener, None, queues))
+        return others[-1]
+
     try:
         yield Backend(
             "postgres",
@@ -81,6 +97,9 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             adapters.queue,
             adapters.listener.subscribe,
             adapters.run_inserts,
+            queue_for,
         )
     finally:
+        for other in others:
+            await other.close()
         await adapters.close()

@@ -95,10 +95,20 @@ _LEASE_HOLDER = ("lease_owner", "lease_expires_at")
 # The step-failure count is the worker's bookkeeping, not the execution's state: it has
 # statements of its own.
 _STEP_FAILURE_COLUMNS = ("step_failures", "last_step_failure")
+# Set when an execution is created and never changed: inserted, not saved again.
+_CREATION_COLUMNS = ("priority", "queue")
 _ROW_COLUMNS = [
     c.name
     for c in executions.c
-    if c.name not in ("id", "lease_token", "lease_member", *_LEASE_HOLDER, *_STEP_FAILURE_COLUMNS)
+    if c.name
+    not in (
+        "id",
+        "lease_token",
+        "lease_member",
+        *_LEASE_HOLDER,
+        *_STEP_FAILURE_COLUMNS,
+        *_CREATION_COLUMNS,
+    )
 ]
 # Reads and the fenced save go straight to the driver (see `hot_sql`): they run on every step.
 _SAVE_MANY = hot_sql.save_executions(_ROW_COLUMNS)
@@ -106,7 +116,7 @@ _SAVE_WITH_HISTORY = hot_sql.save_with_history(_ROW_COLUMNS)
 _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 
 
-INSERTED_COLUMNS = ["id", *_ROW_COLUMNS]
+INSERTED_COLUMNS = ["id", *_ROW_COLUMNS, *_CREATION_COLUMNS]
 _INSERT_EXECUTION = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=False)
 INSERT_EXECUTION_IF_CURRENT = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=True)
 _INSERT_MANY = hot_sql.insert_executions(INSERTED_COLUMNS)
