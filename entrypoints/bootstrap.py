@@ -104,7 +104,12 @@ async def postgres_storage(
 
     url = settings.require_database()
     postgres = PostgresAdapters(
-        url, clock, pool_size=settings.pool_size, channels=channels, runs_worker=runs_worker
+        url,
+        clock,
+        pool_size=settings.pool_size,
+        channels=channels,
+        runs_worker=runs_worker,
+        queues=settings.queue_names if runs_worker else (),
     )
     await postgres.start()
     return Storage(

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.priority import parse_queues
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TREADLE_", extra="ignore")
@@ -25,6 +27,8 @@ class Settings(BaseSettings):
     grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     poison_pill_after: int = Field(default=5, ge=1, le=1000)
     """Failed steps of the same kind in a row after which an execution ends failed."""
+    queues: str = ""
+    """The queues a worker claims from, comma-separated (`default,ai`); empty: every queue."""
     max_depth: int = Field(default=16, ge=0, le=1000)
     """How deeply sub-workflows may nest: a top-level execution is at depth 0."""
     http_allowed_hosts: str = ""
@@ -43,6 +47,11 @@ class Settings(BaseSettings):
     the cache off."""
     pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
+
+    @property
+    def queue_names(self) -> tuple[str, ...]:
+        """The queues a worker claims from; empty: every queue."""
+        return parse_queues(self.queues)
 
     @property
     def allowed_hosts(self) -> list[str]:
@@ -74,6 +83,10 @@ def load_settings() -> Settings:
         first = error.errors()[0]
         name = "TREADLE_" + "_".join(str(part) for part in first["loc"]).upper()
         raise SettingsError(f"{name}: {first['msg']}") from None
+    try:
+        settings.queue_names  # noqa: B018  # checked here, used by the worker
+    except ValueError as error:
+        raise SettingsError(f"TREADLE_QUEUES: {error}") from None
     if settings.heartbeat_seconds >= settings.lease_seconds:
         raise SettingsError("TREADLE_HEARTBEAT_SECONDS must be shorter than TREADLE_LEASE_SECONDS")
     return settings

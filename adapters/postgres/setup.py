@@ -42,7 +42,9 @@ class PostgresAdapters:
         channels: Sequence[str] = (WORK_CHANNEL,),
         *,
         runs_worker: bool = False,
+        queues: Sequence[str] = (),
     ) -> None:
+        """`queues`: the queues this process's work queue claims from (all when empty)."""
         self.url = sqlalchemy_url(url)
         self.clock = clock
         self.engine = create_engine(self.url, pool_size)
@@ -56,7 +58,7 @@ class PostgresAdapters:
         membership = router.membership if router is not None else None
         self.listener = PostgresListener(libpq_conninfo(self.url), channels, membership=membership)
         statements = DirectConnection(libpq_conninfo(self.url))
-        self.queue = PostgresWorkQueue(statements, clock, self.listener, router)
+        self.queue = PostgresWorkQueue(statements, clock, self.listener, router, queues)
         conninfo = libpq_conninfo(self.url)
         self.run_inserts = PostgresRunInserts(DirectConnections(conninfo, pool_size))
         """Run requests in one round trip, on connections of their own (opened when used)."""

@@ -31,13 +31,25 @@ def migrate() -> None:
 @app.command()
 def worker(
     concurrency: int | None = typer.Option(None, help="Executions in flight at once."),
+    queues: str | None = typer.Option(
+        None,
+        help="Claim only from these queues, comma-separated (default,ai); without, from every"
+        " queue. Also TREADLE_QUEUES.",
+    ),
 ) -> None:
     """Run a worker: claim executions from Postgres and run their nodes."""
+    from domain.priority import parse_queues
     from entrypoints.worker.main import main as run_worker
 
     settings = settings_or_exit()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    if queues is not None:
+        try:
+            parse_queues(queues)
+        except ValueError as error:
+            fail(f"--queues: {error}")
+        settings = settings.model_copy(update={"queues": queues})
     guarded(settings.require_database)
     run_worker(settings)
 

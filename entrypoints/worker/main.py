@@ -181,6 +181,7 @@ async def run_worker(
         "worker started",
         worker_id=worker_id,
         concurrency=settings.worker_concurrency,
+        queues=",".join(settings.queue_names) or "all",
         database=database_host(url),
         poll_interval=settings.poll_interval,
     )

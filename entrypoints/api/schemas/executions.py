@@ -36,6 +36,11 @@ class ExecutionOut(Out):
     schedule_id: str | None
     scheduled_for: datetime | None
     rerun_of: str | None
+    priority: int
+    """0-9: workers claim higher priorities first."""
+    queue: str
+    """The queue it was put on (its workflow's `settings.queue`): only workers serving it
+    claim it."""
     waiting_reason: dict[str, Any] | None
     """Why it waits to start, under its workflow's flow control: `{"kind": "concurrency",
     "key", "running", "limit"}` or `{"kind": "rate_limit", "key", "until"}`; else null."""
@@ -72,6 +77,8 @@ def _execution_fields(execution: Execution) -> dict[str, Any]:
         "schedule_id": execution.schedule_id,
         "scheduled_for": execution.scheduled_for,
         "rerun_of": execution.rerun_of,
+        "priority": execution.priority,
+        "queue": execution.queue,
         "waiting_reason": execution.waiting_reason,
         "waiting_message": describe_reason(execution.waiting_reason),
         "seq": execution.seq,

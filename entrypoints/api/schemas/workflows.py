@@ -11,6 +11,7 @@ from application.document_limits import MAX_INTEGER
 from application.records import Workflow, WorkflowVersion
 from application.save_checks import SaveCheck
 from application.use_cases.start_run import RunStarted, StartRun
+from domain.priority import MAX_PRIORITY, MIN_PRIORITY
 from domain.problems import Problem
 from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
 
@@ -128,10 +129,10 @@ class RunRequest(Body):
     """Start no earlier than this (an ISO 8601 time with an offset)."""
     version: Annotated[int, msgspec.Meta(ge=1, le=MAX_INTEGER)] | None = None
     """Run this version of the definition instead of the latest."""
+    priority: Annotated[int, msgspec.Meta(ge=MIN_PRIORITY, le=MAX_PRIORITY)] | None = None
+    """0-9, higher is claimed first; by default the workflow's `settings.priority` (5)."""
 
-    def command(
-        self, workspace_id: str, workflow_id: str, idempotency_key: str | None
-    ) -> StartRun:
+    def command(self, workspace_id: str, workflow_id: str, idempotency_key: str | None) -> StartRun:
         """The use case's command for this request (single and bulk runs alike)."""
         return StartRun(
             workspace_id=workspace_id,
@@ -140,6 +141,7 @@ class RunRequest(Body):
             start_at=self.start_at,
             idempotency_key=idempotency_key,
             version=self.version,
+            priority=self.priority,
         )
 
 
