@@ -128,11 +128,11 @@ class ExecutionRunner:
         while True:
             if held.execution.status.is_terminal:
                 return self._ended(held, Ending.FINISHED)
-            if held.execution.status is ExecutionStatus.WAITING and not tasks:
-                return self._ended(held, Ending.PARKED)  # held back by flow control
             if self._closing(held, cancelled):
                 await self._close(held, tasks)
                 continue
+            if step_taken and held.execution.status is ExecutionStatus.WAITING and not tasks:
+                return self._ended(held, Ending.PARKED)  # its opening deferred it (flow control)
             if not step_taken:
                 started = await self._commit(held, Advance(results, opening=not opened))
                 results, opened = {}, True
