@@ -390,7 +390,8 @@ async def test_the_leases_of_a_member_that_ended_are_expired_and_announced(
             return execution_id in await staying.queue.expire_orphaned_leases()
 
         async def announced() -> bool:
-            return {"execution_id": execution_id} in heard
+            # Announced with its queue, so that only the workers serving it wake.
+            return {"execution_id": execution_id, "queue": "default"} in heard
 
         await eventually(expired, "the departed member's lease to expire")
         await eventually(announced, "the freed execution to be announced")
