@@ -7,11 +7,13 @@ starts its executions in order of arrival."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import strategies as st
 
 from domain.execution import Execution
+from domain.flow_control import rate_window
 from domain.status import ExecutionStatus
 from tests.application.engine_sim import Cluster
 from tests.application.engine_strategies import Crash, Scenario
@@ -79,3 +81,42 @@ def check_outcome(cluster: Cluster, executions: list[Execution]) -> None:
     for queue in by_key.values():
         starts = [e.started_at for e in queue]
         assert starts == sorted(starts), [(e.created_at, e.started_at) for e in queue]
+
+
+def rate_limited(limit: int, period: int) -> dict[str, Any]:
+    return {
+        "nodes": [{"id": "pause", "kind": "delay", "config": {"seconds": "{{ input.pause }}"}}],
+        "settings": {"rate_limit": {"limit": limit, "period_seconds": period, "key": "input.key"}},
+    }
+
+
+@st.composite
+def rate_scenarios(draw: st.DrawFn, max_runs: int = 10) -> Scenario:
+    """Like `flow_scenarios`, under a rate limit of 1-3 starts per 1-5 s per key."""
+    base = draw(flow_scenarios(max_runs=max_runs))
+    document = rate_limited(draw(st.integers(1, 3)), draw(st.integers(1, 5)))
+    return Scenario(document, base.inputs, {}, {}, base.workers, base.crashes, base.yields)
+
+
+async def run_rate_limited(
+    ports: PortsFactory, scenario: Scenario
+) -> tuple[Cluster, list[Execution]]:
+    cluster = Cluster(scenario, ports)
+    await cluster.start()
+    await cluster.drive()
+    return cluster, await cluster.executions()
+
+
+def check_rate(cluster: Cluster, executions: list[Execution]) -> None:
+    """Every execution completed, and no key started more than the limit in a window."""
+    limit = cluster.scenario.document["settings"]["rate_limit"]
+    period = timedelta(seconds=limit["period_seconds"])
+    assert all(e.status is ExecutionStatus.COMPLETED for e in executions), [
+        (e.status, e.waiting_reason, e.error) for e in executions
+    ]
+    started = Counter(
+        (e.input["key"], rate_window(e.started_at, period)[0])
+        for e in executions
+        if e.started_at is not None
+    )
+    assert max(started.values(), default=0) <= limit["limit"], started

@@ -8,7 +8,14 @@ import asyncio
 from hypothesis import HealthCheck, event, given, settings
 
 from tests.application.engine_strategies import Scenario
-from tests.application.flow_control_scenarios import check_outcome, flow_scenarios, run_checked
+from tests.application.flow_control_scenarios import (
+    check_outcome,
+    check_rate,
+    flow_scenarios,
+    rate_scenarios,
+    run_checked,
+    run_rate_limited,
+)
 from tests.application.sim_ports import MemoryPorts
 
 
@@ -21,3 +28,11 @@ def test_no_key_ever_runs_more_than_its_limit_and_every_execution_ends(
 
     check_outcome(cluster, executions)
     event(("no worker crashed", "one worker crashed", "workers crashed")[min(cluster.crashes, 2)])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rate_scenarios())
+def test_no_key_ever_starts_more_than_its_rate_in_a_window(scenario: Scenario) -> None:
+    cluster, executions = asyncio.run(run_rate_limited(MemoryPorts.on, scenario))
+
+    check_rate(cluster, executions)
