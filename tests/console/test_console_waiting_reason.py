@@ -1,5 +1,5 @@
-"""An execution held back by its workflow's concurrency limit says why, on its console
-page and in the API."""
+"""An execution says on its console page and in the API why flow control holds it back, and
+which priority and queue it has when they are not the defaults."""
 
 from __future__ import annotations
 
@@ -43,3 +43,20 @@ async def test_a_run_waiting_for_a_slot_says_so(runs: Runs) -> None:  # noqa: F8
         "limit": 1,
     }
     assert body["waiting_message"] == reason
+
+
+async def test_a_run_off_the_defaults_shows_its_priority_and_queue(
+    runs: Runs,  # noqa: F811
+) -> None:
+    await runs.sign_in("a_admin")
+    urgent = {"nodes": [{"id": "a", "kind": "noop"}], "settings": {"priority": 8, "queue": "ai"}}
+    plain = {"nodes": [{"id": "a", "kind": "noop"}]}
+    pages = []
+    for name, definition in (("urgent", urgent), ("plain", plain)):
+        workflow_id = await runs.workflow(definition, name=name)
+        started = await runs.post(f"/console/workflows/{workflow_id}/run", input="{}")
+        pages.append(await runs.page(str(started.headers["location"]).split("?")[0]))
+
+    shown = pages[0].split("data-priority-queue>", 1)[1].split("</span>", 1)[0]
+    assert shown == "priority 8 · queue ai"
+    assert "data-priority-queue" not in pages[1]
