@@ -25,8 +25,9 @@ from domain.flow_control import NO_KEY, concurrency_reason, rate_reason, rate_wi
 
 @dataclass(frozen=True)
 class Deferred:
-    """The execution may not start yet: it waits until `wake_at` (None: until a slot is
-    handed to it), for `reason`, counting under the concurrency key `flow_key`."""
+    """The execution may not start yet: it waits until `wake_at` (for a slot: its deadline,
+    if any, unless a slot is handed to it first), for `reason`, counting under the
+    concurrency key `flow_key`."""
 
     wake_at: datetime | None
     reason: dict[str, Any]
@@ -89,7 +90,9 @@ async def admit(
     if concurrency is not None and key is not None:
         taken, running = await uow.flow.acquire_slot(workflow_id, key, concurrency.limit)
         if not taken:
-            return Deferred(None, concurrency_reason(key, running, concurrency.limit), key)
+            # It waits for a slot to be handed to it, or for its deadline to end it.
+            reason = concurrency_reason(key, running, concurrency.limit)
+            return Deferred(execution.deadline_at, reason, key)
         admitted = ex.take_slot(execution, key)
     if rate is not None and keys.rate is not None:
         start, end = rate_window(now, rate.period)

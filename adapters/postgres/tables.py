@@ -237,7 +237,7 @@ Index(
     executions.c.created_at,
     executions.c.id,
     postgresql_where=text(
-        "status = 'waiting' AND wake_at IS NULL AND NOT holds_slot AND flow_key IS NOT NULL"
+        "status = 'waiting' AND NOT holds_slot AND (waiting_reason ->> 'kind') = 'concurrency'"
     ),
 )
 

@@ -125,3 +125,22 @@ async def test_at_most_the_limit_start_per_window(backend: Backend) -> None:
     await worker.run_until_idle()
     found = await states(backend, ids)
     assert all(e.status is ExecutionStatus.COMPLETED for e in found)
+
+
+async def test_an_execution_waiting_for_a_slot_still_times_out(backend: Backend) -> None:
+    engine, worker = engine_on(backend)
+    timed = {**GATED, "settings": {**GATED["settings"], "execution_timeout": 60}}
+    flow = await engine.create_workflow()(CreateWorkflow(WORKSPACE, "timed", timed))
+    ids = await start(engine, flow.id, [{"customer": "acme"}] * 3)
+    await worker.run_until_idle()
+    assert in_progress(await states(backend, ids)) == [True, True, False]
+
+    backend.clock.advance(61)
+    await worker.run_until_idle()
+
+    found = await states(backend, ids)
+    assert [e.status for e in found] == [ExecutionStatus.TIMED_OUT] * 3
+    assert in_progress(found) == [False, False, False]
+    async with backend.uow() as uow:  # every slot was given back: a new run starts at once
+        taken = await uow.flow.acquire_slot(flow.id, "acme", 2)
+    assert taken == (True, 1)

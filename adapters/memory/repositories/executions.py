@@ -29,12 +29,12 @@ from domain.status import ExecutionStatus
 
 
 def waits_for_slot(execution: Execution) -> bool:
-    """Parked until a concurrency slot is handed to it."""
+    """Parked until a concurrency slot is handed to it (or its deadline passes)."""
+    reason = execution.waiting_reason or {}
     return (
         execution.status is ExecutionStatus.WAITING
-        and execution.wake_at is None
         and not execution.holds_slot
-        and execution.flow_key is not None
+        and reason.get("kind") == "concurrency"
     )
 
 

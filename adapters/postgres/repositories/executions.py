@@ -63,7 +63,7 @@ SELECT
 _NEXT_QUEUED = """
 SELECT * FROM executions
 WHERE workflow_id = %(workflow_id)s AND flow_key = %(key)s
-  AND status = 'waiting' AND wake_at IS NULL AND NOT holds_slot AND flow_key IS NOT NULL
+  AND status = 'waiting' AND NOT holds_slot AND (waiting_reason ->> 'kind') = 'concurrency'
 ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED
 """
 _ITEM_OUTCOMES = (

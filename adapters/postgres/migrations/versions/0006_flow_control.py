@@ -34,7 +34,7 @@ def upgrade() -> None:
         "executions",
         ["workflow_id", "flow_key", "created_at", "id"],
         postgresql_where=sa.text(
-            "status = 'waiting' AND wake_at IS NULL AND NOT holds_slot AND flow_key IS NOT NULL"
+            "status = 'waiting' AND NOT holds_slot AND (waiting_reason ->> 'kind') = 'concurrency'"
         ),
     )
     op.create_table(
