@@ -1,0 +1,88 @@
+"""A typed Python client for Treadle's HTTP API.
+
+`Client` (blocking) and `AsyncClient` (asyncio) have the same methods; both answer typed
+models and raise `TreadleError` for every error the API answers. This package imports
+neither the server nor the engine: it needs only `httpx` and `msgspec`.
+"""
+
+from treadle_client._async import AsyncClient
+from treadle_client._sync import Client
+from treadle_client.errors import (
+    BadRequest,
+    Conflict,
+    ConnectionFailed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    TreadleError,
+    Unauthenticated,
+    Unavailable,
+)
+from treadle_client.models import (
+    BulkRuns,
+    Delivery,
+    Event,
+    EventPage,
+    Execution,
+    ExecutionDetail,
+    ExecutionPage,
+    NodeRun,
+    Problem,
+    Run,
+    RunSpec,
+    Schedule,
+    Secret,
+    Signal,
+    Token,
+    TokenCreated,
+    Trigger,
+    TriggerSaved,
+    Workflow,
+    WorkflowCheck,
+    WorkflowDetail,
+    WorkflowPage,
+    WorkflowSaved,
+    WorkflowVersion,
+    Workspace,
+)
+
+__all__ = [
+    "AsyncClient",
+    "BadRequest",
+    "BulkRuns",
+    "Client",
+    "Conflict",
+    "ConnectionFailed",
+    "Delivery",
+    "Event",
+    "EventPage",
+    "Execution",
+    "ExecutionDetail",
+    "ExecutionPage",
+    "Forbidden",
+    "InvalidInput",
+    "NodeRun",
+    "NotFound",
+    "Problem",
+    "Run",
+    "RunSpec",
+    "Schedule",
+    "Secret",
+    "Signal",
+    "Token",
+    "TokenCreated",
+    "TooManyRequests",
+    "TreadleError",
+    "Trigger",
+    "TriggerSaved",
+    "Unauthenticated",
+    "Unavailable",
+    "Workflow",
+    "WorkflowCheck",
+    "WorkflowDetail",
+    "WorkflowPage",
+    "WorkflowSaved",
+    "WorkflowVersion",
+    "Workspace",
+]
