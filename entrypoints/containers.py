@@ -8,11 +8,12 @@ adapter containers provide them for memory or Postgres; tests override providers
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.clock import SystemClock
+from adapters.clock import FakeClock, SystemClock
 from adapters.memory.queue import InMemoryWorkQueue
 from adapters.memory.store import InMemoryStore
 from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
@@ -31,6 +32,7 @@ from application.use_cases.retry_execution import RetryExecutionHandler
 from application.use_cases.start_run import StartRunHandler
 from application.use_cases.start_runs import StartRunsHandler
 from application.use_cases.update_workflow import UpdateWorkflowHandler
+from application.workflow_tests import CaseEngine, ScriptedResponse
 
 
 class Engine(containers.DeclarativeContainer):
@@ -97,3 +99,28 @@ def memory_engine(clock: object | None = None) -> tuple[MemoryAdapters, Engine]:
         adapters.clock.override(providers.Object(clock))
     engine = Engine(clock=adapters.clock, uow_factory=adapters.uow_factory, queue=adapters.queue)
     return adapters, engine
+
+
+def workflow_test_engine(responses: Mapping[str, Sequence[ScriptedResponse]]) -> CaseEngine:
+    """An engine for one workflow test case: in memory, on a fake clock, with no jitter,
+    and its http_request and ai_prompt nodes answered from `responses`."""
+    # Here, not above: httpx (and the CLI stack its own CLI brings) stays out of workers.
+    from adapters.nodes.scripted_network import ScriptedNetwork
+
+    clock = FakeClock()
+    adapters, engine = memory_engine(clock)
+    network = ScriptedNetwork(responses)
+    engine.executors.override(
+        providers.Object(builtin_executors().with_executors(network.executors()))
+    )
+    engine.rng.override(providers.Object(lambda: 0.0))  # every backoff its full length
+    return CaseEngine(
+        clock=clock,
+        uow_factory=adapters.uow_factory(),
+        queue=adapters.queue(),
+        runner=engine.runner(),
+        create_workflow=engine.create_workflow(),
+        start_run=engine.start_run(),
+        deliver_signal=engine.deliver_signal(),
+        unanswered=lambda: list(network.unanswered),
+    )

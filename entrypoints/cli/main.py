@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from entrypoints.cli import api_command, dev_command, manage
+from entrypoints.cli import api_command, dev_command, manage, test_command
 from entrypoints.cli.common import fail, guarded, settings_or_exit
 
 __all__ = ["app", "fail", "guarded", "settings_or_exit"]
@@ -57,6 +57,7 @@ def worker(
 api_command.register(app)
 dev_command.register(app)
 manage.register(app)
+test_command.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
