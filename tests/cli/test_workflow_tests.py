@@ -204,3 +204,33 @@ def test_no_test_files_exits_5(tmp_path: Path) -> None:
 
     assert result.exit_code == 5
     assert "no *.test.yaml files found" in result.output
+
+
+def test_an_ai_prompt_is_answered_from_the_script_without_its_secret(tmp_path: Path) -> None:
+    summarise = {
+        "nodes": [
+            {"id": "summarise", "kind": "ai_prompt", "config": {"model": "m", "prompt": "hi"}}
+        ],
+        "edges": [],
+    }
+    cases = """
+  - name: a summary
+    responses:
+      summarise:
+        - body: {model: m, choices: [{message: {content: Short.}, finish_reason: stop}]}
+    expect:
+      status: completed
+      nodes: {summarise: {status: succeeded, attempts: 1}}
+      output:
+        summarise:
+          text: Short.
+          json: null
+          model: m
+          finish_reason: stop
+          usage: {prompt_tokens: null, completion_tokens: null, total_tokens: null}
+"""
+    write_case(tmp_path, summarise, cases)
+
+    result = treadle_test(str(tmp_path))
+
+    assert result.exit_code == 0, result.output
