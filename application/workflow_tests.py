@@ -309,9 +309,31 @@ async def run_test_file(
     ]
 
 
+@dataclass(frozen=True)
+class CaseRun:
+    """What running a case's execution to its end (or to its time budget) gave."""
+
+    actual: dict[str, Any]
+    """Status, output, error, and each node's status, attempts, output and error."""
+    seconds: float
+    unanswered: list[str]
+
+
 async def run_case(
     engine: CaseEngine, workflow_name: str, document: Mapping[str, Any], case: WorkflowTestCase
 ) -> CaseResult:
+    ran = await drive_case(engine, workflow_name, document, case)
+    if ran.unanswered:
+        failures = [f"no response scripted for {u}" for u in ran.unanswered]
+        return CaseResult(case.name, failures, ran.seconds)
+    return CaseResult(case.name, compare(case.expect, ran.actual), ran.seconds)
+
+
+async def drive_case(
+    engine: CaseEngine, workflow_name: str, document: Mapping[str, Any], case: WorkflowTestCase
+) -> CaseRun:
+    """Run the case's execution: the worker drains what is due, signals arrive on time,
+    and the fake clock jumps to the next wake time until it ends or its time is up."""
     create = CreateWorkflow(TEST_WORKSPACE, workflow_name, dict(document))
     workflow = await engine.create_workflow(create)
     started = await engine.start_run(StartRun(TEST_WORKSPACE, workflow.id, case.input))
@@ -343,11 +365,7 @@ async def run_case(
             step = min(step, pending[0].after_seconds - elapsed)
         engine.clock.advance(max(step, 0.0))
     seconds = (engine.clock.now() - start).total_seconds()
-    unanswered = engine.unanswered()
-    if unanswered:
-        return CaseResult(case.name, [f"no response scripted for {u}" for u in unanswered], seconds)
-    actual = await _actual(engine, execution_id)
-    return CaseResult(case.name, compare(case.expect, actual), seconds)
+    return CaseRun(await _actual(engine, execution_id), seconds, engine.unanswered())
 
 
 async def _actual(engine: CaseEngine, execution_id: str) -> dict[str, Any]:

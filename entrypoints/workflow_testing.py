@@ -1,0 +1,106 @@
+"""Run a workflow from a Python test, as `treadle test` runs a test file's case: in memory,
+on a fake clock, its `http_request` and `ai_prompt` nodes answered from a script.
+
+    from entrypoints.workflow_testing import run_workflow
+
+    def test_retries_until_the_api_answers() -> None:
+        ran = run_workflow(
+            definition,
+            {"id": 9},
+            responses={"charge": [{"status": 503}, {"status": 200, "body": {"ok": True}}]},
+        )
+        assert ran.status == "completed"
+        assert ran.nodes["charge"]["attempts"] == 2
+
+`responses` and `signals` take the shapes of a `*.test.yaml` case (see
+docs/testing-workflows.md). The pytest plugin in `entrypoints.pytest_plugin` offers the
+same as the `run_workflow` fixture; in an async test, await `run_workflow_async`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from application.workflow_tests import (
+    DEFAULT_ADVANCE_SECONDS,
+    TestFileError,
+    drive_case,
+    parse_test_file,
+)
+from domain.validation import validate_document
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """How the execution ended (or stood when its time was up)."""
+
+    status: str
+    output: Any
+    error: dict[str, Any] | None
+    nodes: dict[str, dict[str, Any]]
+    """Each node's `status`, `attempts`, `output` and `error`."""
+    seconds: float
+    """The fake time that passed."""
+    unanswered: list[str]
+    """The calls the script had no answer for (they were not sent; their nodes failed)."""
+
+
+async def run_workflow_async(
+    definition: Mapping[str, Any],
+    input: Any = None,
+    *,
+    responses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    signals: Sequence[Mapping[str, Any]] = (),
+    advance_seconds: float = DEFAULT_ADVANCE_SECONDS,
+) -> WorkflowRun:
+    """Run `definition` with `input` to its end; raises `TestFileError` for a definition
+    the API would refuse or a malformed script, naming the path."""
+    problems = validate_document(dict(definition))
+    if problems:
+        listed = "; ".join(f"{p.path or '(document)'}: {p.message}" for p in problems)
+        raise TestFileError(f"the workflow is not valid: {listed}")
+    raw_case = {
+        "name": "run_workflow",
+        "input": input,
+        "responses": {node: list(answers) for node, answers in (responses or {}).items()},
+        "signals": [dict(signal) for signal in signals],
+        "advance_seconds": advance_seconds,
+        "expect": {},  # the caller asserts on what comes back
+    }
+    [case] = parse_test_file({"workflow": "(inline)", "cases": [raw_case]}).cases
+    # Imported here: the container brings the in-memory adapter and the scripted network.
+    from entrypoints.containers import workflow_test_engine
+
+    ran = await drive_case(workflow_test_engine(case.responses), "workflow", definition, case)
+    actual = ran.actual
+    return WorkflowRun(
+        status=actual["status"],
+        output=actual["output"],
+        error=actual["error"],
+        nodes=actual["nodes"],
+        seconds=ran.seconds,
+        unanswered=ran.unanswered,
+    )
+
+
+def run_workflow(
+    definition: Mapping[str, Any],
+    input: Any = None,
+    *,
+    responses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    signals: Sequence[Mapping[str, Any]] = (),
+    advance_seconds: float = DEFAULT_ADVANCE_SECONDS,
+) -> WorkflowRun:
+    """`run_workflow_async` for a synchronous test."""
+    return asyncio.run(
+        run_workflow_async(
+            definition,
+            input,
+            responses=responses,
+            signals=signals,
+            advance_seconds=advance_seconds,
+        )
+    )
