@@ -176,13 +176,14 @@ class _ItemPump:
 
     def __init__(
         self,
-        step: ForEachStep,
+        for_each: ForEachStep,
         node_id: str,
         state: dict[str, Any],
         found: ChildWorkflow,
         progress: ItemProgress,
     ) -> None:
-        self.step = step
+        self.for_each = for_each
+        self.changes = for_each.step.changes
         self.node_id = node_id
         self.state = state
         self.found = found
@@ -194,11 +195,11 @@ class _ItemPump:
     def run(self) -> bool:
         """Start what may start; False when the node failed (an item's input would not
         render)."""
-        step, state = self.step, self.state
-        stored = step.step.changes.runs[self.node_id].input or {}
+        state = self.state
+        stored = self.changes.runs[self.node_id].input or {}
         items: list[Any] = stored.get("items") or []
         template = stored.get("input")
-        context = template_context(step.step.changes)
+        context = template_context(self.changes)
         end = min(int(state["total"]), self.index + ITEMS_WINDOW)
         while self.index < end and self.active < int(state["parallelism"]):
             child = self.ahead.get(self.index)
@@ -206,12 +207,12 @@ class _ItemPump:
                 item_input = self._render(template, context, items[self.index])
                 if item_input is None:
                     return False
-                step.start_item(self.node_id, self.found, self.index, item_input[0])
+                self.for_each.start_item(self.node_id, self.found, self.index, item_input[0])
             elif child.status is ExecutionStatus.COMPLETED:
                 self.index += 1
                 continue
             elif child.status.is_terminal:
-                step.step.changes.effects.append(ReopenItem(child.execution_id))
+                self.changes.effects.append(ReopenItem(child.execution_id))
             else:
                 self.index += 1  # still running from an earlier attempt: counted as active
                 continue
@@ -228,5 +229,6 @@ class _ItemPump:
             return (render(template, scope, node_id=self.node_id),)
         except ExpressionError as error:
             message = f"item {self.index}: {error.message}"
-            self.step.end_items(self.node_id, NodeError("expression_error", message, False))
+            failure = NodeError("expression_error", message, False)
+            self.for_each.end_items(self.node_id, failure)
             return None
