@@ -199,3 +199,21 @@ async def test_cancelling_the_parent_cancels_the_running_items(backend: Backend)
     items = await items_of(backend, execution.id)
     assert len(items) == 4
     assert {item.status for item in items} == {ExecutionStatus.CANCELLED}
+
+
+async def test_an_item_input_that_does_not_render_fails_the_node_naming_the_item(
+    backend: Backend,
+) -> None:
+    engine, worker = engine_on(backend)
+    await create(engine, "double", DOUBLE)
+    parent = await create(
+        engine, "fan", for_each_parent("double", input={"n": "{{ 10 // (2 - item) }}"})
+    )
+
+    execution = await run(engine, worker, parent, count=4)
+
+    assert execution.status is ExecutionStatus.FAILED
+    each = await node_run(backend, execution.id, "each")
+    assert each.error["kind"] == "expression_error"
+    assert each.error["message"].startswith("item 2: ")
+    assert len(await items_of(backend, execution.id)) == 2  # items 0 and 1 had started
