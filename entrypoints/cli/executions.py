@@ -1,4 +1,4 @@
-"""`treadle executions list|show|cancel|retry|signal`: inspect and control executions."""
+"""`treadle executions list|show|cancel|retry|rerun|signal`: inspect and control executions."""
 
 from __future__ import annotations
 
@@ -7,36 +7,27 @@ from typing import Any
 
 import typer
 
-from application.errors import NotFound
-from application.records import StoredEvent
-from application.use_cases.cancel_execution import CancelExecution
-from application.use_cases.deliver_signal import DeliverSignal
-from application.use_cases.retry_execution import RetryExecution
-from domain.execution import Execution
-from domain.status import ExecutionStatus
 from entrypoints.cli.common import (
     WORKSPACE_OPTION,
     console,
     fail,
-    find_workflow,
-    find_workspace,
     new_table,
     parse_json_option,
     short_time,
-    with_runtime,
 )
-from entrypoints.cli.watch import Snapshot, error_line, read_snapshot, render
-from entrypoints.runtime import Runtime
+from entrypoints.cli.operations import operations
+from entrypoints.cli.views import ExecutionRow, error_line
 
 executions_app = typer.Typer(help="Inspect and control executions.", no_args_is_help=True)
 
 
-def _statuses(values: list[str]) -> list[ExecutionStatus]:
-    try:
-        return [ExecutionStatus(value) for value in values]
-    except ValueError:
-        known = ", ".join(status.value for status in ExecutionStatus)
-        fail(f"--status must be one of {known}", 2)
+def _statuses(values: list[str]) -> list[str]:
+    from domain.status import ExecutionStatus
+
+    known = [status.value for status in ExecutionStatus]
+    if any(value not in known for value in values):
+        fail(f"--status must be one of {', '.join(known)}", 2)
+    return values
 
 
 @executions_app.command("list")
@@ -49,17 +40,7 @@ def list_executions(
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """List executions, newest first."""
-    statuses = _statuses(status)
-
-    async def load(runtime: Runtime) -> list[Execution]:
-        space = await find_workspace(runtime, workspace)
-        workflow_id = (await find_workflow(runtime, space.id, workflow)).id if workflow else None
-        async with runtime.uow_factory() as uow:
-            return await uow.executions.search(
-                space.id, workflow_id=workflow_id, statuses=statuses, limit=limit
-            )
-
-    found = with_runtime(load)
+    found = operations().list_executions(workspace, workflow, _statuses(status), limit)
     if not found:
         typer.echo("no executions")
         return
@@ -69,19 +50,11 @@ def list_executions(
             execution.id,
             execution.workflow_id,
             str(execution.version),
-            execution.status.value,
+            execution.status,
             short_time(execution.created_at),
             short_time(execution.finished_at),
         )
     console().print(table)
-
-
-async def _owned_snapshot(runtime: Runtime, workspace: str, execution_id: str) -> Snapshot:
-    space = await find_workspace(runtime, workspace)
-    snapshot = await read_snapshot(runtime, execution_id)
-    if snapshot.execution.workspace_id != space.id:
-        raise NotFound(f"no execution {execution_id} in this workspace")
-    return snapshot
 
 
 @executions_app.command("show")
@@ -91,17 +64,11 @@ def show(
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """Show an execution: status, input, output, error and its nodes."""
+    from entrypoints.cli.watch import render
 
-    async def load(runtime: Runtime) -> tuple[Snapshot, list[StoredEvent]]:
-        snapshot = await _owned_snapshot(runtime, workspace, execution_id)
-        if not events:
-            return snapshot, []
-        async with runtime.uow_factory() as uow:
-            return snapshot, await uow.events.search(execution_id, limit=10_000)
-
-    snapshot, timeline = with_runtime(load)
-    execution = snapshot.execution
-    console().print(render(snapshot))
+    view, timeline = operations().show_execution(workspace, execution_id, events)
+    execution = view.execution
+    console().print(render(view))
     typer.echo(f"workflow  {execution.workflow_id} version {execution.version}")
     typer.echo(f"created   {short_time(execution.created_at)}")
     typer.echo(f"finished  {short_time(execution.finished_at)}")
@@ -126,20 +93,18 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+def _said(execution: ExecutionRow) -> None:
+    requested = " (cancel requested)" if execution.cancel_requested else ""
+    typer.echo(f"execution {execution.id} {execution.status}{requested}")
+
+
 @executions_app.command("cancel")
 def cancel(
     execution_id: str = typer.Argument(..., help="The execution's id."),
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """Cancel an execution (a running node is cancelled at once)."""
-
-    async def act(runtime: Runtime) -> Execution:
-        space = await find_workspace(runtime, workspace)
-        return await runtime.engine.cancel_execution()(CancelExecution(space.id, execution_id))
-
-    execution = with_runtime(act)
-    requested = " (cancel requested)" if execution.cancel_requested else ""
-    typer.echo(f"execution {execution.id} {execution.status.value}{requested}")
+    _said(operations().cancel(workspace, execution_id))
 
 
 @executions_app.command("retry")
@@ -148,13 +113,16 @@ def retry(
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """Retry a failed execution from its failed nodes, keeping earlier results."""
+    _said(operations().retry(workspace, execution_id))
 
-    async def act(runtime: Runtime) -> Execution:
-        space = await find_workspace(runtime, workspace)
-        return await runtime.engine.retry_execution()(RetryExecution(space.id, execution_id))
 
-    execution = with_runtime(act)
-    typer.echo(f"execution {execution.id} {execution.status.value}")
+@executions_app.command("rerun")
+def rerun(
+    execution_id: str = typer.Argument(..., help="The execution's id."),
+    workspace: str = WORKSPACE_OPTION,
+) -> None:
+    """Start a new execution of the same workflow version with the same input."""
+    _said(operations().rerun(workspace, execution_id))
 
 
 @executions_app.command("signal")
@@ -166,10 +134,5 @@ def signal(
 ) -> None:
     """Send a signal to an execution (stored even if nothing waits for it yet)."""
     value = parse_json_option(payload, "--payload")
-
-    async def act(runtime: Runtime) -> str:
-        space = await find_workspace(runtime, workspace)
-        command = DeliverSignal(space.id, execution_id, name, value)
-        return (await runtime.engine.deliver_signal()(command)).id
-
-    typer.echo(f"signal {with_runtime(act)} delivered")
+    signal_id = operations().signal(workspace, execution_id, name, value)
+    typer.echo(f"signal {signal_id} delivered")

@@ -8,6 +8,7 @@ import typer
 
 from entrypoints.cli import api_command, dev_command, manage, test_command
 from entrypoints.cli.common import fail, guarded, settings_or_exit
+from entrypoints.cli.operations import choose
 
 __all__ = ["app", "fail", "guarded", "settings_or_exit"]
 
@@ -16,6 +17,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def main(
+    url: str | None = typer.Option(
+        None,
+        "--url",
+        envvar="TREADLE_URL",
+        help="A Treadle server: workflows, run, executions, secrets and schedules then use"
+        " its API instead of the database.",
+    ),
+    token: str | None = typer.Option(
+        None, "--token", envvar="TREADLE_TOKEN", help="The API token to use with --url."
+    ),
+) -> None:
+    """Treadle: a durable workflow engine on PostgreSQL."""
+    choose(url, token)
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The management commands: workflows, runs, executions, tokens and pruning."""
+"""The management commands: workflows, runs, executions, tokens, pruning, and (over the
+API) secrets and schedules."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import typer
 
 from entrypoints.cli.executions import executions_app
 from entrypoints.cli.prune import prune
+from entrypoints.cli.remote_commands import schedules_app, secrets_app
 from entrypoints.cli.run_many import run_many
 from entrypoints.cli.runs import run
 from entrypoints.cli.tokens import tokens_app
@@ -19,3 +21,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(executions_app, name="executions")
     app.add_typer(tokens_app, name="tokens")
     app.command("prune")(prune)
+    app.add_typer(secrets_app, name="secrets")
+    app.add_typer(schedules_app, name="schedules")

@@ -6,17 +6,9 @@ import json
 
 import typer
 
-from application.use_cases.start_run import StartRun
-from domain.execution import Execution
-from entrypoints.cli.common import (
-    WORKSPACE_OPTION,
-    find_workflow,
-    find_workspace,
-    parse_json_option,
-    with_runtime,
-)
-from entrypoints.cli.watch import error_line, outcome_exit_code, watch_live
-from entrypoints.runtime import Runtime
+from entrypoints.cli.common import WORKSPACE_OPTION, parse_json_option
+from entrypoints.cli.operations import operations
+from entrypoints.cli.views import error_line
 
 
 def run(
@@ -38,21 +30,15 @@ def run(
     """Run a workflow with an input."""
     payload = parse_json_option(input_json, "--input")
 
-    async def start(runtime: Runtime) -> Execution:
-        space = await find_workspace(runtime, workspace)
-        found = await find_workflow(runtime, space.id, workflow)
-        command = StartRun(space.id, found.id, payload, idempotency_key=idempotency_key)
-        started = await runtime.engine.start_run()(command)
-        if not watch:
-            return started.execution
-        typer.echo(f"started execution {started.execution.id}")
-        return await watch_live(runtime, started.execution.id)
+    def started(execution_id: str) -> None:
+        if watch:
+            typer.echo(f"started execution {execution_id}")
 
-    execution = with_runtime(start)
+    execution = operations().run(workspace, workflow, payload, idempotency_key, watch, started)
     if not watch:
         typer.echo(execution.id)
         return
     typer.echo(f"output {json.dumps(execution.output, default=str)}")
     if execution.error:
         typer.echo(error_line(execution.error), err=True)
-    raise typer.Exit(outcome_exit_code(execution))
+    raise typer.Exit(0 if execution.status == "completed" else 1)

@@ -23,8 +23,13 @@ from rich.text import Text
 from application.errors import NotFound
 from domain.execution import Execution
 from domain.node_run import NodeRun
-from domain.status import ExecutionStatus, NodeStatus
 from entrypoints.cli.common import console
+from entrypoints.cli.views import (
+    ExecutionRow,
+    ExecutionView,
+    NodeRow,
+    node_detail,
+)
 from entrypoints.runtime import Runtime
 
 STATUS_STYLES = {
@@ -68,26 +73,38 @@ def _styled(status: str) -> Text:
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
-def render(snapshot: Snapshot) -> RenderableType:
-    execution = snapshot.execution
+def render(view: ExecutionView) -> RenderableType:
+    """The live table: the execution's status, then each node's."""
+    execution = view.execution
     table = Table("node", "kind", "status", "attempt", "detail", expand=False)
-    for node_id, kind in snapshot.nodes:
-        run = snapshot.runs.get(node_id, NodeRun(node_id))
-        table.add_row(node_id, kind, _styled(run.status.value), str(run.attempt), _detail(run))
-    heading = Text.assemble(
-        ("execution ", "bold"), execution.id, " ", _styled(execution.status.value)
-    )
+    for node in view.nodes:
+        table.add_row(node.node_id, node.kind, _styled(node.status), str(node.attempt), node.detail)
+    heading = Text.assemble(("execution ", "bold"), execution.id, " ", _styled(execution.status))
     return Group(heading, table)
 
 
-def _detail(run: NodeRun) -> str:
-    if run.error:
-        return error_line(run.error)[:120]
-    if run.status is NodeStatus.WAITING and run.waiting_for:
-        return ", ".join(f"{key}={value}" for key, value in run.waiting_for.items())[:120]
-    if run.skip_reason:
-        return run.skip_reason
-    return ""
+def execution_row(execution: Execution) -> ExecutionRow:
+    return ExecutionRow(
+        id=execution.id,
+        workflow_id=execution.workflow_id,
+        version=execution.version,
+        status=execution.status.value,
+        created_at=execution.created_at,
+        finished_at=execution.finished_at,
+        input=execution.input,
+        output=execution.output,
+        error=dict(execution.error) if execution.error else None,
+        cancel_requested=execution.cancel_requested,
+    )
+
+
+def snapshot_view(snapshot: Snapshot) -> ExecutionView:
+    nodes = []
+    for node_id, kind in snapshot.nodes:
+        run = snapshot.runs.get(node_id, NodeRun(node_id))
+        detail = node_detail(run.error, run.status.value, run.waiting_for, run.skip_reason)
+        nodes.append(NodeRow(node_id, kind, run.status.value, run.attempt, detail))
+    return ExecutionView(execution_row(snapshot.execution), nodes)
 
 
 async def follow(
@@ -120,18 +137,9 @@ async def watch_live(runtime: Runtime, execution_id: str) -> Execution:
     with Live(console=console(), auto_refresh=False, transient=False) as live:
 
         def draw(snapshot: Snapshot) -> None:
-            live.update(render(snapshot), refresh=True)
+            live.update(render(snapshot_view(snapshot)), refresh=True)
 
         final = await follow(runtime, execution_id, draw)
     if not sys.stdout.isatty():
         console().line()  # Live leaves its last frame without a line break outside a terminal
     return final
-
-
-def error_line(error: Mapping[str, Any]) -> str:
-    """`kind: message` of a stored node or execution error."""
-    return f"{error.get('kind', 'error')}: {error.get('message', '')}"
-
-
-def outcome_exit_code(execution: Execution) -> int:
-    return 0 if execution.status is ExecutionStatus.COMPLETED else 1

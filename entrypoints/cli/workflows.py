@@ -8,24 +8,17 @@ from typing import Any
 
 import typer
 
-from application.records import Workflow
-from application.use_cases.create_workflow import CreateWorkflow
-from application.use_cases.update_workflow import UpdateWorkflow
-from domain.errors import InvalidDefinition
 from domain.problems import Problem
 from domain.validation import validate_document
 from entrypoints.cli.common import (
     WORKSPACE_OPTION,
     console,
-    ensure_workspace,
     fail,
-    find_workspace,
     new_table,
     short_time,
-    with_runtime,
 )
+from entrypoints.cli.operations import operations
 from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
-from entrypoints.runtime import Runtime
 
 workflows_app = typer.Typer(help="Store and list workflow definitions.", no_args_is_help=True)
 
@@ -93,25 +86,11 @@ def apply(
         print_problems(file, problems)
         raise typer.Exit(1)
 
-    async def store(runtime: Runtime) -> tuple[Workflow, bool]:
-        space = await ensure_workspace(runtime, workspace)
-        async with runtime.uow_factory() as uow:
-            existing = await uow.workflows.get_by_name(space.id, definition.name)
-        if existing is None:
-            create = CreateWorkflow(
-                space.id, definition.name, definition.document, definition.description or ""
-            )
-            return await runtime.engine.create_workflow()(create), True
-        update = UpdateWorkflow(space.id, existing.id, definition.document, definition.description)
-        return await runtime.engine.update_workflow()(update), False
-
-    try:
-        workflow, created = with_runtime(store)
-    except InvalidDefinition as error:  # pragma: no cover - validated above
-        print_problems(file, [p for p in error.problems if isinstance(p, Problem)])
-        raise typer.Exit(1) from None
-    verb = "created" if created else "updated"
-    typer.echo(f"{verb} {workflow.name} ({workflow.id}) version {workflow.latest_version}")
+    applied = operations().apply_workflow(
+        workspace, definition.name, definition.description, definition.document
+    )
+    verb = "created" if applied.created else "updated"
+    typer.echo(f"{verb} {applied.name} ({applied.id}) version {applied.version}")
 
 
 @workflows_app.command("list")
@@ -120,13 +99,7 @@ def list_workflows(
     limit: int = typer.Option(100, min=1, max=1000, help="Most rows to show."),
 ) -> None:
     """List the workspace's workflows."""
-
-    async def load(runtime: Runtime) -> list[Workflow]:
-        space = await find_workspace(runtime, workspace)
-        async with runtime.uow_factory() as uow:
-            return await uow.workflows.search(space.id, limit=limit)
-
-    found = [workflow for workflow in with_runtime(load) if not workflow.archived]
+    found = operations().list_workflows(workspace, limit)
     if not found:
         typer.echo(f"no workflows in workspace {workspace}")
         return

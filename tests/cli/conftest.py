@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from adapters.postgres.migrate import upgrade
 from entrypoints.cli.main import app
+from tests.client.conftest import served  # noqa: F401 - the API on 127.0.0.1, for test_remote
 from tests.support.databases import drop_database, fresh_database_url
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,8 @@ def cli_database_url(postgres_server_url: str) -> Iterator[str]:
 
 def process_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a `treadle` process pointed at `database_url`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SUPABASE_DB_URL", "TREADLE_WORKSPACE")}
+    ignored = ("SUPABASE_DB_URL", "TREADLE_WORKSPACE", "TREADLE_URL", "TREADLE_TOKEN")
+    env = {k: v for k, v in os.environ.items() if k not in ignored}
     env.update(DATABASE_URL=database_url, PYTHONPATH=str(REPOSITORY_ROOT), **extra)
     return env
 
@@ -44,9 +46,18 @@ class Cli:
         self._runner = CliRunner()
 
     def __call__(self, *args: str) -> Result:
-        unset = {"SUPABASE_DB_URL": None, "TREADLE_DATABASE_URL": None, "TREADLE_WORKSPACE": None}
+        return self.invoke(*args)
+
+    def invoke(self, *args: str, stdin: str | None = None) -> Result:
+        unset = {
+            "SUPABASE_DB_URL": None,
+            "TREADLE_DATABASE_URL": None,
+            "TREADLE_WORKSPACE": None,
+            "TREADLE_URL": None,
+            "TREADLE_TOKEN": None,
+        }
         env = {**unset, "DATABASE_URL": None, **self.env}
-        return self._runner.invoke(app, list(args), env=env, catch_exceptions=False)
+        return self._runner.invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
 
 
 @pytest.fixture

@@ -1,0 +1,148 @@
+"""The management commands on the database: the composition root (`bootstrap`) opened on
+`DATABASE_URL` for one action, as the API and the workers open it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from application.errors import NotFound
+from application.records import StoredEvent, Workflow
+from application.use_cases.cancel_execution import CancelExecution
+from application.use_cases.create_workflow import CreateWorkflow
+from application.use_cases.deliver_signal import DeliverSignal
+from application.use_cases.rerun_execution import RerunExecution
+from application.use_cases.retry_execution import RetryExecution
+from application.use_cases.start_run import StartRun
+from application.use_cases.update_workflow import UpdateWorkflow
+from domain.execution import Execution
+from domain.status import ExecutionStatus
+from entrypoints.cli.common import ensure_workspace, find_workflow, find_workspace, with_runtime
+from entrypoints.cli.views import Applied, EventRow, ExecutionRow, ExecutionView, WorkflowRow
+from entrypoints.cli.watch import (
+    Snapshot,
+    execution_row,
+    read_snapshot,
+    snapshot_view,
+    watch_live,
+)
+from entrypoints.runtime import Runtime
+
+
+class DatabaseOperations:
+    """`Operations` on the database."""
+
+    def apply_workflow(
+        self, workspace: str, name: str, description: str | None, document: dict[str, Any]
+    ) -> Applied:
+        async def store(runtime: Runtime) -> tuple[Workflow, bool]:
+            space = await ensure_workspace(runtime, workspace)
+            async with runtime.uow_factory() as uow:
+                existing = await uow.workflows.get_by_name(space.id, name)
+            if existing is None:
+                create = CreateWorkflow(space.id, name, document, description or "")
+                return await runtime.engine.create_workflow()(create), True
+            update = UpdateWorkflow(space.id, existing.id, document, description)
+            return await runtime.engine.update_workflow()(update), False
+
+        workflow, created = with_runtime(store)
+        return Applied(workflow.name, workflow.id, workflow.latest_version, created)
+
+    def list_workflows(self, workspace: str, limit: int) -> list[WorkflowRow]:
+        async def load(runtime: Runtime) -> list[Workflow]:
+            space = await find_workspace(runtime, workspace)
+            async with runtime.uow_factory() as uow:
+                return await uow.workflows.search(space.id, limit=limit)
+
+        return [
+            WorkflowRow(w.name, w.id, w.latest_version, w.updated_at, w.description)
+            for w in with_runtime(load)
+            if not w.archived
+        ]
+
+    def run(
+        self,
+        workspace: str,
+        workflow: str,
+        payload: Any,
+        idempotency_key: str | None,
+        watch: bool,
+        started: Callable[[str], None],
+    ) -> ExecutionRow:
+        async def start(runtime: Runtime) -> Execution:
+            space = await find_workspace(runtime, workspace)
+            found = await find_workflow(runtime, space.id, workflow)
+            command = StartRun(space.id, found.id, payload, idempotency_key=idempotency_key)
+            execution = (await runtime.engine.start_run()(command)).execution
+            started(execution.id)
+            if not watch:
+                return execution
+            return await watch_live(runtime, execution.id)
+
+        return execution_row(with_runtime(start))
+
+    def list_executions(
+        self, workspace: str, workflow: str | None, statuses: list[str], limit: int
+    ) -> list[ExecutionRow]:
+        wanted = [ExecutionStatus(status) for status in statuses]
+
+        async def load(runtime: Runtime) -> list[Execution]:
+            space = await find_workspace(runtime, workspace)
+            workflow_id = (
+                (await find_workflow(runtime, space.id, workflow)).id if workflow else None
+            )
+            async with runtime.uow_factory() as uow:
+                return await uow.executions.search(
+                    space.id, workflow_id=workflow_id, statuses=wanted, limit=limit
+                )
+
+        return [execution_row(execution) for execution in with_runtime(load)]
+
+    def show_execution(
+        self, workspace: str, execution_id: str, events: bool
+    ) -> tuple[ExecutionView, list[EventRow]]:
+        async def load(runtime: Runtime) -> tuple[Snapshot, list[StoredEvent]]:
+            space = await find_workspace(runtime, workspace)
+            snapshot = await read_snapshot(runtime, execution_id)
+            if snapshot.execution.workspace_id != space.id:
+                raise NotFound(f"no execution {execution_id} in this workspace")
+            if not events:
+                return snapshot, []
+            async with runtime.uow_factory() as uow:
+                return snapshot, await uow.events.search(execution_id, limit=10_000)
+
+        snapshot, timeline = with_runtime(load)
+        rows = [EventRow(e.seq, e.created_at, e.type, e.node_id, e.attempt) for e in timeline]
+        return snapshot_view(snapshot), rows
+
+    def cancel(self, workspace: str, execution_id: str) -> ExecutionRow:
+        async def act(runtime: Runtime) -> Execution:
+            space = await find_workspace(runtime, workspace)
+            command = CancelExecution(space.id, execution_id)
+            return await runtime.engine.cancel_execution()(command)
+
+        return execution_row(with_runtime(act))
+
+    def retry(self, workspace: str, execution_id: str) -> ExecutionRow:
+        async def act(runtime: Runtime) -> Execution:
+            space = await find_workspace(runtime, workspace)
+            command = RetryExecution(space.id, execution_id)
+            return await runtime.engine.retry_execution()(command)
+
+        return execution_row(with_runtime(act))
+
+    def rerun(self, workspace: str, execution_id: str) -> ExecutionRow:
+        async def act(runtime: Runtime) -> Execution:
+            space = await find_workspace(runtime, workspace)
+            command = RerunExecution(space.id, execution_id)
+            return await runtime.engine.rerun_execution()(command)
+
+        return execution_row(with_runtime(act))
+
+    def signal(self, workspace: str, execution_id: str, name: str, payload: Any) -> str:
+        async def act(runtime: Runtime) -> str:
+            space = await find_workspace(runtime, workspace)
+            command = DeliverSignal(space.id, execution_id, name, payload)
+            return (await runtime.engine.deliver_signal()(command)).id
+
+        return with_runtime(act)

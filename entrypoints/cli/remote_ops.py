@@ -1,0 +1,322 @@
+"""The management commands over a Treadle server's HTTP API, with the Python client.
+
+The token decides the workspace: `--workspace` has no say here. An error the API answers
+is printed as its message and code, and the command exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from rich.live import Live
+
+from entrypoints.cli.common import console, fail
+from entrypoints.cli.operations import Remote
+from entrypoints.cli.views import (
+    Applied,
+    EventRow,
+    ExecutionRow,
+    ExecutionView,
+    NodeRow,
+    ScheduleRow,
+    SecretRow,
+    WorkflowRow,
+    node_detail,
+)
+from entrypoints.cli.watch import render
+from treadle_client import (
+    Client,
+    Conflict,
+    Event,
+    Execution,
+    ExecutionDetail,
+    NotFound,
+    Schedule,
+    TreadleError,
+    Workflow,
+)
+
+T = TypeVar("T")
+
+REDRAW_SECONDS = 0.2
+"""At most one re-read of the execution per this while events stream in."""
+
+
+class ApiOperations:
+    """`Operations` (and the secrets and schedules commands) over the HTTP API."""
+
+    def __init__(self, remote: Remote) -> None:
+        self._remote = remote
+
+    def _call(self, action: Callable[[Client], T]) -> T:
+        try:
+            with Client(self._remote.url, self._remote.token) as client:
+                return action(client)
+        except TreadleError as error:
+            fail(f"{error.message} ({error.code})")
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    # Workflows
+
+    def apply_workflow(
+        self, workspace: str, name: str, description: str | None, document: dict[str, Any]
+    ) -> Applied:
+        def store(client: Client) -> Applied:
+            existing = _by_name(client, name)
+            if existing is None:
+                saved = client.create_workflow(name, document, description or "")
+                return Applied(saved.name, saved.id, saved.latest_version, True)
+            saved = client.update_workflow(existing.id, document, description)
+            return Applied(saved.name, saved.id, saved.latest_version, False)
+
+        return self._call(store)
+
+    def list_workflows(self, workspace: str, limit: int) -> list[WorkflowRow]:
+        def load(client: Client) -> list[WorkflowRow]:
+            found = [w for w in _workflows(client, None)][:limit]
+            return [
+                WorkflowRow(w.name, w.id, w.latest_version, w.updated_at, w.description)
+                for w in found
+            ]
+
+        return self._call(load)
+
+    # Runs and executions
+
+    def run(
+        self,
+        workspace: str,
+        workflow: str,
+        payload: Any,
+        idempotency_key: str | None,
+        watch: bool,
+        started: Callable[[str], None],
+    ) -> ExecutionRow:
+        def start(client: Client) -> ExecutionRow:
+            found = _workflow(client, workflow)
+            run = client.run(found.id, payload, idempotency_key=idempotency_key)
+            started(run.execution_id)
+            if not watch:
+                return _row(client.get_execution(run.execution_id))
+            return _row(_watch_live(client, run.execution_id))
+
+        return self._call(start)
+
+    def list_executions(
+        self, workspace: str, workflow: str | None, statuses: list[str], limit: int
+    ) -> list[ExecutionRow]:
+        def load(client: Client) -> list[ExecutionRow]:
+            workflow_id = _workflow(client, workflow).id if workflow else None
+            rows: list[ExecutionRow] = []
+            cursor = None
+            while len(rows) < limit:
+                page = client.list_executions(
+                    workflow_id=workflow_id,
+                    status=statuses or None,
+                    limit=min(limit - len(rows), 100),
+                    cursor=cursor,
+                )
+                rows += [_row(execution) for execution in page.items]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            return rows
+
+        return self._call(load)
+
+    def show_execution(
+        self, workspace: str, execution_id: str, events: bool
+    ) -> tuple[ExecutionView, list[EventRow]]:
+        def load(client: Client) -> tuple[ExecutionView, list[EventRow]]:
+            detail = client.get_execution(execution_id)
+            view = _view(detail, _kinds(client, detail))
+            if not events:
+                return view, []
+            rows: list[EventRow] = []
+            after: int | None = 0
+            while after is not None:
+                page = client.list_events(execution_id, after=after, limit=100)
+                rows += [
+                    EventRow(e.seq, e.created_at, e.type, e.node_id, e.attempt) for e in page.items
+                ]
+                after = page.next_after
+            return view, rows
+
+        return self._call(load)
+
+    def cancel(self, workspace: str, execution_id: str) -> ExecutionRow:
+        return self._call(lambda client: _row(client.cancel(execution_id)))
+
+    def retry(self, workspace: str, execution_id: str) -> ExecutionRow:
+        return self._call(lambda client: _row(client.retry(execution_id)))
+
+    def rerun(self, workspace: str, execution_id: str) -> ExecutionRow:
+        return self._call(lambda client: _row(client.rerun(execution_id)))
+
+    def signal(self, workspace: str, execution_id: str, name: str, payload: Any) -> str:
+        return self._call(lambda client: client.signal(execution_id, name, payload).id)
+
+    # Secrets
+
+    def list_secrets(self) -> list[SecretRow]:
+        def load(client: Client) -> list[SecretRow]:
+            return [SecretRow(s.name, s.created_at, s.updated_at) for s in client.list_secrets()]
+
+        return self._call(load)
+
+    def set_secret(self, name: str, value: str) -> bool:
+        def store(client: Client) -> bool:
+            try:
+                client.create_secret(name, value)
+            except Conflict:
+                client.rotate_secret(name, value)
+                return False
+            return True
+
+        return self._call(store)
+
+    def delete_secret(self, name: str) -> None:
+        self._call(lambda client: client.delete_secret(name))
+
+    # Schedules
+
+    def list_schedules(self, workflow: str | None) -> list[ScheduleRow]:
+        def load(client: Client) -> list[ScheduleRow]:
+            workflow_id = _workflow(client, workflow).id if workflow else None
+            return [_schedule(s) for s in client.list_schedules(workflow_id)]
+
+        return self._call(load)
+
+    def create_schedule(
+        self, workflow: str, cron: str, timezone: str, payload: Any, enabled: bool
+    ) -> ScheduleRow:
+        def create(client: Client) -> ScheduleRow:
+            workflow_id = _workflow(client, workflow).id
+            return _schedule(
+                client.create_schedule(
+                    workflow_id, cron, timezone=timezone, input=payload, enabled=enabled
+                )
+            )
+
+        return self._call(create)
+
+    def switch_schedule(self, schedule_id: str, enabled: bool) -> ScheduleRow:
+        def switch(client: Client) -> ScheduleRow:
+            if enabled:
+                return _schedule(client.enable_schedule(schedule_id))
+            return _schedule(client.disable_schedule(schedule_id))
+
+        return self._call(switch)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._call(lambda client: client.delete_schedule(schedule_id))
+
+
+def _workflows(client: Client, name: str | None) -> Iterator[Workflow]:
+    """The workspace's live workflows (whose names contain `name`, when given)."""
+    cursor = None
+    while True:
+        page = client.list_workflows(name, limit=100, cursor=cursor)
+        yield from page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+def _by_name(client: Client, name: str) -> Workflow | None:
+    return next((w for w in _workflows(client, name) if w.name == name), None)
+
+
+def _workflow(client: Client, name_or_id: str) -> Workflow:
+    """A workflow by name, else by id (as the database mode finds it)."""
+    found = _by_name(client, name_or_id)
+    if found is not None:
+        return found
+    missing = NotFound(
+        404, "not_found", f"no workflow named or with id {name_or_id!r} in this workspace"
+    )
+    try:
+        detail = client.get_workflow(name_or_id)
+    except NotFound:
+        raise missing from None
+    if detail.archived:
+        raise missing
+    return detail
+
+
+def _kinds(client: Client, execution: Execution) -> list[tuple[str, str]]:
+    """(node id, kind) of the execution's workflow version, in definition order."""
+    try:
+        version = client.get_workflow(execution.workflow_id, execution.version)
+    except NotFound:
+        return []
+    nodes = version.definition.get("nodes", [])
+    return [(str(node["id"]), str(node.get("kind", ""))) for node in nodes]
+
+
+def _row(execution: Execution) -> ExecutionRow:
+    return ExecutionRow(
+        id=execution.id,
+        workflow_id=execution.workflow_id,
+        version=execution.version,
+        status=execution.status,
+        created_at=execution.created_at,
+        finished_at=execution.finished_at,
+        input=execution.input,
+        output=execution.output,
+        error=execution.error,
+        cancel_requested=execution.cancel_requested,
+    )
+
+
+def _view(detail: ExecutionDetail, kinds: list[tuple[str, str]]) -> ExecutionView:
+    runs = {run.node_id: run for run in detail.node_runs}
+    order = kinds or [(node_id, "") for node_id in runs]
+    nodes = []
+    for node_id, kind in order:
+        run = runs.get(node_id)
+        if run is None:
+            nodes.append(NodeRow(node_id, kind, "pending", 0, ""))
+            continue
+        detail_text = node_detail(run.error, run.status, run.waiting_for, run.skip_reason)
+        nodes.append(NodeRow(node_id, kind, run.status, run.attempt, detail_text))
+    return ExecutionView(_row(detail), nodes)
+
+
+def _watch_live(client: Client, execution_id: str) -> ExecutionDetail:
+    """The execution's nodes drawn live, re-read as its events stream in, until it ends."""
+    detail = client.get_execution(execution_id)
+    kinds = _kinds(client, detail)
+    with Live(console=console(), auto_refresh=False, transient=False) as live:
+        live.update(render(_view(detail, kinds)), refresh=True)
+        drawn = time.monotonic()
+        for _event in client.watch(execution_id):
+            if time.monotonic() - drawn >= REDRAW_SECONDS:
+                detail = client.get_execution(execution_id)
+                live.update(render(_view(detail, kinds)), refresh=True)
+                drawn = time.monotonic()
+        detail = client.get_execution(execution_id)
+        live.update(render(_view(detail, kinds)), refresh=True)
+    if not sys.stdout.isatty():
+        console().line()  # Live leaves its last frame without a line break outside a terminal
+    return detail
+
+
+def _event(event: Event) -> EventRow:
+    return EventRow(event.seq, event.created_at, event.type, event.node_id, event.attempt)
+
+
+def _schedule(schedule: Schedule) -> ScheduleRow:
+    return ScheduleRow(
+        schedule.id,
+        schedule.workflow_id,
+        schedule.cron,
+        schedule.timezone,
+        schedule.enabled,
+        schedule.next_fire_at,
+        schedule.last_fired_at,
+    )

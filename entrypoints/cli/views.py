@@ -1,0 +1,103 @@
+"""What the management commands print, the same whether the data came from the database
+or from the API: plain values, no engine types, no client types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    name: str
+    id: str
+    latest_version: int
+    updated_at: datetime | None
+    description: str
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A workflow file stored: as a new workflow (`created`) or as its next version."""
+
+    name: str
+    id: str
+    version: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    id: str
+    workflow_id: str
+    version: int
+    status: str
+    created_at: datetime | None
+    finished_at: datetime | None
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    node_id: str
+    kind: str
+    status: str
+    attempt: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    """An execution and its nodes, in definition order."""
+
+    execution: ExecutionRow
+    nodes: list[NodeRow]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    seq: int
+    created_at: datetime | None
+    type: str
+    node_id: str | None
+    attempt: int | None
+
+
+@dataclass(frozen=True)
+class SecretRow:
+    name: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    id: str
+    workflow_id: str
+    cron: str
+    timezone: str
+    enabled: bool
+    next_fire_at: datetime | None
+    last_fired_at: datetime | None
+
+
+def error_line(error: Any) -> str:
+    """`kind: message` of a stored node or execution error."""
+    return f"{error.get('kind', 'error')}: {error.get('message', '')}"
+
+
+def node_detail(
+    error: Any, status: str, waiting_for: dict[str, Any] | None, skip_reason: str | None
+) -> str:
+    """The one-line detail of a node in the live table."""
+    if error:
+        return error_line(error)[:120]
+    if status == "waiting" and waiting_for:
+        return ", ".join(f"{key}={value}" for key, value in waiting_for.items())[:120]
+    if skip_reason:
+        return skip_reason
+    return ""
