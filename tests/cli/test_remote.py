@@ -117,3 +117,37 @@ def test_secrets_need_a_server() -> None:
 
     assert result.exit_code == 2
     assert "TREADLE_URL" in result.stderr
+
+
+async def test_schedules_create_list_switch_delete(served: Served, tmp_path: Path) -> None:
+    cli = remote_cli(served)
+    await apply(cli, tmp_path, "greeter.yaml", VALID_YAML.format(name="greeter"))
+
+    created = await invoke(
+        cli, "schedules", "create", "greeter", "0 * * * *", "--input", '{"name": "ada"}'
+    )
+    schedule_id = created.stdout.split()[2]
+    listed = await invoke(cli, "schedules", "list", "--workflow", "greeter")
+    disabled = await invoke(cli, "schedules", "disable", schedule_id)
+    enabled = await invoke(cli, "schedules", "enable", schedule_id)
+    deleted = await invoke(cli, "schedules", "delete", schedule_id)
+    after = await invoke(cli, "schedules", "list")
+
+    assert created.exit_code == 0, created.output
+    assert schedule_id in listed.stdout and "0 * * * *" in listed.stdout
+    assert disabled.stdout.strip() == f"schedule {schedule_id} disabled"
+    assert enabled.stdout.startswith(f"schedule {schedule_id} enabled")
+    assert deleted.stdout.strip() == f"deleted schedule {schedule_id}"
+    assert after.stdout.strip() == "no schedules"
+
+
+async def test_the_global_options_choose_the_server(served: Served) -> None:
+    cli = Cli(None)
+
+    listed = await invoke(cli, "--url", served.url, "--token", served.token(), "workflows", "list")
+    no_token = await invoke(cli, "--url", served.url, "workflows", "list")
+
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.startswith("no workflows")
+    assert no_token.exit_code == 2
+    assert "needs a token" in no_token.stderr
