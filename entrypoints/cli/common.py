@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,9 +20,10 @@ from application.errors import ApplicationError, NotFound
 from application.records import Workflow, Workspace
 from application.use_cases.workspaces import EnsureWorkspace
 from domain.errors import DomainError
-from entrypoints.bootstrap import bootstrap
-from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from entrypoints.runtime import Runtime
 
 T = TypeVar("T")
 
@@ -78,6 +79,10 @@ def guarded(action: Callable[[], T]) -> T:
 
 def with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
     """Open the runtime on `DATABASE_URL`, run `action` on it, close it; errors as one line."""
+
+    # Here, not above: the runtime brings the engine and the driver, which `--help` and the
+    # commands that talk to a server do without.
+    from entrypoints.bootstrap import bootstrap
 
     async def body() -> T:
         settings = load_settings()

@@ -7,7 +7,10 @@ from pathlib import Path
 import typer
 
 from entrypoints.cli.common import fail
-from entrypoints.dev import DEFAULT_DB_PORT, DevError, DevOptions, run_dev
+
+# entrypoints.dev's default, kept here so `treadle --help` need not import the dev stack
+# (a test keeps the two equal).
+DEFAULT_DB_PORT = 54329
 
 
 def dev(
@@ -28,6 +31,8 @@ def dev(
 ) -> None:
     """Start everything for local development; a crashed process is restarted, Ctrl-C stops
     it all, data stays."""
+    from entrypoints.dev import DevError, DevOptions, run_dev
+
     options = DevOptions(root=data_dir, workers=workers, host=host, port=port, db_port=db_port)
     try:
         code = run_dev(options, say=lambda line: typer.echo(line))

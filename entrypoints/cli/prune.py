@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from application.use_cases.prune import DEFAULT_BATCH_SIZE, PruneExecutions, PruneExecutionsHandler
 from entrypoints.cli.common import console, fail, with_runtime
-from entrypoints.runtime import Runtime
+
+if TYPE_CHECKING:
+    from entrypoints.runtime import Runtime
 
 _AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

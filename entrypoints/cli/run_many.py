@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -22,7 +22,9 @@ from entrypoints.cli.common import (
     find_workspace,
     with_runtime,
 )
-from entrypoints.runtime import Runtime
+
+if TYPE_CHECKING:
+    from entrypoints.runtime import Runtime
 
 Line = tuple[int, Any]
 """A run's line number in the file, and its input."""

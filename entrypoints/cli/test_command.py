@@ -14,21 +14,17 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from application.workflow_tests import (
-    CaseResult,
-    TestFileError,
-    parse_test_file,
-    run_test_file,
-)
 from entrypoints.cli.common import console
-from entrypoints.containers import workflow_test_engine
 from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
+
+if TYPE_CHECKING:
+    from application.workflow_tests import CaseResult
 
 TEST_FILE_SUFFIX = ".test.yaml"
 NO_TESTS_EXIT = 5
@@ -102,6 +98,8 @@ def find_test_files(paths: list[Path]) -> Iterator[Path]:
 
 def run_file(path: Path, out: Console) -> FileResult:
     """Run one test file's cases, printing a line per case (and why, when it failed)."""
+    from application.workflow_tests import CaseResult
+
     began = time.monotonic()
     try:
         cases = _run_cases(path)
@@ -113,6 +111,10 @@ def run_file(path: Path, out: Console) -> FileResult:
 
 
 def _run_cases(path: Path) -> list[CaseResult]:
+    # Here, not above: the engine is loaded only when tests run, not for `treadle --help`.
+    from application.workflow_tests import TestFileError, parse_test_file, run_test_file
+    from entrypoints.containers import workflow_test_engine
+
     try:
         test_file = parse_test_file(read_yaml(_read(path)))
     except (UnreadableDocument, TestFileError) as error:

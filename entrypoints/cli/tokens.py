@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from application.records import ApiToken
@@ -22,7 +24,9 @@ from entrypoints.cli.common import (
     short_time,
     with_runtime,
 )
-from entrypoints.runtime import Runtime
+
+if TYPE_CHECKING:
+    from entrypoints.runtime import Runtime
 
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 

@@ -13,7 +13,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.live import Live
@@ -30,7 +30,9 @@ from entrypoints.cli.views import (
     NodeRow,
     node_detail,
 )
-from entrypoints.runtime import Runtime
+
+if TYPE_CHECKING:
+    from entrypoints.runtime import Runtime
 
 STATUS_STYLES = {
     "pending": "dim",
