@@ -18,12 +18,13 @@ from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import is_connection_error
 from adapters.postgres.direct import DirectConnections, Transaction
 from adapters.postgres.hot_sql import dumps_json
-from adapters.postgres.repositories.batches import MAX_ROWS, in_batches
+from adapters.postgres.repositories.batches import by_rows_written, in_batches
 from adapters.postgres.repositories.executions import (
     INSERT_EXECUTION_IF_CURRENT,
     INSERTED_COLUMNS,
     insert_parameters,
     many_insert_parameters,
+    rows_written,
 )
 from adapters.postgres.unit_of_work import notification_payload
 from application.errors import Conflict, StorageError
@@ -103,19 +104,14 @@ async def _insert_all(transaction: Transaction, runs: Sequence[KeyedRun]) -> lis
         return None
     earlier = await _keyed_executions(transaction, workflow_id, runs)
     new = [keyed for keyed in runs if keyed.idempotency_key not in earlier]
-    # At most MAX_ROWS node runs a statement (the executions and events are fewer).
-    widest = max(len(keyed.run.node_ids) for keyed in runs)
-    size = max(1, MAX_ROWS // max(widest, 1))
-    for start in range(0, len(new), size):
-        batch = new[start : start + size]
-        params = many_insert_parameters(
-            [NewExecution(k.run.execution, k.run.node_ids, k.run.events) for k in batch]
-        )
+    executions = [NewExecution(k.run.execution, k.run.node_ids, k.run.events) for k in new]
+    announced = {k.run.execution.id: k.run.notifications for k in new}
+    for batch in by_rows_written(executions, rows_written):
+        params = many_insert_parameters(batch)
         # Payloads as JSON objects, which `->>` turns into text in the server: dumping
         # each one apart would cost more Python than the rest of the row.
-        params["notifications"] = Jsonb(
-            [list(note) for k in batch for note in k.run.notifications], dumps=dumps_json
-        )
+        notes = [list(note) for one in batch for note in announced[one.execution.id]]
+        params["notifications"] = Jsonb(notes, dumps=dumps_json)
         await transaction.fetch(_INSERT_ANNOUNCED, params)
     # In key order, so that two batches sharing keys never wait on each other in a circle.
     keys = sorted(

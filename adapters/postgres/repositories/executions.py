@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import Db
-from adapters.postgres.repositories.batches import MAX_ROWS, in_batches
+from adapters.postgres.repositories.batches import MAX_ROWS, by_rows_written, in_batches
 from adapters.postgres.repositories.history import (
     PostgresEvents,
     PostgresNodeRuns,
@@ -121,6 +121,11 @@ _INSERT_EXECUTION = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=False)
 INSERT_EXECUTION_IF_CURRENT = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=True)
 _INSERT_MANY = hot_sql.insert_executions(INSERTED_COLUMNS)
 _FRESH_RUN = NodeRun("")
+
+
+def rows_written(new: NewExecution) -> int:
+    """The rows inserting one execution writes: its own, its node runs, its events."""
+    return 1 + len(new.node_ids) + len(new.first_events)
 
 
 def many_insert_parameters(new: Sequence[NewExecution]) -> dict[str, Any]:
@@ -260,9 +265,7 @@ class PostgresExecutions:
         await self._db.fetch(_INSERT_EXECUTION, params)
 
     async def add_many(self, new: Sequence[NewExecution]) -> None:
-        # At most MAX_ROWS node runs a statement (the executions and events are fewer).
-        widest = max((len(one.node_ids) for one in new), default=1)
-        for batch in in_batches(list(new), max(1, MAX_ROWS // max(widest, 1))):
+        for batch in by_rows_written(list(new), rows_written):
             await self._db.fetch(_INSERT_MANY, many_insert_parameters(batch))
 
     async def get(self, execution_id: str) -> Execution | None:
