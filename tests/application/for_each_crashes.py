@@ -52,9 +52,8 @@ async def _outcome(cluster: Cluster) -> tuple[Execution, Any, list[Execution]]:
     async with cluster.ports.uow_factory() as uow:
         execution = await uow.executions.get(parent_id)
         runs = await uow.node_runs.get_all(parent_id)
-        found = await uow.executions.search(WORKSPACE, limit=1000)
+        items = await uow.executions.search(WORKSPACE, parent_execution_id=parent_id, limit=1000)
     assert execution is not None
-    items = [e for e in found if e.parent is not None and e.parent.execution_id == parent_id]
     return execution, runs["each"].output, items
 
 
