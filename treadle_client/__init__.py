@@ -6,6 +6,7 @@ neither the server nor the engine: it needs only `httpx` and `msgspec`.
 """
 
 from treadle_client._async import AsyncClient
+from treadle_client._retry import Retries
 from treadle_client._sync import Client
 from treadle_client.errors import (
     BadRequest,
@@ -21,10 +22,12 @@ from treadle_client.errors import (
 )
 from treadle_client.models import (
     BulkRuns,
+    ChangesMissed,
     Delivery,
     Event,
     EventPage,
     Execution,
+    ExecutionChange,
     ExecutionDetail,
     ExecutionPage,
     NodeRun,
@@ -51,6 +54,7 @@ __all__ = [
     "AsyncClient",
     "BadRequest",
     "BulkRuns",
+    "ChangesMissed",
     "Client",
     "Conflict",
     "ConnectionFailed",
@@ -58,6 +62,7 @@ __all__ = [
     "Event",
     "EventPage",
     "Execution",
+    "ExecutionChange",
     "ExecutionDetail",
     "ExecutionPage",
     "Forbidden",
@@ -65,6 +70,7 @@ __all__ = [
     "NodeRun",
     "NotFound",
     "Problem",
+    "Retries",
     "Run",
     "RunSpec",
     "Schedule",

@@ -11,14 +11,23 @@ from typing import Any, TypeVar
 import httpx
 
 from treadle_client import _calls as calls
-from treadle_client._stream import DEFAULT_MAX_RECONNECTS, MessageReader, Watch
+from treadle_client._retry import DEFAULT_RETRIES, Attempts, Retries
+from treadle_client._stream import (
+    DEFAULT_MAX_RECONNECTS,
+    Followed,
+    MessageReader,
+    Watch,
+    WorkspaceWatch,
+)
 from treadle_client.errors import TreadleError, connection_failed, error_of
 from treadle_client.models import (
     BulkRuns,
+    ChangesMissed,
     Delivery,
     Event,
     EventPage,
     Execution,
+    ExecutionChange,
     ExecutionDetail,
     ExecutionPage,
     Run,
@@ -40,11 +49,15 @@ from treadle_client.models import (
 )
 
 T = TypeVar("T")
+P = TypeVar("P")
+Item = TypeVar("Item")
 
 
 class AsyncClient:
     """Treadle's HTTP API for asyncio: `async with AsyncClient(url, token) as client:`.
-    Every method raises `TreadleError` for an error answer."""
+    Every method raises `TreadleError` for an error answer. A request safe to repeat is
+    retried on 429, 503 and connection errors as `retries` says (see `Retries`; None
+    never retries)."""
 
     def __init__(
         self,
@@ -52,8 +65,10 @@ class AsyncClient:
         token: str | None,
         *,
         timeout: float = calls.DEFAULT_TIMEOUT,
+        retries: Retries | None = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self._retries = retries
         self._http = httpx.AsyncClient(
             base_url=calls.base_url(url),
             headers=calls.auth_headers(token),
@@ -76,11 +91,31 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _send(self, call: calls.Call[T]) -> T:
+        attempts = Attempts(self._retries if call.repeatable else None)
+        while True:
+            try:
+                return await self._send_once(call)
+            except TreadleError as error:
+                wait = attempts.wait_before_retrying(error)
+                if wait is None:
+                    raise
+            await asyncio.sleep(wait)
+
+    async def _send_once(self, call: calls.Call[T]) -> T:
         try:
             response = await self._http.send(call.request(self._http))
         except httpx.TransportError as error:
             raise connection_failed(error) from error
         return call.answer_of(response)
+
+    async def _each(self, listing: calls.Listing[P, Item]) -> AsyncIterator[Item]:
+        """The listing's items, reading each page only once the previous one is used up."""
+        call: calls.Call[P] | None = listing.first
+        while call is not None:
+            page = await self._send(call)
+            for item in listing.items_of(page):
+                yield item
+            call = listing.next_call(page)
 
     # Workflows
 
@@ -104,6 +139,13 @@ class AsyncClient:
         cursor: str | None = None,
     ) -> WorkflowPage:
         return await self._send(calls.list_workflows(name, include_archived, limit, cursor))
+
+    def iter_workflows(
+        self, name: str | None = None, *, include_archived: bool = False, page_size: int = 50
+    ) -> AsyncIterator[Workflow]:
+        """Every workflow `list_workflows` would list, page after page as they are used:
+        `async for workflow in client.iter_workflows():`."""
+        return self._each(calls.all_workflows(name, include_archived, page_size))
 
     async def update_workflow(
         self, workflow_id: str, definition: Mapping[str, Any], description: str | None = None
@@ -160,10 +202,34 @@ class AsyncClient:
         )
         return await self._send(call)
 
+    def iter_executions(
+        self,
+        *,
+        workflow_id: str | None = None,
+        status: str | Sequence[str] | None = None,
+        parent_execution_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 50,
+    ) -> AsyncIterator[Execution]:
+        """Every execution `list_executions` would list with these filters, page after
+        page as they are used."""
+        listing = calls.all_executions(
+            workflow_id, status, parent_execution_id, created_after, created_before, page_size
+        )
+        return self._each(listing)
+
     async def list_events(
         self, execution_id: str, *, after: int = 0, limit: int = 100
     ) -> EventPage:
         return await self._send(calls.list_events(execution_id, after, limit))
+
+    def iter_events(
+        self, execution_id: str, *, after: int = 0, page_size: int = 100
+    ) -> AsyncIterator[Event]:
+        """The execution's stored events after `after`, in order, page after page as they
+        are used; unlike `watch`, it stops at the last event stored now."""
+        return self._each(calls.all_events(execution_id, after, page_size))
 
     async def list_signals(self, execution_id: str) -> list[Signal]:
         return await self._send(calls.list_signals(execution_id))
@@ -181,7 +247,7 @@ class AsyncClient:
         """A new execution of the same workflow version with the same input."""
         return await self._send(calls.control(execution_id, "rerun"))
 
-    async def watch(
+    def watch(
         self,
         execution_id: str,
         *,
@@ -192,12 +258,28 @@ class AsyncClient:
         """The execution's events, stored ones first, then live ones as they happen; ends
         when the execution has ended. A dropped connection is resumed after the last
         event seen (`Last-Event-ID`), so no event is missed or repeated."""
-        watch = Watch(execution_id, after, reconnect_delay, max_reconnects)
+        return self._follow(Watch(execution_id, after, reconnect_delay, max_reconnects))
+
+    def watch_workspace(
+        self,
+        *,
+        last_event_id: str | None = None,
+        reconnect_delay: float | None = None,
+        max_reconnects: int = DEFAULT_MAX_RECONNECTS,
+    ) -> AsyncIterator[ExecutionChange | ChangesMissed]:
+        """Every change of the workspace's executions as it commits, without end (stop
+        iterating, and `aclose()` it, to stop). A dropped connection is resumed after the
+        last change seen; `ChangesMissed` says the server could not replay what happened
+        meanwhile."""
+        return self._follow(WorkspaceWatch(last_event_id, reconnect_delay, max_reconnects))
+
+    async def _follow(self, watch: Followed[T]) -> AsyncIterator[T]:
+        """The stream's items across reconnections, until it ends or reconnecting fails."""
         while not watch.ended:
             error: TreadleError | None = None
             try:
-                async for event in self._stream(watch):
-                    yield event
+                async for item in self._stream(watch):
+                    yield item
             except httpx.TransportError as dropped:
                 error = connection_failed(dropped)
             except TreadleError as refused:
@@ -205,7 +287,7 @@ class AsyncClient:
             if not watch.ended:
                 await asyncio.sleep(watch.dropped(error))
 
-    async def _stream(self, watch: Watch) -> AsyncIterator[Event]:
+    async def _stream(self, watch: Followed[T]) -> AsyncIterator[T]:
         timeout = httpx.Timeout(self._http.timeout.connect, read=calls.STREAM_READ_TIMEOUT)
         request = self._http.build_request(
             "GET", watch.path, headers=watch.headers(), timeout=timeout
@@ -218,9 +300,9 @@ class AsyncClient:
             reader = MessageReader()
             async for line in response.aiter_lines():
                 message = reader.feed(line)
-                event = None if message is None else watch.read(message)
-                if event is not None:
-                    yield event
+                item = None if message is None else watch.read(message)
+                if item is not None:
+                    yield item
                 if watch.ended:
                     return
         finally:

@@ -1,10 +1,11 @@
 """The requests both clients send, described once: a `Call` says the method, path, query,
 body and headers of a request and the type its answer decodes to; `Client` and
-`AsyncClient` only send them. Also the server-sent-event reading `watch` shares."""
+`AsyncClient` only send them. A `Listing` says how to read a paged listing page after
+page, so both clients can offer its items one by one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -13,10 +14,12 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from treadle_client._retry import REPEATABLE_METHODS
 from treadle_client.errors import TreadleError, error_of
 from treadle_client.models import (
     BulkRuns,
     Delivery,
+    Event,
     EventPage,
     Execution,
     ExecutionDetail,
@@ -40,6 +43,8 @@ from treadle_client.models import (
 )
 
 T = TypeVar("T")
+P = TypeVar("P")
+Item = TypeVar("Item")
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = 30.0
@@ -60,6 +65,16 @@ class Call(Generic[T]):
     params: Mapping[str, Any] | None = None
     body: Any = msgspec.UNSET
     headers: Mapping[str, str] = field(default_factory=dict)
+    keyed: bool = False
+    """The body gives an idempotency key to everything the request creates."""
+
+    @property
+    def repeatable(self) -> bool:
+        """Safe to send again when its answer was lost: a method that means the same done
+        twice as once, or a POST whose idempotency keys make a repeat answer the first."""
+        if self.method in REPEATABLE_METHODS:
+            return True
+        return self.method == "POST" and (self.keyed or "Idempotency-Key" in self.headers)
 
     def request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         content = None if self.body is msgspec.UNSET else _encoder.encode(self.body)
@@ -82,6 +97,16 @@ class Call(Generic[T]):
                 response.status_code, "unexpected_response", f"{self.path}: {error}"
             ) from error
         return value
+
+
+@dataclass(frozen=True)
+class Listing(Generic[P, Item]):
+    """A paged listing, to read item by item: the call for its first page, the items of
+    a page, and the call for the page after a page (None after the last one)."""
+
+    first: Call[P]
+    items_of: Callable[[P], list[Item]]
+    next_call: Callable[[P], Call[P] | None]
 
 
 def base_url(url: str) -> str:
@@ -148,6 +173,24 @@ def list_workflows(
     return Call("GET", "/workflows", WorkflowPage, params=params)
 
 
+def all_workflows(
+    name: str | None, include_archived: bool, page_size: int
+) -> Listing[WorkflowPage, Workflow]:
+    """Every workflow of `list_workflows`, following `next_cursor`."""
+
+    def page(cursor: str | None) -> Call[WorkflowPage]:
+        return list_workflows(name, include_archived, page_size, cursor)
+
+    def following(current: WorkflowPage) -> Call[WorkflowPage] | None:
+        return None if current.next_cursor is None else page(current.next_cursor)
+
+    return Listing(page(None), _items_of_workflows, following)
+
+
+def _items_of_workflows(page: WorkflowPage) -> list[Workflow]:
+    return page.items
+
+
 def update_workflow(
     workflow_id: str, definition: Mapping[str, Any], description: str | None
 ) -> Call[WorkflowSaved]:
@@ -176,14 +219,16 @@ def run(
 ) -> Call[Run]:
     body = {"input": input, **_fields(start_at=start_at, priority=priority, version=version)}
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-    return Call("POST", f"/workflows/{_id(workflow_id)}/run", Run, body=body, headers=headers)
+    path = f"/workflows/{_id(workflow_id)}/run"
+    return Call("POST", path, Run, body=body, headers=headers, keyed=bool(idempotency_key))
 
 
 def run_many(workflow_id: str, runs: Sequence[RunSpec | Mapping[str, Any]]) -> Call[BulkRuns]:
-    body = {
-        "runs": [msgspec.convert(one, RunSpec) if isinstance(one, Mapping) else one for one in runs]
-    }
-    return Call("POST", f"/workflows/{_id(workflow_id)}/runs", BulkRuns, body=body)
+    specs = [msgspec.convert(one, RunSpec) if isinstance(one, Mapping) else one for one in runs]
+    # Repeated, a bulk run whose every run has a key answers the executions made the first time.
+    keyed = bool(specs) and all(spec.idempotency_key for spec in specs)
+    path = f"/workflows/{_id(workflow_id)}/runs"
+    return Call("POST", path, BulkRuns, body={"runs": specs}, keyed=keyed)
 
 
 # Executions
@@ -215,9 +260,55 @@ def list_executions(
     return Call("GET", "/executions", ExecutionPage, params=params)
 
 
+def all_executions(
+    workflow_id: str | None,
+    status: str | Sequence[str] | None,
+    parent_execution_id: str | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
+    page_size: int,
+) -> Listing[ExecutionPage, Execution]:
+    """Every execution of `list_executions`, following `next_cursor` with the same filter."""
+
+    def page(cursor: str | None) -> Call[ExecutionPage]:
+        return list_executions(
+            workflow_id,
+            status,
+            parent_execution_id,
+            created_after,
+            created_before,
+            page_size,
+            cursor,
+        )
+
+    def following(current: ExecutionPage) -> Call[ExecutionPage] | None:
+        return None if current.next_cursor is None else page(current.next_cursor)
+
+    return Listing(page(None), _items_of_executions, following)
+
+
+def _items_of_executions(page: ExecutionPage) -> list[Execution]:
+    return page.items
+
+
 def list_events(execution_id: str, after: int, limit: int) -> Call[EventPage]:
     params = {"after": after, "limit": limit}
     return Call("GET", f"/executions/{_id(execution_id)}/events", EventPage, params=params)
+
+
+def all_events(execution_id: str, after: int, page_size: int) -> Listing[EventPage, Event]:
+    """Every stored event of the execution after `after`, following `next_after`."""
+
+    def following(current: EventPage) -> Call[EventPage] | None:
+        if current.next_after is None:
+            return None
+        return list_events(execution_id, current.next_after, page_size)
+
+    return Listing(list_events(execution_id, after, page_size), _items_of_events, following)
+
+
+def _items_of_events(page: EventPage) -> list[Event]:
+    return page.items
 
 
 def list_signals(execution_id: str) -> Call[list[Signal]]:

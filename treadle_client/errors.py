@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -91,7 +94,7 @@ def error_of(response: httpx.Response) -> TreadleError:
     """The exception for an error response (its body must have been read)."""
     status = response.status_code
     kind = _BY_STATUS.get(status, TreadleError)
-    retry_after = _seconds(response.headers.get("Retry-After"))
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     try:
         body = msgspec.json.decode(response.content, type=_Body).error
     except msgspec.DecodeError:
@@ -104,8 +107,24 @@ def connection_failed(error: httpx.TransportError) -> ConnectionFailed:
     return ConnectionFailed(None, "connection_failed", str(error) or type(error).__name__)
 
 
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
+def retry_after_seconds(value: str | None) -> float | None:
+    """The seconds a `Retry-After` header asks to wait: it holds either a number of seconds
+    or an HTTP date; None when it holds neither (or is absent)."""
+    text = (value or "").strip()
+    if not text:
         return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _seconds_until(text)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _seconds_until(http_date: str) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT, whether or not it says so
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

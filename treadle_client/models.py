@@ -248,3 +248,20 @@ class RunSpec(msgspec.Struct, kw_only=True, omit_defaults=True):
     start_at: Moment | None = None
     priority: int | None = None
     version: int | None = None
+
+
+class ExecutionChange(Model):
+    """One change of an execution of the workspace, from `watch_workspace`: its status and
+    last event's `seq` and `type` once the change committed."""
+
+    execution_id: str
+    status: str
+    seq: int
+    type: str
+    event_id: str | None = None
+    """The stream's id for this change: pass it as `last_event_id=` to resume after it."""
+
+
+class ChangesMissed(Model):
+    """From `watch_workspace`: the server could not replay the changes made while the
+    stream was away (another API process, or too long ago); reload what you show."""
