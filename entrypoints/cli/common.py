@@ -37,8 +37,27 @@ def console() -> Console:
     return Console(file=sys.stdout, highlight=False, width=width)
 
 
+def _workspace_given(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """Check a `--workspace` typed on the command line against the token's workspace when
+    the command talks to a server (TREADLE_WORKSPACE and the default are not checked: they
+    may be meant for the database mode)."""
+    from entrypoints.cli.operations import check_workspace
+
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    # By name: typer carries its own copy of click, whose enum is not click's.
+    if not ctx.resilient_parsing and source is not None and source.name == "COMMANDLINE":
+        check_workspace(value)
+    return value
+
+
 WORKSPACE_OPTION = typer.Option(
-    "default", "--workspace", "-w", envvar="TREADLE_WORKSPACE", help="Workspace name."
+    "default",
+    "--workspace",
+    "-w",
+    envvar="TREADLE_WORKSPACE",
+    help="Workspace name (in the database mode; over the API the token's workspace is used,"
+    " and a different name given here is an error).",
+    callback=_workspace_given,
 )
 
 

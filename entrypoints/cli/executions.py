@@ -16,6 +16,7 @@ from entrypoints.cli.common import (
     short_time,
 )
 from entrypoints.cli.operations import operations
+from entrypoints.cli.runs import WATCH_HELP, report_watched
 from entrypoints.cli.views import ExecutionRow, error_line
 
 executions_app = typer.Typer(help="Inspect and control executions.", no_args_is_help=True)
@@ -110,19 +111,29 @@ def cancel(
 @executions_app.command("retry")
 def retry(
     execution_id: str = typer.Argument(..., help="The execution's id."),
+    watch: bool = typer.Option(False, "--watch", help=WATCH_HELP),
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """Retry a failed execution from its failed nodes, keeping earlier results."""
-    _said(operations().retry(workspace, execution_id))
+    ops = operations()
+    retried = ops.retry(workspace, execution_id)
+    _said(retried)
+    if watch:
+        report_watched(ops.watch(workspace, retried.id))
 
 
 @executions_app.command("rerun")
 def rerun(
     execution_id: str = typer.Argument(..., help="The execution's id."),
+    watch: bool = typer.Option(False, "--watch", help=WATCH_HELP),
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """Start a new execution of the same workflow version with the same input."""
-    _said(operations().rerun(workspace, execution_id))
+    ops = operations()
+    started = ops.rerun(workspace, execution_id)
+    _said(started)
+    if watch:
+        report_watched(ops.watch(workspace, started.id))
 
 
 @executions_app.command("signal")

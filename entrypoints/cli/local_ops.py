@@ -7,18 +7,30 @@ from collections.abc import Callable
 from typing import Any
 
 from application.errors import NotFound
-from application.records import StoredEvent, Workflow
+from application.records import ApiToken, StoredEvent, Workflow
 from application.use_cases.cancel_execution import CancelExecution
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.deliver_signal import DeliverSignal
 from application.use_cases.rerun_execution import RerunExecution
 from application.use_cases.retry_execution import RetryExecution
 from application.use_cases.start_run import StartRun
+from application.use_cases.start_runs import MAX_RUNS, StartRuns
+from application.use_cases.tokens import CreatedToken, CreateToken, RevokeToken, RevokeTokenHandler
 from application.use_cases.update_workflow import UpdateWorkflow
 from domain.execution import Execution
 from domain.status import ExecutionStatus
 from entrypoints.cli.common import ensure_workspace, find_workflow, find_workspace, with_runtime
-from entrypoints.cli.views import Applied, EventRow, ExecutionRow, ExecutionView, WorkflowRow
+from entrypoints.cli.views import (
+    Applied,
+    EventRow,
+    ExecutionRow,
+    ExecutionView,
+    NewToken,
+    RunRequest,
+    StartedRuns,
+    TokenRow,
+    WorkflowRow,
+)
 from entrypoints.cli.watch import (
     Snapshot,
     execution_row,
@@ -80,6 +92,38 @@ class DatabaseOperations:
             return await watch_live(runtime, execution.id)
 
         return execution_row(with_runtime(start))
+
+    def run_many(
+        self,
+        workspace: str,
+        workflow: str,
+        runs: list[RunRequest],
+        started: Callable[[StartedRuns], None],
+    ) -> None:
+        async def start(runtime: Runtime) -> None:
+            space = await find_workspace(runtime, workspace)
+            found = await find_workflow(runtime, space.id, workflow)
+            start_runs = runtime.engine.start_runs()
+            for offset in range(0, len(runs), MAX_RUNS):
+                part = [
+                    StartRun(space.id, found.id, run.input, idempotency_key=run.idempotency_key)
+                    for run in runs[offset : offset + MAX_RUNS]
+                ]
+                done = await start_runs(StartRuns(space.id, found.id, part))
+                ids = [one.execution.id for one in done]
+                started(StartedRuns(ids, sum(one.created for one in done)))
+
+        with_runtime(start)
+
+    def watch(self, workspace: str, execution_id: str) -> ExecutionRow:
+        async def follow(runtime: Runtime) -> Execution:
+            space = await find_workspace(runtime, workspace)
+            snapshot = await read_snapshot(runtime, execution_id)
+            if snapshot.execution.workspace_id != space.id:
+                raise NotFound(f"no execution {execution_id} in this workspace")
+            return await watch_live(runtime, execution_id)
+
+        return execution_row(with_runtime(follow))
 
     def list_executions(
         self, workspace: str, workflow: str | None, statuses: list[str], limit: int
@@ -146,3 +190,31 @@ class DatabaseOperations:
             return (await runtime.engine.deliver_signal()(command)).id
 
         return with_runtime(act)
+
+    def create_token(self, workspace: str, name: str, role: str) -> NewToken:
+        async def create(runtime: Runtime) -> CreatedToken:
+            space = await ensure_workspace(runtime, workspace)
+            return await runtime.services.create_token()(CreateToken(space.id, name, role))
+
+        created = with_runtime(create)
+        return NewToken(_token_row(created.record), workspace, created.secret)
+
+    def list_tokens(self, workspace: str) -> list[TokenRow]:
+        async def load(runtime: Runtime) -> list[ApiToken]:
+            space = await find_workspace(runtime, workspace)
+            async with runtime.uow_factory() as uow:
+                return await uow.tokens.search(space.id)
+
+        return [_token_row(token) for token in with_runtime(load)]
+
+    def revoke_token(self, workspace: str, token_id: str) -> str:
+        async def revoke(runtime: Runtime) -> ApiToken:
+            space = await find_workspace(runtime, workspace)
+            handler = RevokeTokenHandler(runtime.uow_factory, runtime.clock)
+            return await handler(RevokeToken(space.id, token_id))
+
+        return with_runtime(revoke).id
+
+
+def _token_row(token: ApiToken) -> TokenRow:
+    return TokenRow(token.id, token.name, token.role, token.created_at, token.revoked_at)

@@ -25,8 +25,8 @@ def main(
         None,
         "--url",
         envvar="TREADLE_URL",
-        help="A Treadle server: workflows, run, executions, secrets and schedules then use"
-        " its API instead of the database.",
+        help="A Treadle server: workflows, run, run-many, executions, tokens, secrets,"
+        " schedules and triggers then use its API instead of the database.",
     ),
     token: str | None = typer.Option(
         None, "--token", envvar="TREADLE_TOKEN", help="The API token to use with --url."

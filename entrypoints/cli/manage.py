@@ -1,5 +1,5 @@
 """The management commands: workflows, runs, executions, tokens, pruning, and (over the
-API) secrets and schedules."""
+API) secrets, schedules and webhook triggers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from entrypoints.cli.remote_commands import schedules_app, secrets_app
 from entrypoints.cli.run_many import run_many
 from entrypoints.cli.runs import run
 from entrypoints.cli.tokens import tokens_app
+from entrypoints.cli.triggers import triggers_app
 from entrypoints.cli.workflows import workflows_app
 
 
@@ -23,3 +24,4 @@ def register(app: typer.Typer) -> None:
     app.command("prune")(prune)
     app.add_typer(secrets_app, name="secrets")
     app.add_typer(schedules_app, name="schedules")
+    app.add_typer(triggers_app, name="triggers")

@@ -16,11 +16,17 @@ from typing import Any, Protocol
 
 from entrypoints.cli.views import (
     Applied,
+    DeliveryRow,
     EventRow,
     ExecutionRow,
     ExecutionView,
+    NewToken,
+    RunRequest,
     ScheduleRow,
     SecretRow,
+    StartedRuns,
+    TokenRow,
+    TriggerRow,
     WorkflowRow,
 )
 
@@ -34,8 +40,9 @@ class Remote:
 
 
 class Operations(Protocol):
-    """What `workflows`, `run` and `executions` do, wherever they do it. `workspace` is the
-    `--workspace` option; over the API the token's workspace is used instead."""
+    """What `workflows`, `run`, `run-many`, `executions` and `tokens` do, wherever they do
+    it. `workspace` is the `--workspace` option; over the API the token's workspace is used
+    instead."""
 
     def apply_workflow(
         self, workspace: str, name: str, description: str | None, document: dict[str, Any]
@@ -56,6 +63,21 @@ class Operations(Protocol):
         live until it ends and answer its last state."""
         ...
 
+    def run_many(
+        self,
+        workspace: str,
+        workflow: str,
+        runs: list[RunRequest],
+        started: Callable[[StartedRuns], None],
+    ) -> None:
+        """Start the runs in transactions of up to `MAX_RUNS`, in order, calling `started`
+        after each one."""
+        ...
+
+    def watch(self, workspace: str, execution_id: str) -> ExecutionRow:
+        """Show the execution's nodes live until it ends; answer its last state."""
+        ...
+
     def list_executions(
         self, workspace: str, workflow: str | None, statuses: list[str], limit: int
     ) -> list[ExecutionRow]: ...
@@ -72,9 +94,24 @@ class Operations(Protocol):
 
     def signal(self, workspace: str, execution_id: str, name: str, payload: Any) -> str: ...
 
+    def create_token(self, workspace: str, name: str, role: str) -> NewToken:
+        """A token of the workspace (made if missing, in the database mode)."""
+        ...
+
+    def list_tokens(self, workspace: str) -> list[TokenRow]: ...
+
+    def revoke_token(self, workspace: str, token_id: str) -> str:
+        """Revoke the token; answer its id."""
+        ...
+
 
 class RemoteOperations(Operations, Protocol):
-    """What only the API mode offers: secrets and schedules (admin and editor tokens)."""
+    """What only the API mode offers: secrets, schedules and webhook triggers (admin and
+    editor tokens), and the token's own workspace."""
+
+    def workspace_name(self) -> str:
+        """The name of the workspace the token belongs to."""
+        ...
 
     def list_secrets(self) -> list[SecretRow]: ...
 
@@ -94,6 +131,22 @@ class RemoteOperations(Operations, Protocol):
 
     def delete_schedule(self, schedule_id: str) -> None: ...
 
+    def list_triggers(self, workflow: str | None) -> list[TriggerRow]: ...
+
+    def get_trigger(self, trigger_id: str) -> TriggerRow: ...
+
+    def create_trigger(self, workflow: str, settings: dict[str, Any]) -> TriggerRow:
+        """`settings` are the API's create fields besides the workflow."""
+        ...
+
+    def update_trigger(self, trigger_id: str, changes: dict[str, Any]) -> TriggerRow: ...
+
+    def switch_trigger(self, trigger_id: str, enabled: bool) -> TriggerRow: ...
+
+    def delete_trigger(self, trigger_id: str) -> None: ...
+
+    def list_deliveries(self, trigger_id: str, limit: int) -> list[DeliveryRow]: ...
+
 
 _remote: Remote | None = None
 
@@ -104,12 +157,36 @@ def choose(url: str | None, token: str | None) -> None:
     from entrypoints.cli.common import fail
 
     if url and not token:
-        fail("--url (TREADLE_URL) needs a token too: --token or TREADLE_TOKEN", 2)
+        fail(
+            "--url (TREADLE_URL) needs a token too: --token or TREADLE_TOKEN. The first token"
+            " is made on the database: `treadle tokens create` where DATABASE_URL is set and"
+            " TREADLE_URL is not",
+            2,
+        )
     _remote = Remote(url, token) if url and token else None
 
 
 def remote() -> Remote | None:
     return _remote
+
+
+def check_workspace(name: str) -> None:
+    """Over the API the token decides the workspace: a `--workspace` given on the command
+    line must name the token's, else the command stops before acting anywhere else."""
+    from entrypoints.cli.common import fail
+
+    if _remote is None:
+        return
+    from entrypoints.cli.remote_ops import ApiOperations
+
+    token_workspace = ApiOperations(_remote).workspace_name()
+    if name != token_workspace:
+        fail(
+            f"--workspace {name}: the token belongs to workspace {token_workspace}, and over"
+            " the API the token decides the workspace (leave out --workspace, or use a token"
+            f" of {name})",
+            2,
+        )
 
 
 def operations() -> Operations:

@@ -20,6 +20,18 @@ schedules_app = typer.Typer(
 )
 
 
+def read_secret(prompt: str) -> str:
+    """A secret value from standard input when it is piped (one trailing newline dropped),
+    else typed at a prompt without echoing it; exits 2 when it is empty."""
+    if sys.stdin.isatty():
+        value = typer.prompt(prompt, hide_input=True)
+    else:
+        value = sys.stdin.read().removesuffix("\n")
+    if not value:
+        fail("the secret's value is empty", 2)
+    return str(value)
+
+
 @secrets_app.command("list")
 def list_secrets() -> None:
     """List the secrets' names and dates (never their values)."""
@@ -38,13 +50,7 @@ def set_secret(name: str = typer.Argument(..., help="The secret's name.")) -> No
     """Store a secret, or replace its value; the value is read from standard input when it
     is piped, else asked for without echoing it."""
     ops = remote_operations("secrets set")
-    if sys.stdin.isatty():
-        value = typer.prompt(f"value of {name}", hide_input=True)
-    else:
-        value = sys.stdin.read().removesuffix("\n")
-    if not value:
-        fail("the secret's value is empty", 2)
-    created = ops.set_secret(name, value)
+    created = ops.set_secret(name, read_secret(f"value of {name}"))
     typer.echo(f"{'created' if created else 'updated'} secret {name}")
 
 

@@ -13,16 +13,23 @@ from typing import Any, TypeVar
 
 from rich.live import Live
 
+from application.use_cases.start_runs import MAX_RUNS
 from entrypoints.cli.common import console, fail
 from entrypoints.cli.operations import Remote
 from entrypoints.cli.views import (
     Applied,
+    DeliveryRow,
     EventRow,
     ExecutionRow,
     ExecutionView,
+    NewToken,
     NodeRow,
+    RunRequest,
     ScheduleRow,
     SecretRow,
+    StartedRuns,
+    TokenRow,
+    TriggerRow,
     WorkflowRow,
     node_detail,
 )
@@ -30,12 +37,17 @@ from entrypoints.cli.watch import render
 from treadle_client import (
     Client,
     Conflict,
+    Delivery,
     Event,
     Execution,
     ExecutionDetail,
     NotFound,
+    RunSpec,
     Schedule,
+    Token,
     TreadleError,
+    Trigger,
+    TriggerSaved,
     Workflow,
 )
 
@@ -46,7 +58,7 @@ REDRAW_SECONDS = 0.2
 
 
 class ApiOperations:
-    """`Operations` (and the secrets and schedules commands) over the HTTP API."""
+    """`Operations` (and the secrets, schedules and triggers commands) over the HTTP API."""
 
     def __init__(self, remote: Remote) -> None:
         self._remote = remote
@@ -106,6 +118,28 @@ class ApiOperations:
 
         return self._call(start)
 
+    def run_many(
+        self,
+        workspace: str,
+        workflow: str,
+        runs: list[RunRequest],
+        started: Callable[[StartedRuns], None],
+    ) -> None:
+        def start(client: Client) -> None:
+            workflow_id = _workflow(client, workflow).id
+            for offset in range(0, len(runs), MAX_RUNS):
+                specs = [
+                    RunSpec(input=run.input, idempotency_key=run.idempotency_key)
+                    for run in runs[offset : offset + MAX_RUNS]
+                ]
+                done = client.run_many(workflow_id, specs)
+                started(StartedRuns([run.execution_id for run in done.runs], done.created))
+
+        self._call(start)
+
+    def watch(self, workspace: str, execution_id: str) -> ExecutionRow:
+        return self._call(lambda client: _row(_watch_live(client, execution_id)))
+
     def list_executions(
         self, workspace: str, workflow: str | None, statuses: list[str], limit: int
     ) -> list[ExecutionRow]:
@@ -159,6 +193,25 @@ class ApiOperations:
 
     def signal(self, workspace: str, execution_id: str, name: str, payload: Any) -> str:
         return self._call(lambda client: client.signal(execution_id, name, payload).id)
+
+    # Tokens and the workspace
+
+    def workspace_name(self) -> str:
+        return self._call(lambda client: client.workspace().name)
+
+    def create_token(self, workspace: str, name: str, role: str) -> NewToken:
+        def create(client: Client) -> NewToken:
+            created = client.create_token(name, role)
+            return NewToken(_token(created), client.workspace().name, created.token)
+
+        return self._call(create)
+
+    def list_tokens(self, workspace: str) -> list[TokenRow]:
+        return self._call(lambda client: [_token(token) for token in client.list_tokens()])
+
+    def revoke_token(self, workspace: str, token_id: str) -> str:
+        self._call(lambda client: client.revoke_token(token_id))
+        return token_id
 
     # Secrets
 
@@ -214,6 +267,44 @@ class ApiOperations:
 
     def delete_schedule(self, schedule_id: str) -> None:
         self._call(lambda client: client.delete_schedule(schedule_id))
+
+    # Webhook triggers
+
+    def list_triggers(self, workflow: str | None) -> list[TriggerRow]:
+        def load(client: Client) -> list[TriggerRow]:
+            workflow_id = _workflow(client, workflow).id if workflow else None
+            return [_trigger(t) for t in client.list_triggers(workflow_id)]
+
+        return self._call(load)
+
+    def get_trigger(self, trigger_id: str) -> TriggerRow:
+        return self._call(lambda client: _trigger(client.get_trigger(trigger_id)))
+
+    def create_trigger(self, workflow: str, settings: dict[str, Any]) -> TriggerRow:
+        def create(client: Client) -> TriggerRow:
+            workflow_id = _workflow(client, workflow).id
+            return _trigger(client.create_trigger(workflow_id, **settings))
+
+        return self._call(create)
+
+    def update_trigger(self, trigger_id: str, changes: dict[str, Any]) -> TriggerRow:
+        return self._call(lambda client: _trigger(client.update_trigger(trigger_id, **changes)))
+
+    def switch_trigger(self, trigger_id: str, enabled: bool) -> TriggerRow:
+        def switch(client: Client) -> TriggerRow:
+            if enabled:
+                return _trigger(client.enable_trigger(trigger_id))
+            return _trigger(client.disable_trigger(trigger_id))
+
+        return self._call(switch)
+
+    def delete_trigger(self, trigger_id: str) -> None:
+        self._call(lambda client: client.delete_trigger(trigger_id))
+
+    def list_deliveries(self, trigger_id: str, limit: int) -> list[DeliveryRow]:
+        return self._call(
+            lambda client: [_delivery(d) for d in client.list_deliveries(trigger_id, limit=limit)]
+        )
 
 
 def _workflows(client: Client, name: str | None) -> Iterator[Workflow]:
@@ -319,4 +410,44 @@ def _schedule(schedule: Schedule) -> ScheduleRow:
         schedule.enabled,
         schedule.next_fire_at,
         schedule.last_fired_at,
+    )
+
+
+def _token(token: Token) -> TokenRow:
+    return TokenRow(token.id, token.name, token.role, token.created_at, token.revoked_at)
+
+
+def _trigger(trigger: Trigger) -> TriggerRow:
+    return TriggerRow(
+        id=trigger.id,
+        workflow_id=trigger.workflow_id,
+        name=trigger.name,
+        enabled=trigger.enabled,
+        url=trigger.url,
+        verification=trigger.verification,
+        has_secret=trigger.has_secret,
+        verify_header=trigger.verify_header,
+        tolerance_seconds=trigger.tolerance_seconds,
+        delivery_id_header=trigger.delivery_id_header,
+        delivery_id_path=trigger.delivery_id_path,
+        headers=list(trigger.headers),
+        input=trigger.input,
+        respond=trigger.respond,
+        respond_node=trigger.respond_node,
+        wait_seconds=trigger.wait_seconds,
+        max_body_bytes=trigger.max_body_bytes,
+        rate_limit=trigger.rate_limit,
+        created_at=trigger.created_at,
+        updated_at=trigger.updated_at,
+        secret=trigger.secret if isinstance(trigger, TriggerSaved) else None,
+    )
+
+
+def _delivery(delivery: Delivery) -> DeliveryRow:
+    return DeliveryRow(
+        delivery.received_at,
+        delivery.status_code,
+        delivery.execution_id,
+        delivery.delivery_id,
+        delivery.error_code,
     )

@@ -1,30 +1,23 @@
 """`treadle run-many WORKFLOW FILE`: one run per line of a JSON-lines file, started in
-transactions of up to 1,000 runs (as `POST /runs` starts them)."""
+transactions of up to 1,000 runs (as `POST /runs` starts them), on the database or, with
+TREADLE_URL, over the API."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from application.document_limits import first_refusal
-from application.use_cases.start_run import StartRun
-from application.use_cases.start_runs import MAX_RUNS, StartRuns
-from entrypoints.cli.common import (
-    WORKSPACE_OPTION,
-    fail,
-    find_workflow,
-    find_workspace,
-    with_runtime,
-)
-
-if TYPE_CHECKING:
-    from entrypoints.runtime import Runtime
+from application.use_cases.start_runs import MAX_RUNS
+from entrypoints.cli.common import WORKSPACE_OPTION, fail
+from entrypoints.cli.operations import operations
+from entrypoints.cli.views import RunRequest, StartedRuns
 
 Line = tuple[int, Any]
 """A run's line number in the file, and its input."""
@@ -47,29 +40,20 @@ def run_many(
     lines = read_lines(file)
     if not lines:
         fail(f"{file} holds no runs: one JSON value (a run's input) a line", 2)
+    runs = [RunRequest(value, _key(key_prefix, number)) for number, value in lines]
+    created = 0
+    with _progress(len(runs)) as progress:
+        task = progress.add_task("starting", total=len(runs))
 
-    async def start(runtime: Runtime) -> int:
-        space = await find_workspace(runtime, workspace)
-        found = await find_workflow(runtime, space.id, workflow)
-        start_runs = runtime.engine.start_runs()
-        created = 0
-        with _progress(len(lines)) as progress:
-            task = progress.add_task("starting", total=len(lines))
-            for offset in range(0, len(lines), MAX_RUNS):
-                part = lines[offset : offset + MAX_RUNS]
-                runs = [
-                    StartRun(space.id, found.id, value, idempotency_key=_key(key_prefix, number))
-                    for number, value in part
-                ]
-                started = await start_runs(StartRuns(space.id, found.id, runs))
-                for one in started:
-                    typer.echo(one.execution.id)
-                created += sum(one.created for one in started)
-                progress.advance(task, len(part))
-        return created
+        def started(batch: StartedRuns) -> None:
+            nonlocal created
+            for execution_id in batch.execution_ids:
+                typer.echo(execution_id)
+            created += batch.created
+            progress.advance(task, len(batch.execution_ids))
 
-    created = with_runtime(start)
-    earlier = len(lines) - created
+        operations().run_many(workspace, workflow, runs, started)
+    earlier = len(runs) - created
     summary = f"started {created:,} execution(s)"
     if earlier:
         summary += f"; {earlier:,} run(s) had been started before under their keys"

@@ -1,32 +1,22 @@
-"""`treadle tokens create|list|revoke`: API bearer tokens, scoped to a workspace and a role."""
+"""`treadle tokens create|list|revoke`: API bearer tokens, scoped to a workspace and a role.
+
+On the database they act on `--workspace` (and `create` makes the workspace if needed: the
+first token of an install comes from here). Over the API they act on the token's own
+workspace and need an admin token.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
-from application.records import ApiToken
-from application.use_cases.tokens import (
-    CreatedToken,
-    CreateToken,
-    RevokeToken,
-    RevokeTokenHandler,
-    parse_role,
-)
 from entrypoints.cli.common import (
     WORKSPACE_OPTION,
     console,
-    ensure_workspace,
-    find_workspace,
     guarded,
     new_table,
     short_time,
-    with_runtime,
 )
-
-if TYPE_CHECKING:
-    from entrypoints.runtime import Runtime
+from entrypoints.cli.operations import operations
 
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 
@@ -37,17 +27,15 @@ def create(
     role: str = typer.Option("admin", "--role", help="admin, editor or viewer."),
     name: str = typer.Option("cli", "--name", help="A label to recognise the token by."),
 ) -> None:
-    """Create a token (and the workspace if it does not exist); the token is shown once."""
+    """Create a token (and, on the database, the workspace if it does not exist); the token
+    is shown once."""
+    from application.use_cases.tokens import parse_role
+
     guarded(lambda: parse_role(role))
-
-    async def act(runtime: Runtime) -> CreatedToken:
-        space = await ensure_workspace(runtime, workspace)
-        return await runtime.services.create_token()(CreateToken(space.id, name, role))
-
-    created = with_runtime(act)
+    created = operations().create_token(workspace, name, role)
     typer.echo(
-        f"created {created.record.role} token {created.record.id} for workspace {workspace};"
-        " it is shown only now:",
+        f"created {created.token.role} token {created.token.id} for workspace"
+        f" {created.workspace}; it is shown only now:",
         err=True,
     )
     typer.echo(created.secret)
@@ -56,13 +44,7 @@ def create(
 @tokens_app.command("list")
 def list_tokens(workspace: str = WORKSPACE_OPTION) -> None:
     """List the workspace's tokens (never their secrets)."""
-
-    async def load(runtime: Runtime) -> list[ApiToken]:
-        space = await find_workspace(runtime, workspace)
-        async with runtime.uow_factory() as uow:
-            return await uow.tokens.search(space.id)
-
-    found = with_runtime(load)
+    found = operations().list_tokens(workspace)
     if not found:
         typer.echo(f"no tokens in workspace {workspace}")
         return
@@ -84,11 +66,5 @@ def revoke(
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
     """Revoke a token: requests bearing it are refused from now on."""
-
-    async def act(runtime: Runtime) -> ApiToken:
-        space = await find_workspace(runtime, workspace)
-        handler = RevokeTokenHandler(runtime.uow_factory, runtime.clock)
-        return await handler(RevokeToken(space.id, token_id))
-
-    revoked = with_runtime(act)
-    typer.echo(f"revoked token {revoked.id}")
+    revoked = operations().revoke_token(workspace, token_id)
+    typer.echo(f"revoked token {revoked}")

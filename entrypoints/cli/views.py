@@ -101,3 +101,74 @@ def node_detail(
     if skip_reason:
         return skip_reason
     return ""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run of `run-many`: its input and, with `--key-prefix`, its idempotency key."""
+
+    input: Any
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
+class StartedRuns:
+    """One transaction of `run-many`: the executions' ids in the order asked for, and how
+    many of them it created (the others had been started before under their keys)."""
+
+    execution_ids: list[str]
+    created: int
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: str
+    name: str
+    role: str
+    created_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token just created, with the bearer secret shown this once."""
+
+    token: TokenRow
+    workspace: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """A webhook trigger; `secret` is set only in the answer that made it (shown once)."""
+
+    id: str
+    workflow_id: str
+    name: str
+    enabled: bool
+    url: str
+    verification: str
+    has_secret: bool
+    verify_header: str | None
+    tolerance_seconds: int
+    delivery_id_header: str | None
+    delivery_id_path: str | None
+    headers: list[str]
+    input: Any
+    respond: str
+    respond_node: str | None
+    wait_seconds: float
+    max_body_bytes: int
+    rate_limit: float
+    created_at: datetime | None
+    updated_at: datetime | None
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    received_at: datetime | None
+    status_code: int
+    execution_id: str | None
+    delivery_id: str | None
+    error_code: str | None
