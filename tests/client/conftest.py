@@ -1,11 +1,19 @@
 """The client against a real uvicorn serving the app in this process, over the memory
-runtime, with tokens of every role in two workspaces; the test drives the worker."""
+runtime, with tokens of every role in two workspaces; the test drives the worker. Also a
+small scripted HTTP server, for answers the app gives only when something is wrong (429,
+503, a dropped connection)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +21,7 @@ import uvicorn
 
 from application.worker_loop import WorkerLoop, WorkerSettings
 from entrypoints.api.app import create_app
+from entrypoints.api.live import EventHub
 from entrypoints.runtime import Runtime
 from tests.api.conftest import api_settings, issue_tokens, memory_runtime
 
@@ -26,6 +35,7 @@ class Served:
     url: str
     runtime: Runtime
     tokens: dict[str, str]
+    hub: EventHub
 
     def token(self, who: str = "a_admin") -> str:
         return self.tokens[who]
@@ -36,6 +46,16 @@ class Served:
         settings = WorkerSettings(worker_id="test-worker")
         loop = WorkerLoop(settings, runtime.queue, runtime.engine.runner(), runtime.clock)
         return await loop.run_until_idle()
+
+    async def wait_for_listeners(self, count: int) -> None:
+        """Until `count` live streams are subscribed, so none misses what happens next."""
+        await wait_until(lambda: self.hub.listeners >= count)
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(DEADLINE):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -51,10 +71,132 @@ async def served() -> AsyncIterator[Served]:
         while not server.started:
             await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield Served(f"http://127.0.0.1:{port}", runtime, tokens)
+    yield Served(f"http://127.0.0.1:{port}", runtime, tokens, app.state["hub"])
     server.should_exit = True
     await asyncio.wait_for(task, DEADLINE)
     await runtime.close()
+
+
+class Recording(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Real HTTP, recording the URL of every request sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[httpx.URL] = []
+        self._sync = httpx.HTTPTransport()
+        self._async = httpx.AsyncHTTPTransport()
+
+    def to(self, path_end: str) -> list[httpx.URL]:
+        """The requests sent to a path that ends so."""
+        return [url for url in self.sent if url.path.endswith(path_end)]
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.url)
+        return self._sync.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.url)
+        return await self._async.handle_async_request(request)
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        await self._async.aclose()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the scripted server answers one request: a status, headers and a JSON body,
+    or (`drop`) nothing at all, closing the connection."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+    """time.monotonic() when the request arrived."""
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """A real HTTP server on 127.0.0.1 that answers each request with the next answer of
+    its `script` (repeating the last one once the script is used up) and records every
+    request it received."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ScriptedHandler)
+        self.script: list[Answer] = []
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def answer(self, *answers: Answer) -> None:
+        """Start a new script (and forget the requests received so far)."""
+        with self._lock:
+            self.script = list(answers)
+            self.received = []
+
+    def next_answer(self, request: Received) -> Answer:
+        with self._lock:
+            self.received.append(request)
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+    def gaps(self) -> list[float]:
+        """Seconds between one request's arrival and the next one's."""
+        times = [request.at for request in self.received]
+        return [later - earlier for earlier, later in pairwise(times)]
+
+
+class _ScriptedHandler(BaseHTTPRequestHandler):
+    server: ScriptedServer
+
+    def _serve(self) -> None:
+        size = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(size) if size else b""
+        received = Received(self.command, self.path, dict(self.headers), body, time.monotonic())
+        answer = self.server.next_answer(received)
+        if answer.drop:
+            self.close_connection = True
+            return
+        content = b"" if answer.body is None else json.dumps(answer.body).encode()
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test asserts on `received` instead."""
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(DEADLINE)
 
 
 class DroppingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
