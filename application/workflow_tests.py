@@ -7,6 +7,10 @@ the clock to the next wake time (a timer, a retry's backoff, a signal) until the
 execution ends or the case's time budget (`advance_seconds`) is used up. What the
 execution and the chosen nodes ended with is then compared with the case's `expect`.
 
+The workflows the one under test starts (`sub_workflow`, `for_each`, naming them by
+name) are created next to it, on the same engine, so their executions run too; a case's
+`secrets` are stored in the case's workspace for node templates to read.
+
 The wiring (an in-memory engine, the manual clock, the scripted network) is the caller's:
 `run_test_file` asks `new_engine` for a fresh one per case.
 """
@@ -15,19 +19,30 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from application.engine.runner import ExecutionRunner
+from application.errors import Conflict
 from application.ports.clock import Clock
+from application.ports.encryptor import Encryptor
+from application.ports.executors import NodeCall
 from application.ports.queue import WorkQueue
 from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import StoredSecret
+from application.redaction import redact
 from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
 from application.use_cases.deliver_signal import DeliverSignal, DeliverSignalHandler
 from application.use_cases.start_run import StartRun, StartRunHandler
 from application.worker_loop import WorkerLoop, WorkerSettings
+from application.workflow_tests_errors import ErrorExpectation
+from domain.definition import NodeKind
+from domain.errors import InvalidDefinition
+from domain.node_config import workflow_reference
+from domain.problems import Problem, is_template
 from domain.status import ExecutionStatus, NodeStatus
 from domain.validation import validate_document
 
@@ -74,6 +89,7 @@ class NodeExpectation:
     attempts: int | None = None
     output: Any = None
     has_output: bool = False
+    error: ErrorExpectation | None = None
 
     def view(self) -> dict[str, Any]:
         shown: dict[str, Any] = {}
@@ -83,6 +99,15 @@ class NodeExpectation:
             shown["attempts"] = self.attempts
         if self.has_output:
             shown["output"] = self.output
+        if self.error is not None:
+            shown["error"] = self.error.view()
+        return shown
+
+    def shown(self, actual: Mapping[str, Any]) -> dict[str, Any]:
+        """The node's actual fields that this expectation names, laid out like `view()`."""
+        shown = {key: actual.get(key) for key in self.view() if key != "error"}
+        if self.error is not None:
+            shown["error"] = self.error.shown(actual.get("error"))
         return shown
 
 
@@ -92,6 +117,7 @@ class Expectation:
     output: Any = None
     has_output: bool = False
     nodes: Mapping[str, NodeExpectation] = field(default_factory=dict)
+    error: ErrorExpectation | None = None
 
     def view(self) -> dict[str, Any]:
         shown: dict[str, Any] = {}
@@ -99,6 +125,8 @@ class Expectation:
             shown["status"] = self.status
         if self.has_output:
             shown["output"] = self.output
+        if self.error is not None:
+            shown["error"] = self.error.view()
         if self.nodes:
             shown["nodes"] = {node_id: node.view() for node_id, node in self.nodes.items()}
         return shown
@@ -109,6 +137,10 @@ class WorkflowTestCase:
     name: str
     input: Any = None
     responses: Mapping[str, Sequence[ScriptedResponse]] = field(default_factory=dict)
+    """Answers by node: `<node id>` for the workflow under test, `<workflow>.<node id>`
+    for a node of a workflow it starts."""
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """Workspace secrets the case's nodes read, by name."""
     signals: Sequence[ScheduledSignal] = ()
     advance_seconds: float = DEFAULT_ADVANCE_SECONDS
     expect: Expectation = field(default_factory=Expectation)
@@ -119,14 +151,30 @@ class WorkflowTestFile:
     workflow: str
     """The workflow file under test, relative to the test file."""
     cases: Sequence[WorkflowTestCase]
+    workflows: Sequence[str] = ()
+    """The files of the workflows it starts (sub_workflow, for_each), relative to the test
+    file: they are created next to it for every case."""
+
+
+@dataclass(frozen=True)
+class NamedWorkflow:
+    """A workflow to create for a case: its name and its definition document."""
+
+    name: str
+    document: Mapping[str, Any]
 
 
 def parse_test_file(raw: Any) -> WorkflowTestFile:
     """The test file a parsed document describes; raises `TestFileError` otherwise."""
-    top = _mapping(raw, "", {"workflow", "cases"})
+    top = _mapping(raw, "", {"workflow", "workflows", "cases"})
     workflow = top.get("workflow")
     if not isinstance(workflow, str) or not workflow.strip():
         raise TestFileError("workflow: name the workflow file under test (a relative path)")
+    workflows = top.get("workflows", [])
+    if not isinstance(workflows, list) or not all(
+        isinstance(path, str) and path.strip() for path in workflows
+    ):
+        raise TestFileError("workflows: a list of workflow files (relative paths)")
     cases = top.get("cases")
     if not isinstance(cases, list) or not cases:
         raise TestFileError("cases: a test file holds a non-empty list of cases")
@@ -135,11 +183,11 @@ def parse_test_file(raw: Any) -> WorkflowTestFile:
     for index, name in enumerate(names):
         if name in names[:index]:
             raise TestFileError(f"cases[{index}].name: another case is named {name!r}")
-    return WorkflowTestFile(workflow.strip(), parsed)
+    return WorkflowTestFile(workflow.strip(), parsed, [path.strip() for path in workflows])
 
 
 def _case(raw: Any, path: str) -> WorkflowTestCase:
-    keys = {"name", "input", "responses", "signals", "advance_seconds", "expect"}
+    keys = {"name", "input", "responses", "secrets", "signals", "advance_seconds", "expect"}
     case = _mapping(raw, path, keys)
     name = case.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -148,6 +196,9 @@ def _case(raw: Any, path: str) -> WorkflowTestCase:
     if not _is_number(advance) or advance < 0:
         raise TestFileError(f"{path}.advance_seconds: a number of seconds, 0 or more")
     responses = _mapping(case.get("responses", {}), f"{path}.responses", None)
+    secrets = _mapping(case.get("secrets", {}), f"{path}.secrets", None)
+    if not all(isinstance(value, str) for value in secrets.values()):
+        raise TestFileError(f"{path}.secrets: secret values are strings")
     signals = case.get("signals", [])
     if not isinstance(signals, list):
         raise TestFileError(f"{path}.signals: a list of signals")
@@ -156,10 +207,13 @@ def _case(raw: Any, path: str) -> WorkflowTestCase:
     return WorkflowTestCase(
         name=name.strip(),
         input=case.get("input"),
-        responses={
-            str(node_id): _responses(answers, f"{path}.responses.{node_id}")
-            for node_id, answers in responses.items()
-        },
+        responses=Script(
+            {
+                str(address): _responses(answers, f"{path}.responses.{address}")
+                for address, answers in responses.items()
+            }
+        ),
+        secrets={str(name): value for name, value in secrets.items()},
         signals=[_signal(signal, f"{path}.signals[{i}]") for i, signal in enumerate(signals)],
         advance_seconds=float(advance),
         expect=_expectation(case["expect"], f"{path}.expect"),
@@ -202,13 +256,14 @@ def _signal(raw: Any, path: str) -> ScheduledSignal:
 
 
 def _expectation(raw: Any, path: str) -> Expectation:
-    expect = _mapping(raw, path, {"status", "output", "nodes"})
+    expect = _mapping(raw, path, {"status", "output", "error", "nodes"})
     status = _status(expect.get("status"), f"{path}.status", _EXECUTION_STATUSES)
     nodes = _mapping(expect.get("nodes", {}), f"{path}.nodes", None)
     return Expectation(
         status=status,
         output=expect.get("output"),
         has_output="output" in expect,
+        error=_error_expectation(expect, f"{path}.error"),
         nodes={
             str(node_id): _node_expectation(node, f"{path}.nodes.{node_id}")
             for node_id, node in nodes.items()
@@ -217,7 +272,7 @@ def _expectation(raw: Any, path: str) -> Expectation:
 
 
 def _node_expectation(raw: Any, path: str) -> NodeExpectation:
-    node = _mapping(raw, path, {"status", "attempts", "output"})
+    node = _mapping(raw, path, {"status", "attempts", "output", "error"})
     attempts = node.get("attempts")
     if attempts is not None and (not isinstance(attempts, int) or isinstance(attempts, bool)):
         raise TestFileError(f"{path}.attempts: a whole number")
@@ -226,6 +281,38 @@ def _node_expectation(raw: Any, path: str) -> NodeExpectation:
         attempts=attempts,
         output=node.get("output"),
         has_output="output" in node,
+        error=_error_expectation(node, f"{path}.error"),
+    )
+
+
+def _error_expectation(holder: Mapping[str, Any], path: str) -> ErrorExpectation | None:
+    """The `error` field of an expectation: None when absent, `absent` for `error: null`."""
+    if "error" not in holder:
+        return None
+    raw = holder["error"]
+    if raw is None:
+        return ErrorExpectation(absent=True)
+    keys = {"kind", "message", "message_contains", "message_matches", "retryable"}
+    error = _mapping(raw, path, keys)
+    if not error:
+        raise TestFileError(f"{path}: name what to check ({', '.join(sorted(keys))})")
+    for key in keys - {"retryable"}:
+        if key in error and not isinstance(error[key], str):
+            raise TestFileError(f"{path}.{key}: a string")
+    if "retryable" in error and not isinstance(error["retryable"], bool):
+        raise TestFileError(f"{path}.retryable: true or false")
+    if "message_matches" in error:
+        try:
+            re.compile(error["message_matches"])
+        except re.error as problem:
+            message = f"{path}.message_matches: not a regular expression: {problem}"
+            raise TestFileError(message) from None
+    return ErrorExpectation(
+        kind=error.get("kind"),
+        message=error.get("message"),
+        message_contains=error.get("message_contains"),
+        message_matches=error.get("message_matches"),
+        retryable=error.get("retryable"),
     )
 
 
@@ -258,6 +345,47 @@ class ManualClock(Clock, Protocol):
     def advance(self, seconds: float = 0.0, *, to: datetime | None = None) -> datetime: ...
 
 
+@dataclass
+class ScriptAddresses:
+    """Which scripted answers a network call takes: a node of the workflow under test is
+    addressed by its id, a node of another workflow (one it starts) as
+    `<workflow name>.<node id>`. Node ids hold no dot, so the last dot splits the two."""
+
+    under_test: str | None = None
+    """The id of the workflow under test, once created."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Workflow names by id, for the workflows created for the case."""
+
+    def key(self, call: NodeCall) -> str:
+        if self.under_test is None or call.workflow_id == self.under_test:
+            return call.node_id
+        return f"{self.names.get(call.workflow_id, call.workflow_id)}.{call.node_id}"
+
+
+class Script(dict[str, Sequence[ScriptedResponse]]):
+    """A case's scripted answers by address, and the addresses of the workflows the case
+    created (filled in as it creates them): the scripted network asks it which answers a
+    call takes."""
+
+    def __init__(self, responses: Mapping[str, Sequence[ScriptedResponse]]) -> None:
+        super().__init__(responses)
+        self.addresses = ScriptAddresses()
+
+    def address(self, call: NodeCall) -> str:
+        return self.addresses.key(call)
+
+
+class PlainSecrets:
+    """The secret "cipher" of a test engine: values kept as they are. Storage is in
+    memory and gone after the case, and the values come from the test file anyway."""
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return plaintext.encode("utf-8")
+
+    def decrypt(self, token: bytes) -> str:
+        return token.decode("utf-8")
+
+
 @dataclass(frozen=True)
 class CaseEngine:
     """A fresh engine for one case: a manual clock, storage, and the scripted network."""
@@ -271,6 +399,8 @@ class CaseEngine:
     deliver_signal: DeliverSignalHandler
     unanswered: Callable[[], list[str]]
     """The requests the script had no answer for, described (method, URL, body)."""
+    secrets_codec: Encryptor | None = None
+    """What the runner opens secrets with; None: this engine cannot be given secrets."""
 
 
 EngineFactory = Callable[[Mapping[str, Sequence[ScriptedResponse]]], CaseEngine]
@@ -294,18 +424,31 @@ async def run_test_file(
     workflow_name: str,
     document: Mapping[str, Any],
     new_engine: EngineFactory,
+    children: Sequence[NamedWorkflow] = (),
 ) -> list[CaseResult]:
-    """Run every case of `test_file` against the workflow `document`."""
-    problems = validate_document(dict(document))
-    if problems:
-        reasons = [
-            f"the workflow is not valid: {p.path or '(document)'}: {p.message} ({p.code})"
-            for p in problems
-        ]
+    """Run every case of `test_file` against the workflow `document`, with `children`
+    (the workflows it starts) created next to it."""
+    reasons = [
+        *_invalid(NamedWorkflow(workflow_name, document), "the workflow"),
+        *(reason for child in children for reason in _invalid(child, f"workflow {child.name!r}")),
+    ]
+    if reasons:
         return [CaseResult(case.name, reasons) for case in test_file.cases]
+    results = []
+    for case in test_file.cases:
+        engine = new_engine(case.responses)
+        try:
+            results.append(await run_case(engine, workflow_name, document, case, children))
+        except TestFileError as problem:
+            results.append(CaseResult(case.name, [str(problem)]))
+    return results
+
+
+def _invalid(workflow: NamedWorkflow, what: str) -> list[str]:
+    """Why the API would refuse the workflow's document, one line per problem."""
     return [
-        await run_case(new_engine(case.responses), workflow_name, document, case)
-        for case in test_file.cases
+        f"{what} is not valid: {p.path or '(document)'}: {p.message} ({p.code})"
+        for p in validate_document(dict(workflow.document))
     ]
 
 
@@ -320,23 +463,38 @@ class CaseRun:
 
 
 async def run_case(
-    engine: CaseEngine, workflow_name: str, document: Mapping[str, Any], case: WorkflowTestCase
+    engine: CaseEngine,
+    workflow_name: str,
+    document: Mapping[str, Any],
+    case: WorkflowTestCase,
+    children: Sequence[NamedWorkflow] = (),
 ) -> CaseResult:
-    ran = await drive_case(engine, workflow_name, document, case)
+    ran = await drive_case(engine, workflow_name, document, case, children)
     if ran.unanswered:
         failures = [f"no response scripted for {u}" for u in ran.unanswered]
-        return CaseResult(case.name, failures, ran.seconds)
-    return CaseResult(case.name, compare(case.expect, ran.actual), ran.seconds)
+    else:
+        failures = compare(case.expect, ran.actual)
+    # The engine scrubs secrets from what it stores; this also covers the expected side
+    # of a diff, so a failure report can be pasted anywhere.
+    return CaseResult(case.name, redact(failures, case.secrets.values()), ran.seconds)
 
 
 async def drive_case(
-    engine: CaseEngine, workflow_name: str, document: Mapping[str, Any], case: WorkflowTestCase
+    engine: CaseEngine,
+    workflow_name: str,
+    document: Mapping[str, Any],
+    case: WorkflowTestCase,
+    children: Sequence[NamedWorkflow] = (),
 ) -> CaseRun:
     """Run the case's execution: the worker drains what is due, signals arrive on time,
-    and the fake clock jumps to the next wake time until it ends or its time is up."""
-    create = CreateWorkflow(TEST_WORKSPACE, workflow_name, dict(document))
-    workflow = await engine.create_workflow(create)
-    started = await engine.start_run(StartRun(TEST_WORKSPACE, workflow.id, case.input))
+    and the fake clock jumps to the next wake time until it ends or its time is up.
+    Raises `TestFileError` when a workflow cannot be created or a secret stored."""
+    await _store_secrets(engine, case.secrets)
+    under_test = NamedWorkflow(workflow_name, document)
+    created = await create_workflows(engine, under_test, children)
+    _address_workflows(case.responses, created, workflow_name)
+    workflow_id = created[workflow_name]
+    started = await engine.start_run(StartRun(TEST_WORKSPACE, workflow_id, case.input))
     execution_id = started.execution.id
     start = engine.clock.now()
     worker = WorkerLoop(WorkerSettings("treadle-test"), engine.queue, engine.runner, engine.clock)
@@ -366,6 +524,97 @@ async def drive_case(
         engine.clock.advance(max(step, 0.0))
     seconds = (engine.clock.now() - start).total_seconds()
     return CaseRun(await _actual(engine, execution_id), seconds, engine.unanswered())
+
+
+async def _store_secrets(engine: CaseEngine, secrets: Mapping[str, str]) -> None:
+    if not secrets:
+        return
+    if engine.secrets_codec is None:
+        raise TestFileError(
+            "secrets: this test engine has no secret store; give secrets through "
+            "run_workflow(..., secrets=...) (entrypoints.workflow_testing)"
+        )
+    now = engine.clock.now()
+    async with engine.uow_factory() as uow:
+        for name, value in secrets.items():
+            sealed = engine.secrets_codec.encrypt(value)
+            await uow.secrets.put(StoredSecret(TEST_WORKSPACE, name, sealed, now, now))
+        await uow.commit()
+
+
+async def create_workflows(
+    engine: CaseEngine, under_test: NamedWorkflow, children: Sequence[NamedWorkflow]
+) -> dict[str, str]:
+    """Create the workflow under test and the ones it starts, each before any workflow
+    naming it (the API refuses a name it does not know); their ids by name."""
+    names = [under_test.name, *(child.name for child in children)]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise TestFileError(f"workflows: two workflows are named {name!r}")
+    created: dict[str, str] = {}
+    for workflow in creation_order([under_test, *children]):
+        create = CreateWorkflow(TEST_WORKSPACE, workflow.name, dict(workflow.document))
+        try:
+            created[workflow.name] = (await engine.create_workflow(create)).id
+        except InvalidDefinition as refused:
+            raise TestFileError(_refusal(workflow.name, refused)) from None
+        except Conflict as conflict:
+            raise TestFileError(f"workflow {workflow.name!r}: {conflict}") from None
+    return created
+
+
+def _address_workflows(
+    responses: Mapping[str, Any], created: Mapping[str, str], under_test: str
+) -> None:
+    """Tell the case's script which workflow is which, for the calls it answers."""
+    if isinstance(responses, Script):
+        responses.addresses.names = {id_: name for name, id_ in created.items()}
+        responses.addresses.under_test = created[under_test]
+
+
+def creation_order(workflows: Sequence[NamedWorkflow]) -> list[NamedWorkflow]:
+    """`workflows` with each one after those it names; a cycle keeps the given order
+    (the engine then says what it refuses)."""
+    pending = list(workflows)
+    order: list[NamedWorkflow] = []
+    while pending:
+        waiting_for = {workflow.name for workflow in pending}
+        ready = next(
+            (w for w in pending if not (named_workflows(w.document) - {w.name}) & waiting_for),
+            pending[0],
+        )
+        pending.remove(ready)
+        order.append(ready)
+    return order
+
+
+def named_workflows(document: Mapping[str, Any]) -> set[str]:
+    """The workflows a definition's sub_workflow and for_each nodes name (not by template)."""
+    named: set[str] = set()
+    kinds = {kind.value: kind for kind in NodeKind}
+    for node in document.get("nodes") or ():
+        if not isinstance(node, dict) or node.get("kind") not in kinds:
+            continue
+        config = node.get("config")
+        reference = workflow_reference(
+            kinds[node["kind"]], config if isinstance(config, dict) else {}
+        )
+        if reference and isinstance(reference[1], str) and not is_template(reference[1]):
+            named.add(reference[1])
+    return named
+
+
+def _refusal(name: str, refused: InvalidDefinition) -> str:
+    lines = [f"workflow {name!r} is refused:"]
+    for problem in refused.problems:
+        if isinstance(problem, Problem):
+            hint = ""
+            if problem.code == "unknown_workflow":
+                hint = " (list its file under `workflows:` in the test file)"
+            lines.append(f"  {problem.path}: {problem.message} ({problem.code}){hint}")
+        else:
+            lines.append(f"  {problem}")
+    return "\n".join(lines)
 
 
 async def _actual(engine: CaseEngine, execution_id: str) -> dict[str, Any]:
@@ -398,16 +647,17 @@ def compare(expect: Expectation, actual: Mapping[str, Any]) -> list[str]:
         shown["status"] = actual["status"]
     if "output" in expected:
         shown["output"] = actual["output"]
+    if expect.error is not None:
+        shown["error"] = expect.error.shown(actual["error"])
     if "nodes" in expected:
         nodes = actual["nodes"]
         shown["nodes"] = {
-            node_id: {key: nodes.get(node_id, {}).get(key) for key in wanted}
-            for node_id, wanted in expected["nodes"].items()
+            node_id: node.shown(nodes.get(node_id, {})) for node_id, node in expect.nodes.items()
         }
     if expected == shown:
         return []
     failures = [diff(expected, shown)]
-    if actual.get("error") and expect.status != actual["status"]:
+    if actual.get("error") and expect.status != actual["status"] and "error" not in expected:
         failures.append(f"the execution ended {actual['status']}: {_error_text(actual['error'])}")
     return failures
 

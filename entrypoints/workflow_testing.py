@@ -12,9 +12,13 @@ on a fake clock, its `http_request` and `ai_prompt` nodes answered from a script
         assert ran.status == "completed"
         assert ran.nodes["charge"]["attempts"] == 2
 
-`responses` and `signals` take the shapes of a `*.test.yaml` case (see
-docs/testing-workflows.md). The pytest plugin in `entrypoints.pytest_plugin` offers the
-same as the `run_workflow` fixture; in an async test, await `run_workflow_async`.
+`responses`, `secrets` and `signals` take the shapes of a `*.test.yaml` case (see
+docs/testing-workflows.md); `workflows` gives the definitions of the workflows it starts
+(`sub_workflow`, `for_each`) by name. The pytest plugin in `entrypoints.pytest_plugin`
+offers the same as the `run_workflow` fixture; in an async test, await
+`run_workflow_async`.
+
+`workflow_test_engine` wires the engine of one case, for this module and `treadle test`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from typing import Any
 
 from application.workflow_tests import (
     DEFAULT_ADVANCE_SECONDS,
+    CaseEngine,
+    NamedWorkflow,
+    PlainSecrets,
+    ScriptedResponse,
     TestFileError,
     drive_case,
     parse_test_file,
@@ -48,33 +56,72 @@ class WorkflowRun:
     """The calls the script had no answer for (they were not sent; their nodes failed)."""
 
 
+def workflow_test_engine(responses: Mapping[str, Sequence[ScriptedResponse]]) -> CaseEngine:
+    """An engine for one workflow test case: in memory, on a fake clock, with no jitter,
+    its http_request and ai_prompt nodes answered from `responses` (by node id, or
+    `<workflow>.<node id>` in a child workflow), and secrets it can be given."""
+    # Here, not above: the engine's wiring loads only when a workflow test runs.
+    from dependency_injector import providers
+
+    from adapters.clock import FakeClock
+    from adapters.nodes.scripted_network import ScriptedNetwork
+    from application.nodes.builtin import builtin_executors
+    from entrypoints.containers import memory_engine
+
+    clock = FakeClock()
+    adapters, engine = memory_engine(clock)
+    network = ScriptedNetwork(responses)
+    codec = PlainSecrets()
+    engine.executors.override(
+        providers.Object(builtin_executors().with_executors(network.executors()))
+    )
+    engine.decryptor.override(providers.Object(codec))
+    engine.rng.override(providers.Object(lambda: 0.0))  # every backoff its full length
+    return CaseEngine(
+        clock=clock,
+        uow_factory=adapters.uow_factory(),
+        queue=adapters.queue(),
+        runner=engine.runner(),
+        create_workflow=engine.create_workflow(),
+        start_run=engine.start_run(),
+        deliver_signal=engine.deliver_signal(),
+        unanswered=lambda: list(network.unanswered),
+        secrets_codec=codec,
+    )
+
+
 async def run_workflow_async(
     definition: Mapping[str, Any],
     input: Any = None,
     *,
     responses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    workflows: Mapping[str, Mapping[str, Any]] | None = None,
     signals: Sequence[Mapping[str, Any]] = (),
     advance_seconds: float = DEFAULT_ADVANCE_SECONDS,
 ) -> WorkflowRun:
-    """Run `definition` with `input` to its end; raises `TestFileError` for a definition
-    the API would refuse or a malformed script, naming the path."""
-    problems = validate_document(dict(definition))
-    if problems:
-        listed = "; ".join(f"{p.path or '(document)'}: {p.message}" for p in problems)
-        raise TestFileError(f"the workflow is not valid: {listed}")
+    """Run `definition` with `input` to its end, with `workflows` (definitions by name)
+    created next to it; raises `TestFileError` for a definition the API would refuse or
+    a malformed script, naming the path."""
+    children = [NamedWorkflow(name, child) for name, child in (workflows or {}).items()]
+    for name, document in [("workflow", definition), *((c.name, c.document) for c in children)]:
+        problems = validate_document(dict(document))
+        if problems:
+            listed = "; ".join(f"{p.path or '(document)'}: {p.message}" for p in problems)
+            what = "the workflow" if document is definition else f"workflow {name!r}"
+            raise TestFileError(f"{what} is not valid: {listed}")
     raw_case = {
         "name": "run_workflow",
         "input": input,
         "responses": {node: list(answers) for node, answers in (responses or {}).items()},
+        "secrets": dict(secrets or {}),
         "signals": [dict(signal) for signal in signals],
         "advance_seconds": advance_seconds,
         "expect": {},  # the caller asserts on what comes back
     }
     [case] = parse_test_file({"workflow": "(inline)", "cases": [raw_case]}).cases
-    # Imported here: the container brings the in-memory adapter and the scripted network.
-    from entrypoints.containers import workflow_test_engine
-
-    ran = await drive_case(workflow_test_engine(case.responses), "workflow", definition, case)
+    engine = workflow_test_engine(case.responses)
+    ran = await drive_case(engine, "workflow", definition, case, children)
     actual = ran.actual
     return WorkflowRun(
         status=actual["status"],
@@ -91,6 +138,8 @@ def run_workflow(
     input: Any = None,
     *,
     responses: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    workflows: Mapping[str, Mapping[str, Any]] | None = None,
     signals: Sequence[Mapping[str, Any]] = (),
     advance_seconds: float = DEFAULT_ADVANCE_SECONDS,
 ) -> WorkflowRun:
@@ -100,6 +149,8 @@ def run_workflow(
             definition,
             input,
             responses=responses,
+            secrets=secrets,
+            workflows=workflows,
             signals=signals,
             advance_seconds=advance_seconds,
         )

@@ -2,9 +2,11 @@
 
 The real executors run, each over an HTTP transport that answers from the script instead
 of the network, so a scripted answer goes through the same rendering, status handling and
-parsing as a real one. Attempt n of a node gets the node's n-th scripted answer; a request
-with none is not sent anywhere: it is recorded (`unanswered`) and the attempt fails for
-good.
+parsing as a real one. Attempt n of a node gets the n-th answer scripted for the node's
+address (its id, or `<workflow>.<node id>` in a child workflow, when the answers come as
+a `Script`: see `ScriptAddresses`);
+a request with none is not sent anywhere: it is recorded (`unanswered`, with the case's
+secrets and the texts rendered from them scrubbed) and the attempt fails for good.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import httpx
 from adapters.nodes.ai_prompt import AiPromptExecutor
 from adapters.nodes.http_request import HttpRequestExecutor
 from application.ports.executors import Failed, NodeCall, NodeExecutor, NodeResult
-from application.workflow_tests import ScriptedResponse
+from application.redaction import redact
+from application.workflow_tests import Script, ScriptedResponse
 from domain.definition import NodeKind
 from domain.network_config import DEFAULT_API_KEY_SECRET
 from domain.policies import NodeError
@@ -41,14 +44,20 @@ class ScriptedNetwork:
         self.unanswered: list[str] = []
         """Each request the script had no answer for: node, attempt, method, URL, body."""
 
-    def executors(self) -> dict[NodeKind, NodeExecutor]:
+    def executors(self) -> dict[str, NodeExecutor]:
         return {
             NodeKind.HTTP_REQUEST: _ScriptedExecutor(self, HttpRequestExecutor),
             NodeKind.AI_PROMPT: _ScriptedExecutor(self, AiPromptExecutor),
         }
 
+    def address(self, call: NodeCall) -> str:
+        """The entry of the script a call takes its answers from."""
+        if isinstance(self._responses, Script):
+            return self._responses.address(call)
+        return call.node_id
+
     def answer_for(self, call: NodeCall) -> ScriptedResponse | None:
-        answers = self._responses.get(call.node_id, ())
+        answers = self._responses.get(self.address(call), ())
         return answers[call.attempt - 1] if 0 < call.attempt <= len(answers) else None
 
 
@@ -62,14 +71,16 @@ class _ScriptedExecutor:
     async def run(self, call: NodeCall) -> NodeResult:
         answer = self._network.answer_for(call)
         transport = httpx.MockTransport(lambda request: _respond(request, answer))
-        secrets = {**call.secrets, _key_secret(call): SCRIPTED_API_KEY}
+        # A key the case gives is used as given; without one, a stand-in.
+        secrets = {_key_secret(call): SCRIPTED_API_KEY, **call.secrets}
         async with httpx.AsyncClient(transport=transport) as client:
             try:
                 return await self._build(client).run(dataclasses.replace(call, secrets=secrets))
             except _Unanswered as unanswered:
-                what = f"{call.node_id} (attempt {call.attempt}): {unanswered.request}"
+                request = redact(unanswered.request, _sensitive(call))
+                what = f"{self._network.address(call)} (attempt {call.attempt}): {request}"
                 self._network.unanswered.append(what)
-                message = f"No response is scripted for this request: {unanswered.request}"
+                message = f"No response is scripted for this request: {request}"
                 return Failed(NodeError("unscripted_request", message, retryable=False))
 
 
@@ -96,6 +107,11 @@ def _describe(request: httpx.Request) -> str:
         shown = body if len(body) <= SHOWN_BODY_CHARS else body[:SHOWN_BODY_CHARS] + "..."
         text += f" with body {shown}"
     return text
+
+
+def _sensitive(call: NodeCall) -> set[str]:
+    """The secrets a call read and the texts rendered from them."""
+    return {*call.sensitive_texts, *call.secrets.values()}
 
 
 def _key_secret(call: NodeCall) -> str:

@@ -1,8 +1,10 @@
 """`treadle test [PATHS]`: run the `*.test.yaml` workflow tests found under PATHS.
 
 No database and no network: each case runs on an in-memory engine with a fake clock,
-and its http_request and ai_prompt nodes are answered from the case's script
-(`application.workflow_tests` drives the engine; `containers.workflow_test_engine` wires it).
+and its http_request and ai_prompt nodes are answered from the case's script. The
+workflows the one under test starts are read from the files its `workflows:` lists
+(`application.workflow_tests` drives the engine; `containers.workflow_test_engine` wires
+it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from entrypoints.cli.common import console
 from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
 
 if TYPE_CHECKING:
-    from application.workflow_tests import CaseResult
+    from application.workflow_tests import CaseResult, NamedWorkflow
 
 TEST_FILE_SUFFIX = ".test.yaml"
 NO_TESTS_EXIT = 5
@@ -121,7 +123,14 @@ def _run_cases(path: Path) -> list[CaseResult]:
         raise _FileProblem(f"{path}: {error}") from None
     workflow_path = path.parent / test_file.workflow
     name, document = _read_workflow(workflow_path)
-    return asyncio.run(run_test_file(test_file, name, document, workflow_test_engine))
+    children = [_named_workflow(path.parent / child) for child in test_file.workflows]
+    return asyncio.run(run_test_file(test_file, name, document, workflow_test_engine, children))
+
+
+def _named_workflow(path: Path) -> NamedWorkflow:
+    from application.workflow_tests import NamedWorkflow
+
+    return NamedWorkflow(*_read_workflow(path))
 
 
 def _read(path: Path) -> str:
