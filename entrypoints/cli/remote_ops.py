@@ -68,7 +68,8 @@ class ApiOperations:
             with Client(self._remote.url, self._remote.token) as client:
                 return action(client)
         except TreadleError as error:
-            fail(f"{error.message} ({error.code})")
+            problems = [f"\n  {_detail_line(detail)}" for detail in error.details]
+            fail(f"{error.message} ({error.code})" + "".join(problems))
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -305,6 +306,15 @@ class ApiOperations:
         return self._call(
             lambda client: [_delivery(d) for d in client.list_deliveries(trigger_id, limit=limit)]
         )
+
+
+def _detail_line(detail: Any) -> str:
+    """One problem of an error answer: where (a path or a field) and what."""
+    if not isinstance(detail, dict):
+        return str(detail)
+    where = detail.get("path") or detail.get("key")
+    message = detail.get("message") or detail
+    return f"{where}: {message}" if where else str(message)
 
 
 def _workflows(client: Client, name: str | None) -> Iterator[Workflow]:

@@ -9,7 +9,7 @@ Options left out of `create` take the API's defaults; left out of `update`, they
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -23,6 +23,9 @@ triggers_app = typer.Typer(
     " their deliveries (over the API).",
     no_args_is_help=True,
 )
+
+Verification = Literal["none", "header_secret", "github", "stripe", "hmac_sha256"]
+Respond = Literal["accepted", "wait"]
 
 # The options `create` and `update` share; None (or no --header) means "not given".
 NAME = typer.Option(None, "--name", help="A label for the trigger.")
@@ -177,7 +180,7 @@ def _described(trigger: TriggerRow) -> list[tuple[str, str]]:
 def create_trigger(
     workflow: str = typer.Argument(..., help="The workflow's name or id."),
     name: str | None = NAME,
-    verification: str | None = VERIFICATION,
+    verification: Verification | None = VERIFICATION,
     secret_stdin: bool = SECRET_STDIN,
     verify_header: str | None = VERIFY_HEADER,
     tolerance_seconds: int | None = TOLERANCE,
@@ -185,7 +188,7 @@ def create_trigger(
     delivery_id_path: str | None = DELIVERY_ID_PATH,
     headers: list[str] = HEADERS,
     input_json: str | None = INPUT,
-    respond: str | None = RESPOND,
+    respond: Respond | None = RESPOND,
     respond_node: str | None = RESPOND_NODE,
     wait_seconds: float | None = WAIT_SECONDS,
     max_body_bytes: int | None = MAX_BODY_BYTES,
@@ -219,7 +222,7 @@ def create_trigger(
 def update_trigger(
     trigger_id: str = typer.Argument(..., help="The trigger's id."),
     name: str | None = NAME,
-    verification: str | None = VERIFICATION,
+    verification: Verification | None = VERIFICATION,
     secret_stdin: bool = SECRET_STDIN,
     verify_header: str | None = VERIFY_HEADER,
     tolerance_seconds: int | None = TOLERANCE,
@@ -227,7 +230,7 @@ def update_trigger(
     delivery_id_path: str | None = DELIVERY_ID_PATH,
     headers: list[str] = HEADERS,
     input_json: str | None = INPUT,
-    respond: str | None = RESPOND,
+    respond: Respond | None = RESPOND,
     respond_node: str | None = RESPOND_NODE,
     wait_seconds: float | None = WAIT_SECONDS,
     max_body_bytes: int | None = MAX_BODY_BYTES,
