@@ -157,7 +157,7 @@ def _described(trigger: TriggerRow) -> list[tuple[str, str]]:
         respond = f"wait up to {trigger.wait_seconds:g} s{node}"
     return [
         ("id", trigger.id),
-        ("name", trigger.name),
+        ("name", trigger.name or "-"),
         ("workflow", trigger.workflow_id),
         ("enabled", "yes" if trigger.enabled else "no"),
         ("url", trigger.url),
