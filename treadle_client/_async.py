@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -108,7 +109,7 @@ class AsyncClient:
             raise connection_failed(error) from error
         return call.answer_of(response)
 
-    async def _each(self, listing: calls.Listing[P, Item]) -> AsyncIterator[Item]:
+    async def _each(self, listing: calls.Listing[P, Item]) -> AsyncGenerator[Item, None]:
         """The listing's items, reading each page only once the previous one is used up."""
         call: calls.Call[P] | None = listing.first
         while call is not None:
@@ -142,7 +143,7 @@ class AsyncClient:
 
     def iter_workflows(
         self, name: str | None = None, *, include_archived: bool = False, page_size: int = 50
-    ) -> AsyncIterator[Workflow]:
+    ) -> AsyncGenerator[Workflow, None]:
         """Every workflow `list_workflows` would list, page after page as they are used:
         `async for workflow in client.iter_workflows():`."""
         return self._each(calls.all_workflows(name, include_archived, page_size))
@@ -211,7 +212,7 @@ class AsyncClient:
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         page_size: int = 50,
-    ) -> AsyncIterator[Execution]:
+    ) -> AsyncGenerator[Execution, None]:
         """Every execution `list_executions` would list with these filters, page after
         page as they are used."""
         listing = calls.all_executions(
@@ -226,7 +227,7 @@ class AsyncClient:
 
     def iter_events(
         self, execution_id: str, *, after: int = 0, page_size: int = 100
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """The execution's stored events after `after`, in order, page after page as they
         are used; unlike `watch`, it stops at the last event stored now."""
         return self._each(calls.all_events(execution_id, after, page_size))
@@ -254,7 +255,7 @@ class AsyncClient:
         after: int = 0,
         reconnect_delay: float | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """The execution's events, stored ones first, then live ones as they happen; ends
         when the execution has ended. A dropped connection is resumed after the last
         event seen (`Last-Event-ID`), so no event is missed or repeated."""
@@ -266,20 +267,23 @@ class AsyncClient:
         last_event_id: str | None = None,
         reconnect_delay: float | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
-    ) -> AsyncIterator[ExecutionChange | ChangesMissed]:
+    ) -> AsyncGenerator[ExecutionChange | ChangesMissed, None]:
         """Every change of the workspace's executions as it commits, without end (stop
         iterating, and `aclose()` it, to stop). A dropped connection is resumed after the
         last change seen; `ChangesMissed` says the server could not replay what happened
         meanwhile."""
         return self._follow(WorkspaceWatch(last_event_id, reconnect_delay, max_reconnects))
 
-    async def _follow(self, watch: Followed[T]) -> AsyncIterator[T]:
+    async def _follow(self, watch: Followed[T]) -> AsyncGenerator[T, None]:
         """The stream's items across reconnections, until it ends or reconnecting fails."""
         while not watch.ended:
             error: TreadleError | None = None
             try:
-                async for item in self._stream(watch):
-                    yield item
+                # Closed here, not whenever collected, so a watch stopped early lets go
+                # of its connection at once.
+                async with aclosing(self._stream(watch)) as items:
+                    async for item in items:
+                        yield item
             except httpx.TransportError as dropped:
                 error = connection_failed(dropped)
             except TreadleError as refused:
@@ -287,7 +291,7 @@ class AsyncClient:
             if not watch.ended:
                 await asyncio.sleep(watch.dropped(error))
 
-    async def _stream(self, watch: Followed[T]) -> AsyncIterator[T]:
+    async def _stream(self, watch: Followed[T]) -> AsyncGenerator[T, None]:
         timeout = httpx.Timeout(self._http.timeout.connect, read=calls.STREAM_READ_TIMEOUT)
         request = self._http.build_request(
             "GET", watch.path, headers=watch.headers(), timeout=timeout

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -108,7 +108,7 @@ class Client:
             raise connection_failed(error) from error
         return call.answer_of(response)
 
-    def _each(self, listing: calls.Listing[P, Item]) -> Iterator[Item]:
+    def _each(self, listing: calls.Listing[P, Item]) -> Generator[Item, None, None]:
         """The listing's items, reading each page only once the previous one is used up."""
         call: calls.Call[P] | None = listing.first
         while call is not None:
@@ -141,7 +141,7 @@ class Client:
 
     def iter_workflows(
         self, name: str | None = None, *, include_archived: bool = False, page_size: int = 50
-    ) -> Iterator[Workflow]:
+    ) -> Generator[Workflow, None, None]:
         """Every workflow `list_workflows` would list, page after page as they are used."""
         return self._each(calls.all_workflows(name, include_archived, page_size))
 
@@ -207,7 +207,7 @@ class Client:
         created_after: datetime | None = None,
         created_before: datetime | None = None,
         page_size: int = 50,
-    ) -> Iterator[Execution]:
+    ) -> Generator[Execution, None, None]:
         """Every execution `list_executions` would list with these filters, page after
         page as they are used."""
         listing = calls.all_executions(
@@ -220,7 +220,7 @@ class Client:
 
     def iter_events(
         self, execution_id: str, *, after: int = 0, page_size: int = 100
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """The execution's stored events after `after`, in order, page after page as they
         are used; unlike `watch`, it stops at the last event stored now."""
         return self._each(calls.all_events(execution_id, after, page_size))
@@ -248,7 +248,7 @@ class Client:
         after: int = 0,
         reconnect_delay: float | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """The execution's events, stored ones first, then live ones as they happen; ends
         when the execution has ended. A dropped connection is resumed after the last
         event seen (`Last-Event-ID`), so no event is missed or repeated."""
@@ -260,13 +260,13 @@ class Client:
         last_event_id: str | None = None,
         reconnect_delay: float | None = None,
         max_reconnects: int = DEFAULT_MAX_RECONNECTS,
-    ) -> Iterator[ExecutionChange | ChangesMissed]:
+    ) -> Generator[ExecutionChange | ChangesMissed, None, None]:
         """Every change of the workspace's executions as it commits, without end (stop
         iterating to stop). A dropped connection is resumed after the last change seen;
         `ChangesMissed` says the server could not replay what happened meanwhile."""
         return self._follow(WorkspaceWatch(last_event_id, reconnect_delay, max_reconnects))
 
-    def _follow(self, watch: Followed[T]) -> Iterator[T]:
+    def _follow(self, watch: Followed[T]) -> Generator[T, None, None]:
         """The stream's items across reconnections, until it ends or reconnecting fails."""
         while not watch.ended:
             error: TreadleError | None = None
@@ -279,7 +279,7 @@ class Client:
             if not watch.ended:
                 time.sleep(watch.dropped(error))
 
-    def _stream(self, watch: Followed[T]) -> Iterator[T]:
+    def _stream(self, watch: Followed[T]) -> Generator[T, None, None]:
         timeout = httpx.Timeout(self._http.timeout.connect, read=calls.STREAM_READ_TIMEOUT)
         request = self._http.build_request(
             "GET", watch.path, headers=watch.headers(), timeout=timeout
