@@ -606,14 +606,15 @@ def named_workflows(document: Mapping[str, Any]) -> set[str]:
 
 def _refusal(name: str, refused: InvalidDefinition) -> str:
     lines = [f"workflow {name!r} is refused:"]
+    unknown = False
     for problem in refused.problems:
         if isinstance(problem, Problem):
-            hint = ""
-            if problem.code == "unknown_workflow":
-                hint = " (list its file under `workflows:` in the test file)"
-            lines.append(f"  {problem.path}: {problem.message} ({problem.code}){hint}")
+            unknown = unknown or problem.code == "unknown_workflow"
+            lines.append(f"  {problem.path}: {problem.message} ({problem.code})")
         else:
             lines.append(f"  {problem}")
+    if unknown:
+        lines.append("a workflow it names is loaded when the test file lists it under `workflows:`")
     return "\n".join(lines)
 
 

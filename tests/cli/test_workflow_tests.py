@@ -170,14 +170,17 @@ def test_a_day_long_delay_and_a_late_signal_take_no_real_time(tmp_path: Path) ->
 
 
 def test_an_invalid_workflow_fails_every_case_with_the_problem_path(tmp_path: Path) -> None:
-    broken = {"nodes": [{"id": "a", "kind": "no_such_kind"}], "edges": []}
+    broken = {
+        "nodes": [{"id": "a", "kind": "transform", "config": {"output": 1}}],
+        "edges": [{"from": "a", "to": "nowhere"}],
+    }
     write_case(tmp_path, broken, "  - name: anything\n    expect: {status: completed}\n")
 
     result = treadle_test(str(tmp_path))
 
     assert result.exit_code == 1
     assert "FAIL" in result.output
-    assert "the workflow is not valid: nodes[0].kind:" in result.output
+    assert "the workflow is not valid: edges[0].to:" in result.output
 
 
 def test_a_test_file_that_breaks_the_format_says_where(tmp_path: Path) -> None:
