@@ -1,7 +1,8 @@
 """A typed Python client for Treadle's HTTP API.
 
 `Client` (blocking) and `AsyncClient` (asyncio) have the same methods; both answer typed
-models and raise `TreadleError` for every error the API answers. This package imports
+models and raise `TreadleError` for every error the API answers; a request safe to repeat
+is retried on 429, 503 and connection errors (`Retries`). This package imports
 neither the server nor the engine: it needs only `httpx` and `msgspec`.
 """
 

@@ -21,6 +21,7 @@ from treadle_client import (
     Unavailable,
 )
 from treadle_client._retry import Attempts
+from treadle_client.errors import retry_after_seconds
 
 # Waits of a millisecond, so that retrying tests stay fast.
 QUICK = Retries(max_attempts=4, backoff=0.001, max_backoff=0.002, budget=5.0)
@@ -206,3 +207,11 @@ def test_invalid_retry_settings_are_refused() -> None:
         Retries(max_attempts=0)
     with pytest.raises(ValueError):
         Retries(backoff=-1)
+
+
+def test_retry_after_values_that_say_nothing_are_ignored() -> None:
+    assert retry_after_seconds("2.5") == 2.5
+    assert retry_after_seconds("-3") == 0.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # already past
+    for nothing in (None, "", "soon", "nan", "inf"):
+        assert retry_after_seconds(nothing) is None
