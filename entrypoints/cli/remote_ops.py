@@ -53,6 +53,9 @@ from treadle_client import (
 
 T = TypeVar("T")
 
+BODY_TOO_LARGE = "body_too_large"
+"""The API's code for a request body over its TREADLE_MAX_BODY_BYTES."""
+
 REDRAW_SECONDS = 0.2
 """At most one re-read of the execution per this while events stream in."""
 
@@ -133,8 +136,7 @@ class ApiOperations:
                     RunSpec(input=run.input, idempotency_key=run.idempotency_key)
                     for run in runs[offset : offset + MAX_RUNS]
                 ]
-                done = client.run_many(workflow_id, specs)
-                started(StartedRuns([run.execution_id for run in done.runs], done.created))
+                _send_runs(client, workflow_id, specs, started)
 
         self._call(start)
 
@@ -306,6 +308,24 @@ class ApiOperations:
         return self._call(
             lambda client: [_delivery(d) for d in client.list_deliveries(trigger_id, limit=limit)]
         )
+
+
+def _send_runs(
+    client: Client, workflow_id: str, specs: list[RunSpec], started: Callable[[StartedRuns], None]
+) -> None:
+    """Start the runs in one request, or, when the body is larger than the server accepts,
+    in two halves (each in turn, so the ids still come in order): a refused request started
+    nothing, since a bulk run is all or none."""
+    try:
+        done = client.run_many(workflow_id, specs)
+    except TreadleError as error:
+        if error.code != BODY_TOO_LARGE or len(specs) == 1:
+            raise
+        half = len(specs) // 2
+        _send_runs(client, workflow_id, specs[:half], started)
+        _send_runs(client, workflow_id, specs[half:], started)
+        return
+    started(StartedRuns([run.execution_id for run in done.runs], done.created))
 
 
 def _detail_line(detail: Any) -> str:

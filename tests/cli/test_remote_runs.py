@@ -36,6 +36,29 @@ async def test_run_many_sends_every_line_in_requests_of_1000(
     assert len(from_stdin.stdout.split()) == 1 and from_stdin.stdout.split()[0] not in ids
 
 
+async def test_run_many_splits_a_request_the_server_finds_too_large(
+    served: Served, tmp_path: Path
+) -> None:
+    cli = remote_cli(served)
+    await apply(cli, tmp_path, "greeter.yaml", VALID_YAML.format(name="greeter"))
+    inputs = tmp_path / "large.jsonl"
+    padding = "x" * 2_500
+    inputs.write_text(
+        "".join(json.dumps({"name": f"n{n}", "pad": padding}) + "\n" for n in range(600))
+    )
+
+    result = await invoke(cli, "run-many", "greeter", str(inputs))
+    ids = result.stdout.split()
+    first = await invoke(cli, "executions", "show", ids[0])
+    last = await invoke(cli, "executions", "show", ids[-1])
+
+    assert inputs.stat().st_size > 1_048_576  # above the server's default body limit
+    assert result.exit_code == 0, result.output
+    assert len(ids) == 600 and len(set(ids)) == 600
+    assert "started 600 execution(s)" in result.stderr
+    assert '"n0"' in first.stdout and '"n599"' in last.stdout  # still in line order
+
+
 async def test_run_many_names_an_unknown_workflow(served: Served, tmp_path: Path) -> None:
     inputs = tmp_path / "inputs.jsonl"
     inputs.write_text("{}\n")
