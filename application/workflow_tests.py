@@ -404,6 +404,8 @@ class CaseEngine:
 
 
 EngineFactory = Callable[[Mapping[str, Sequence[ScriptedResponse]]], CaseEngine]
+"""Builds a case's engine from its answers (a `Script`, which its network should ask for
+a call's address)."""
 
 
 @dataclass(frozen=True)
@@ -527,6 +529,7 @@ async def drive_case(
 
 
 async def _store_secrets(engine: CaseEngine, secrets: Mapping[str, str]) -> None:
+    """Store the case's secrets in the test workspace, sealed as the engine opens them."""
     if not secrets:
         return
     if engine.secrets_codec is None:

@@ -14,5 +14,7 @@ from entrypoints.workflow_testing import run_workflow as _run_workflow
 
 @pytest.fixture
 def run_workflow() -> Callable[..., WorkflowRun]:
-    """`run_workflow(definition, input, responses=..., signals=..., advance_seconds=...)`."""
+    """`run_workflow(definition, input, responses=..., secrets=..., workflows=...,
+    signals=..., advance_seconds=...)`; `workflows` gives the definitions of the workflows
+    it starts (sub_workflow, for_each) by name."""
     return _run_workflow

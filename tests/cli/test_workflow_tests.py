@@ -62,6 +62,9 @@ def test_the_examples_tests_pass() -> None:
     assert "flaky-endpoint-retries.test.yaml::two 503s, then the charge goes through" in (
         result.output
     )
+    assert "fan-out-fan-in.test.yaml::every repository is scored in its own child" in (
+        result.output
+    )
     assert "FAIL" not in result.output
     assert " passed in " in result.output and "failed" not in result.output
 
