@@ -9,9 +9,14 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+EXAMPLE_NODES := examples/plugins/treadle-example-nodes
+
+# The example package of node kinds is installed too: its tests, and the suite's tests of
+# installed kinds, run against it.
+$(STAMP): $(BIN)/python pyproject.toml $(EXAMPLE_NODES)/pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps -e $(EXAMPLE_NODES)
 	touch $(STAMP)
 
 lint: $(STAMP)

@@ -66,6 +66,7 @@ def new_execution(
         depth=depth,
         priority=settings.priority if priority is None else priority,
         queue=settings.queue,
+        required_kinds=definition.extension_kinds,
         seq=1,
     )
     payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}

@@ -199,12 +199,12 @@ def _document_references(document: Any) -> Iterator[_Reference]:
         kind = node.get("kind")
         if kind not in (NodeKind.SUB_WORKFLOW, NodeKind.FOR_EACH):
             continue
-        found = _reference(NodeKind(kind), node["config"])
+        found = _reference(str(kind), node["config"])
         if found is not None:
             yield found
 
 
-def _reference(kind: NodeKind, config: Mapping[str, Any]) -> _Reference | None:
+def _reference(kind: str, config: Mapping[str, Any]) -> _Reference | None:
     named = workflow_reference(kind, config)
     if named is None:
         return None

@@ -5,7 +5,8 @@ by the sandbox that evaluates it, so a syntax error is refused at save time rath
 failing the node at run time. The ``nodes.<id>`` they read must name a node upstream of
 the reader (`domain.reference_checks`), a ``sub_workflow`` or ``for_each`` must name a
 workflow of the workspace, and it may not lead back to the workflow saved unless
-``settings.allow_recursion`` says so (`application.recursion_check`). A secret they name
+``settings.allow_recursion`` says so (`application.recursion_check`). A kind that an
+installed package adds must be one a worker has (`application.node_kinds`). A secret they name
 that the workspace does not hold is only a warning: it can be added before the workflow
 runs.
 """
@@ -20,6 +21,8 @@ from typing import Any, TypeVar
 from jinja2 import TemplateSyntaxError, nodes
 
 from application.expressions import check_expression, check_template
+from application.node_kinds import check_node_kinds, unknown_kinds_in_document
+from application.ports.node_kinds import InstalledKinds, NoInstalledKinds
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.records import Workflow
 from application.recursion_check import Saving, recursion_problems
@@ -78,16 +81,31 @@ class _Reading:
 
 
 async def check_document(
-    uow_factory: UnitOfWorkFactory, workspace_id: str, document: Any, name: str | None = None
+    uow_factory: UnitOfWorkFactory,
+    workspace_id: str,
+    document: Any,
+    name: str | None = None,
+    installed: InstalledKinds | None = None,
 ) -> SaveCheck:
     """Every problem and warning with saving `document` in the workspace as a new workflow
-    called `name`; stores nothing."""
+    called `name`; stores nothing. `installed`: the node kinds this process has."""
     try:
-        definition = parse_definition(document)
+        definition = await parse_for_save(uow_factory, document)
     except InvalidDefinition as error:
         return SaveCheck(problems=tuple(_problems_of(error)))
     async with uow_factory() as uow:
-        return await check_definition(uow, workspace_id, definition, Saving(name=name))
+        return await check_definition(uow, workspace_id, definition, Saving(name=name), installed)
+
+
+async def parse_for_save(uow_factory: UnitOfWorkFactory, document: Any) -> WorkflowDefinition:
+    """The definition `document` describes; raises `InvalidDefinition` with every problem
+    of its shape and, with them, every node kind in it that no worker has."""
+    try:
+        return parse_definition(document)
+    except InvalidDefinition as error:
+        async with uow_factory() as uow:
+            unknown = await unknown_kinds_in_document(uow, document)
+        raise InvalidDefinition([*_problems_of(error), *unknown]) from error
 
 
 async def check_definition(
@@ -95,6 +113,7 @@ async def check_definition(
     workspace_id: str,
     definition: WorkflowDefinition,
     saving: Saving | None = None,
+    installed: InstalledKinds | None = None,
 ) -> SaveCheck:
     """The save checks of a valid definition, reading the workspace through `uow`.
 
@@ -107,7 +126,9 @@ async def check_definition(
     own = {reference for reference in (saving.name, saving.workflow_id) if reference}
     problems.extend(await _unknown_workflows(uow, workspace_id, definition, own))
     problems.extend(await recursion_problems(uow, workspace_id, definition, saving))
-    warnings = await _unknown_secrets(uow, workspace_id, fields)
+    kinds = await check_node_kinds(uow, definition, installed or NoInstalledKinds())
+    problems.extend(kinds.problems)
+    warnings = [*kinds.warnings, *await _unknown_secrets(uow, workspace_id, fields)]
     return SaveCheck(tuple(problems), tuple(warnings))
 
 

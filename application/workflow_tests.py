@@ -535,7 +535,7 @@ async def _store_secrets(engine: CaseEngine, secrets: Mapping[str, str]) -> None
     if engine.secrets_codec is None:
         raise TestFileError(
             "secrets: this test engine has no secret store; give secrets through "
-            "run_workflow(..., secrets=...) (entrypoints.workflow_testing)"
+            "treadle test or run_workflow(..., secrets=...)"
         )
     now = engine.clock.now()
     async with engine.uow_factory() as uow:

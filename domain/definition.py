@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +27,18 @@ class NodeKind(StrEnum):
     NOOP = "noop"
 
 
+BUILTIN_KINDS = frozenset(NodeKind)
+
+EXTENSION_KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39}){0,3}$")
+"""A node kind that an installed package adds: lower-case words joined by `_`, optionally
+namespaced with dots (`crm.lookup_customer`)."""
+
+
+def builtin_kind(kind: str) -> NodeKind | None:
+    """The built-in kind named `kind`, or None for a kind a package adds."""
+    return NodeKind(kind) if kind in BUILTIN_KINDS else None
+
+
 class OnError(StrEnum):
     FAIL = "fail"
     CONTINUE = "continue"
@@ -38,7 +51,8 @@ BRANCHING_KINDS = frozenset({NodeKind.CONDITION})
 @dataclass(frozen=True)
 class Node:
     id: str
-    kind: NodeKind
+    kind: str
+    """A `NodeKind` for the built-in kinds, else the name of a kind an installed package adds."""
     config: Mapping[str, Any] = field(default_factory=dict)
     retry: RetryPolicy | None = None
     timeout: timedelta | None = None
@@ -101,6 +115,12 @@ class WorkflowDefinition:
         for edge in self.edges:
             found.setdefault(edge.source, []).append(edge)
         return {key: tuple(value) for key, value in found.items()}
+
+    @cached_property
+    def extension_kinds(self) -> tuple[str, ...]:
+        """The kinds its nodes use that installed packages add (sorted): only workers that
+        have them all can run it."""
+        return tuple(sorted({node.kind for node in self.nodes if node.kind not in BUILTIN_KINDS}))
 
     @cached_property
     def start_nodes(self) -> tuple[str, ...]:

@@ -52,6 +52,9 @@ class Execution:
     """Claimed before executions of lower priority (0-9); see `domain.priority`."""
     queue: str = DEFAULT_QUEUE
     """The queue it was put on when created: only workers serving it claim it."""
+    required_kinds: tuple[str, ...] = ()
+    """The kinds its workflow uses that installed packages add: only a worker that has them
+    all claims it."""
     flow_key: str | None = None
     """The concurrency key it counts under, once a worker opened it under a limit."""
     holds_slot: bool = False

@@ -296,7 +296,7 @@ def _child_input(r: FieldReader) -> Any:
     return child_input
 
 
-def workflow_reference(kind: NodeKind, config: Mapping[str, Any]) -> tuple[str, Any] | None:
+def workflow_reference(kind: str, config: Mapping[str, Any]) -> tuple[str, Any] | None:
     """The config key and value naming the workflow a node starts (sub_workflow, for_each)."""
     if kind not in (NodeKind.SUB_WORKFLOW, NodeKind.FOR_EACH):
         return None

@@ -8,13 +8,23 @@ of the offending field; `parse_definition` raises `InvalidDefinition` carrying t
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from domain.definition import BRANCHING_KINDS, Edge, Node, NodeKind, OnError, WorkflowDefinition
+from domain.definition import (
+    BRANCHING_KINDS,
+    EXTENSION_KIND_PATTERN,
+    Edge,
+    Node,
+    NodeKind,
+    OnError,
+    WorkflowDefinition,
+    builtin_kind,
+)
 from domain.definition import WorkflowSettings as Settings
 from domain.errors import InvalidDefinition
 from domain.field_reader import FieldReader
@@ -112,7 +122,7 @@ def definition_to_document(defn: WorkflowDefinition) -> dict[str, Any]:
 
 
 def _node_to_document(node: Node) -> dict[str, Any]:
-    doc: dict[str, Any] = {"id": node.id, "kind": node.kind.value}
+    doc: dict[str, Any] = {"id": node.id, "kind": str(node.kind)}
     if node.name is not None:
         doc["name"] = node.name
     doc["config"] = copy.deepcopy(dict(node.config))
@@ -279,26 +289,46 @@ def _node_id(reader: FieldReader, seen: set[str]) -> str | None:
     return node_id
 
 
-def _node_kind(reader: FieldReader) -> NodeKind | None:
+def _node_kind(reader: FieldReader) -> str | None:
+    """A built-in kind, or the name of a kind an installed package adds: whether a worker
+    has that one is checked at save (`application.node_kinds`), not here. A name a letter
+    or two from a built-in kind is taken for a typo of it."""
     if not reader.require("kind"):
         return None
     kind = reader.raw["kind"]
-    if isinstance(kind, str) and kind in NodeKind.__members__.values():
-        return NodeKind(kind)
+    if isinstance(kind, str) and (found := builtin_kind(kind)) is not None:
+        return found
+    if isinstance(kind, str) and EXTENSION_KIND_PATTERN.fullmatch(kind):
+        close = difflib.get_close_matches(kind, sorted(NodeKind), n=1, cutoff=0.8)
+        if not close:
+            return kind
+        message = f"Unknown node kind {kind!r}; did you mean {close[0]!r}?"
+        reader.report("kind", message, "unknown_node_kind")
+        return None
     known = ", ".join(sorted(NodeKind))
     reader.report(
-        "kind", f"Unknown node kind {show(kind)}; use one of {known}.", "unknown_node_kind"
+        "kind",
+        f"Unknown node kind {show(kind)}; use one of {known}, or the name of an installed"
+        " kind (lower-case words joined by _ or .).",
+        "unknown_node_kind",
     )
     return None
 
 
-def _config_labels(reader: FieldReader, kind: NodeKind | None) -> frozenset[str] | None:
-    """Checks the node's config; returns the labels a condition can yield (None if unknown)."""
+def _config_labels(reader: FieldReader, kind: str | None) -> frozenset[str] | None:
+    """Checks the node's config; returns the labels a condition can yield (None if unknown).
+    An installed kind's config is checked against its own model at save."""
     if kind is None:
         return None
     raw_config = reader.raw.get("config")
+    config_kind = builtin_kind(kind)
+    if config_kind is None:
+        if raw_config is not None and not isinstance(raw_config, Mapping):
+            message = f"config must be a JSON object, not {show(raw_config)}."
+            reader.report("config", message, "invalid_config")
+        return None
     config, problems = parse_node_config(
-        kind, {} if raw_config is None else raw_config, reader.path("config")
+        config_kind, {} if raw_config is None else raw_config, reader.path("config")
     )
     reader.problems.extend(problems)
     return config.labels if isinstance(config, ConditionConfig) else None

@@ -18,14 +18,16 @@ from dependency_injector import providers
 
 from adapters.clock import SystemClock
 from application.creation import CONTROL_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL
+from application.node_kinds import register_kinds
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.clock import Clock
 from entrypoints.containers import Engine
-from entrypoints.runtime import Runtime, Storage
+from entrypoints.runtime import MEMORY, Runtime, Storage
 from entrypoints.settings import Settings, database_host
 
 if TYPE_CHECKING:
     from adapters.memory.store import InMemoryStore
+    from adapters.nodes.plugins import PluginCatalog
     from adapters.secrets.crypto import SecretCipher
     from entrypoints.api.services import ApiServices
 
@@ -44,19 +46,33 @@ async def bootstrap(
     executors: ExecutorMap | None = None,
     channels: Sequence[str] = API_CHANNELS,
     runs_worker: bool = False,
+    installed: PluginCatalog | None = None,
 ) -> Runtime:
     """Open the runtime `settings` describe; the caller closes it.
 
     `channels` are the notification channels this process listens to on PostgreSQL;
     `runs_worker` makes it one of the workers that share out work notifications. A given
     `storage` is used as it is (and closed with the runtime); `executors` replace the
-    configured node executors.
+    configured node executors. `installed`: the node kinds from installed packages (by
+    default those the `treadle.nodes` entry points list).
+
+    A worker registers the installed kinds it has, and claims only executions that need no
+    other; so does a process over memory, which is its own worker.
     """
     clock = clock or SystemClock()
+    catalog = installed if installed is not None else installed_kinds()
+    executors = executors or executors_for(settings, catalog)
     if storage is None:
-        storage = await open_storage(settings, clock, channels, runs_worker=runs_worker)
+        kinds = executors.extension_kinds() if runs_worker else None
+        storage = await open_storage(
+            settings, clock, channels, runs_worker=runs_worker, kinds=kinds
+        )
+    if runs_worker or storage.where == MEMORY:
+        has = [kind for kind in catalog.descriptions() if executors.has(kind.name)]
+        await register_kinds(storage.uow_factory, has, clock.now())
     cipher = secret_cipher(settings)
-    engine = engine_over(settings, clock, storage, executors or executors_for(settings))
+    engine = engine_over(settings, clock, storage, executors)
+    engine.installed_kinds.override(providers.Object(catalog))
     if cipher is not None:
         engine.decryptor.override(providers.Object(cipher))
     services = partial(services_over, settings, clock, storage, cipher, engine)
@@ -64,11 +80,18 @@ async def bootstrap(
 
 
 async def open_storage(
-    settings: Settings, clock: Clock, channels: Sequence[str], *, runs_worker: bool = False
+    settings: Settings,
+    clock: Clock,
+    channels: Sequence[str],
+    *,
+    runs_worker: bool = False,
+    kinds: Sequence[str] | None = None,
 ) -> Storage:
     """PostgreSQL when `DATABASE_URL` is set, else a fresh in-memory store."""
     if settings.database_url:
-        return await postgres_storage(settings, clock, channels, runs_worker=runs_worker)
+        return await postgres_storage(
+            settings, clock, channels, runs_worker=runs_worker, kinds=kinds
+        )
     from adapters.memory.store import InMemoryStore
 
     return memory_storage(InMemoryStore(clock=clock))
@@ -90,14 +113,21 @@ def memory_storage(store: InMemoryStore) -> Storage:
         readiness=AlwaysReady(),
         pruner=InMemoryExecutionPruner(store),
         close=queue.close,
+        where=MEMORY,
     )
 
 
 async def postgres_storage(
-    settings: Settings, clock: Clock, channels: Sequence[str], *, runs_worker: bool = False
+    settings: Settings,
+    clock: Clock,
+    channels: Sequence[str],
+    *,
+    runs_worker: bool = False,
+    kinds: Sequence[str] | None = None,
 ) -> Storage:
     """The ports over `DATABASE_URL`, listening on `channels`; SchemaOutOfDate or
-    StorageError when the database is not usable."""
+    StorageError when the database is not usable. `kinds`: the installed kinds a worker
+    has (it claims only executions that need no other)."""
     from adapters.postgres.maintenance import PostgresExecutionPruner
     from adapters.postgres.readiness import SchemaReadiness
     from adapters.postgres.setup import PostgresAdapters
@@ -110,6 +140,7 @@ async def postgres_storage(
         channels=channels,
         runs_worker=runs_worker,
         queues=settings.queue_names if runs_worker else (),
+        kinds=kinds,
     )
     await postgres.start()
     return Storage(
@@ -132,13 +163,24 @@ def upgrade_schema(database_url: str) -> None:
     upgrade(database_url)
 
 
-def executors_for(settings: Settings) -> ExecutorMap:
-    """Built-in executors plus the network ones, guarded by the configured allowlist."""
+def executors_for(settings: Settings, installed: PluginCatalog | None = None) -> ExecutorMap:
+    """Built-in executors, the network ones guarded by the configured allowlist, and those
+    of the installed node kinds (by default, what the entry points list)."""
     from adapters.nodes.registry import network_executors
 
-    return builtin_executors().with_executors(
-        network_executors(settings.allowed_hosts, settings.http_max_response_bytes)
+    catalog = installed if installed is not None else installed_kinds()
+    return (
+        builtin_executors()
+        .with_executors(network_executors(settings.allowed_hosts, settings.http_max_response_bytes))
+        .with_executors(catalog.executors())
     )
+
+
+def installed_kinds() -> PluginCatalog:
+    """The node kinds the installed packages add (loaded once per process)."""
+    from adapters.nodes.plugins import installed_kinds as load
+
+    return load()
 
 
 def secret_cipher(settings: Settings) -> SecretCipher | None:

@@ -21,7 +21,9 @@ from application.definitions import DefinitionCache
 from application.engine.decision import DEFAULT_MAX_DEPTH
 from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER
 from application.engine.runner import ExecutionRunner
+from application.node_kinds import NodeKindCatalogue
 from application.nodes.builtin import builtin_executors
+from application.ports.node_kinds import NoInstalledKinds, RegisteredKind
 from application.run_inserts import InsertsThroughUnitOfWork
 from application.use_cases.cancel_execution import CancelExecutionHandler
 from application.use_cases.create_workflow import CreateWorkflowHandler
@@ -32,7 +34,7 @@ from application.use_cases.retry_execution import RetryExecutionHandler
 from application.use_cases.start_run import StartRunHandler
 from application.use_cases.start_runs import StartRunsHandler
 from application.use_cases.update_workflow import UpdateWorkflowHandler
-from application.workflow_tests import CaseEngine, ScriptedResponse
+from application.workflow_tests import CaseEngine, PlainSecrets, ScriptedResponse
 
 
 class Engine(containers.DeclarativeContainer):
@@ -54,6 +56,10 @@ class Engine(containers.DeclarativeContainer):
     executors: providers.Dependency[Any] = providers.Dependency(
         default=providers.Singleton(builtin_executors)
     )
+    installed_kinds: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Object(NoInstalledKinds())
+    )
+    """The node kinds this process has from installed packages (their save-time checks)."""
     rng = providers.Object(random.random)
     poison_pill_after = providers.Object(DEFAULT_POISON_PILL_AFTER)
     max_depth = providers.Object(DEFAULT_MAX_DEPTH)
@@ -72,10 +78,15 @@ class Engine(containers.DeclarativeContainer):
         poison_pill_after=poison_pill_after,
         max_depth=max_depth,
     )
-    create_workflow = providers.Singleton(CreateWorkflowHandler, uow_factory, clock)
-    update_workflow = providers.Singleton(UpdateWorkflowHandler, uow_factory, clock)
+    create_workflow = providers.Singleton(
+        CreateWorkflowHandler, uow_factory, clock, installed_kinds
+    )
+    update_workflow = providers.Singleton(
+        UpdateWorkflowHandler, uow_factory, clock, installed_kinds
+    )
     start_run = providers.Singleton(StartRunHandler, uow_factory, clock, definitions, run_inserts)
     start_runs = providers.Singleton(StartRunsHandler, uow_factory, clock, definitions, run_inserts)
+    node_kinds = providers.Singleton(NodeKindCatalogue, uow_factory, installed_kinds)
     deliver_signal = providers.Singleton(DeliverSignalHandler, uow_factory, clock)
     cancel_execution = providers.Singleton(CancelExecutionHandler, uow_factory, clock)
     retry_execution = providers.Singleton(RetryExecutionHandler, uow_factory, clock, definitions)
@@ -103,17 +114,26 @@ def memory_engine(clock: object | None = None) -> tuple[MemoryAdapters, Engine]:
 
 def workflow_test_engine(responses: Mapping[str, Sequence[ScriptedResponse]]) -> CaseEngine:
     """An engine for one workflow test case: in memory, on a fake clock, with no jitter,
-    and its http_request and ai_prompt nodes answered from `responses`."""
+    its http_request and ai_prompt nodes answered from `responses` (by node id, or
+    `<workflow>.<node id>` in a child workflow), secrets it can be given, and the node kinds
+    of the installed packages (which run their own code)."""
     # Here, not above: httpx (and the CLI stack its own CLI brings) stays out of workers.
+    from adapters.nodes.plugins import installed_kinds
     from adapters.nodes.scripted_network import ScriptedNetwork
 
     clock = FakeClock()
     adapters, engine = memory_engine(clock)
     network = ScriptedNetwork(responses)
-    engine.executors.override(
-        providers.Object(builtin_executors().with_executors(network.executors()))
-    )
+    codec = PlainSecrets()
+    catalog = installed_kinds()
+    executors = builtin_executors().with_executors(network.executors())
+    engine.executors.override(providers.Object(executors.with_executors(catalog.executors())))
+    engine.installed_kinds.override(providers.Object(catalog))
+    engine.decryptor.override(providers.Object(codec))
     engine.rng.override(providers.Object(lambda: 0.0))  # every backoff its full length
+    store = adapters.store()
+    for kind in catalog.descriptions():  # the case's engine is its own worker
+        store.node_kinds[kind.name] = RegisteredKind(kind, clock.now())
     return CaseEngine(
         clock=clock,
         uow_factory=adapters.uow_factory(),
@@ -123,4 +143,5 @@ def workflow_test_engine(responses: Mapping[str, Sequence[ScriptedResponse]]) ->
         start_run=engine.start_run(),
         deliver_signal=engine.deliver_signal(),
         unanswered=lambda: list(network.unanswered),
+        secrets_codec=codec,
     )

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from entrypoints.api.services import ApiServices
 
 
+MEMORY = "memory"
+"""Where the data of a storage in this process's memory lives."""
+
+
 async def _nothing_to_close() -> None:
     return None
 
@@ -41,7 +45,7 @@ class Storage:
     run_inserts: RunInserts | None = None
     """Stores run requests in one exchange (None: through a unit of work)."""
     close: Callable[[], Awaitable[None]] = _nothing_to_close
-    where: str = "memory"
+    where: str = MEMORY
     """Where the data lives, for log lines: `memory` or the database host."""
 
 

@@ -18,7 +18,8 @@ docs/testing-workflows.md); `workflows` gives the definitions of the workflows i
 offers the same as the `run_workflow` fixture; in an async test, await
 `run_workflow_async`.
 
-`workflow_test_engine` wires the engine of one case, for this module and `treadle test`.
+`entrypoints.containers.workflow_test_engine` wires the engine of one case, for this module
+and `treadle test`.
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ from typing import Any
 
 from application.workflow_tests import (
     DEFAULT_ADVANCE_SECONDS,
-    CaseEngine,
     NamedWorkflow,
-    PlainSecrets,
-    ScriptedResponse,
     TestFileError,
     drive_case,
     parse_test_file,
@@ -54,40 +52,6 @@ class WorkflowRun:
     """The fake time that passed."""
     unanswered: list[str]
     """The calls the script had no answer for (they were not sent; their nodes failed)."""
-
-
-def workflow_test_engine(responses: Mapping[str, Sequence[ScriptedResponse]]) -> CaseEngine:
-    """An engine for one workflow test case: in memory, on a fake clock, with no jitter,
-    its http_request and ai_prompt nodes answered from `responses` (by node id, or
-    `<workflow>.<node id>` in a child workflow), and secrets it can be given."""
-    # Here, not above: the engine's wiring loads only when a workflow test runs.
-    from dependency_injector import providers
-
-    from adapters.clock import FakeClock
-    from adapters.nodes.scripted_network import ScriptedNetwork
-    from application.nodes.builtin import builtin_executors
-    from entrypoints.containers import memory_engine
-
-    clock = FakeClock()
-    adapters, engine = memory_engine(clock)
-    network = ScriptedNetwork(responses)
-    codec = PlainSecrets()
-    engine.executors.override(
-        providers.Object(builtin_executors().with_executors(network.executors()))
-    )
-    engine.decryptor.override(providers.Object(codec))
-    engine.rng.override(providers.Object(lambda: 0.0))  # every backoff its full length
-    return CaseEngine(
-        clock=clock,
-        uow_factory=adapters.uow_factory(),
-        queue=adapters.queue(),
-        runner=engine.runner(),
-        create_workflow=engine.create_workflow(),
-        start_run=engine.start_run(),
-        deliver_signal=engine.deliver_signal(),
-        unanswered=lambda: list(network.unanswered),
-        secrets_codec=codec,
-    )
 
 
 async def run_workflow_async(
@@ -120,6 +84,9 @@ async def run_workflow_async(
         "expect": {},  # the caller asserts on what comes back
     }
     [case] = parse_test_file({"workflow": "(inline)", "cases": [raw_case]}).cases
+    # Here, not above: the engine's wiring loads only when a workflow test runs.
+    from entrypoints.containers import workflow_test_engine
+
     engine = workflow_test_engine(case.responses)
     ran = await drive_case(engine, "workflow", definition, case, children)
     actual = ran.actual

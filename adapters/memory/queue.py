@@ -23,12 +23,19 @@ _MEMBER_KEYS = itertools.count(1)
 
 
 class InMemoryWorkQueue:
-    def __init__(self, store: InMemoryStore, queues: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore,
+        queues: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> None:
         """With `queues`, this worker claims only executions put on those queues; without,
-        from every queue."""
+        from every queue. With `kinds`, only executions whose installed kinds are all among
+        them; without, any."""
         self.store = store
         """The store this queue leases from (other queues may share it)."""
         self._queues = frozenset(queues) if queues else None
+        self._kinds = frozenset(kinds) if kinds is not None else None
         self._member = next(_MEMBER_KEYS)
         store.members.add(self._member)
 
@@ -125,6 +132,8 @@ class InMemoryWorkQueue:
 
     def _serves(self, execution: Execution | None) -> bool:
         if execution is None:
+            return False
+        if self._kinds is not None and not self._kinds.issuperset(execution.required_kinds):
             return False
         return self._queues is None or execution.queue in self._queues
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from application.ports.clock import Clock
+from application.ports.node_kinds import RegisteredKind
 from application.ports.unit_of_work import StepFailure
 from application.records import (
     ApiToken,
@@ -67,6 +68,8 @@ class InMemoryStore:
         default_factory=lambda: defaultdict(dict)
     )
     """The same, grouped by node: a step reads one node's items without a scan."""
+    node_kinds: dict[str, RegisteredKind] = field(default_factory=dict)
+    """The kinds that installed packages add, as the workers registered them, by name."""
     subscribers: list[Callable[[str, Mapping[str, Any]], None]] = field(default_factory=list)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     members: set[int] = field(default_factory=set)
@@ -100,6 +103,7 @@ class InMemoryStore:
             self.items_of,
             self.slots,
             self.rate_windows,
+            self.node_kinds,
         ):
             table.clear()
 

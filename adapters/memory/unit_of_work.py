@@ -28,6 +28,7 @@ class InMemoryUnitOfWork:
         self.workspaces = repos.MemoryWorkspaces(store, self._journal)
         self.tokens = repos.MemoryTokens(store, self._journal)
         self.secrets = repos.MemorySecrets(store, self._journal)
+        self.node_kinds = repos.MemoryNodeKinds(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -14,7 +14,7 @@ from domain.definition import NodeKind
 
 def network_executors(
     allowed_hosts: Sequence[str], max_response_bytes: int = 1_000_000
-) -> dict[NodeKind, NodeExecutor]:
+) -> dict[str, NodeExecutor]:
     """http_request and ai_prompt executors behind the SSRF guard and its allowlist."""
     client = guarded_client(NetworkGuard(allowed_hosts))
     return {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -153,10 +154,19 @@ SELECT least(
 """
 
 
-_STATEMENTS = {
-    kind: (_claim(queues), _next_wake(queues))
-    for kind, queues in (("any", _ANY_QUEUE), ("one", _ONE_QUEUE), ("some", _SOME_QUEUES))
-}
+# A worker that runs kinds from installed packages claims only executions needing no other
+# (`required_kinds`); every worker states what it has, so one without a package leaves
+# those executions to the workers that have it.
+_HAS_KINDS = "AND required_kinds <@ %(kinds)s::text[]"
+_QUEUE_FILTERS = {"any": _ANY_QUEUE, "one": _ONE_QUEUE, "some": _SOME_QUEUES}
+
+
+@functools.cache
+def _statements(queues: str, kinds: bool) -> tuple[str, str]:
+    """The claim and next-wake statements for a worker serving `queues` ("any", "one",
+    "some"), that states the kinds it has or not."""
+    fragment = _QUEUE_FILTERS[queues] + (f" {_HAS_KINDS}" if kinds else "")
+    return _claim(fragment), _next_wake(fragment)
 
 
 class PostgresWorkQueue:
@@ -167,12 +177,14 @@ class PostgresWorkQueue:
         listener: PostgresListener,
         router: WakeRouter | None = None,
         queues: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> None:
         """With a `router`, a work notification wakes this worker at once only when the
         router designates it (see `wake_routing`); `listener` must hold its membership.
 
         With `queues`, this worker claims only executions put on those queues (and wakes
-        only for them); without, from every queue."""
+        only for them); without, from every queue. With `kinds`, it claims only executions whose
+        installed kinds (`required_kinds`) are all among them; without, any execution."""
         self._statements = statements
         self._clock = clock
         self._listener = listener
@@ -181,10 +193,12 @@ class PostgresWorkQueue:
         self._sweep: asyncio.TimerHandle | None = None
         self._refreshing: asyncio.Task[None] | None = None
         kind = "any" if not queues else "one" if len(self._queues or ()) == 1 else "some"
-        self._claim_sql, self._next_wake_sql = _STATEMENTS[kind]
+        self._claim_sql, self._next_wake_sql = _statements(kind, kinds is not None)
         self._queue_params: dict[str, Any] = {}
         if queues:
             self._queue_params = {"queue": next(iter(queues)), "queues": sorted(set(queues))}
+        if kinds is not None:
+            self._queue_params["kinds"] = sorted(set(kinds))
         if router is not None or self._queues is not None:
             listener.on_work = self._route
 

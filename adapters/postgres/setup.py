@@ -43,8 +43,10 @@ class PostgresAdapters:
         *,
         runs_worker: bool = False,
         queues: Sequence[str] = (),
+        kinds: Sequence[str] | None = None,
     ) -> None:
-        """`queues`: the queues this process's work queue claims from (all when empty)."""
+        """`queues`: the queues this process's work queue claims from (all when empty);
+        `kinds`: the installed kinds its workers have (None: claim whatever executions need)."""
         self.url = sqlalchemy_url(url)
         self.clock = clock
         self.engine = create_engine(self.url, pool_size)
@@ -58,7 +60,7 @@ class PostgresAdapters:
         membership = router.membership if router is not None else None
         self.listener = PostgresListener(libpq_conninfo(self.url), channels, membership=membership)
         statements = DirectConnection(libpq_conninfo(self.url))
-        self.queue = PostgresWorkQueue(statements, clock, self.listener, router, queues)
+        self.queue = PostgresWorkQueue(statements, clock, self.listener, router, queues, kinds)
         conninfo = libpq_conninfo(self.url)
         self.run_inserts = PostgresRunInserts(DirectConnections(conninfo, pool_size))
         """Run requests in one round trip, on connections of their own (opened when used)."""

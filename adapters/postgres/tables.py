@@ -27,7 +27,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData(
     naming_convention={
@@ -132,6 +132,9 @@ executions = Table(
     # only the workers serving it claim. Both are set when it is created.
     Column("priority", SmallInteger, nullable=False, server_default=text("5")),
     Column("queue", Text, nullable=False, server_default=text("'default'")),
+    # The kinds its workflow uses that installed packages add: only a worker that has them
+    # all claims it. Set when it is created.
+    Column("required_kinds", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     # The index of the item a `for_each` node started this child for (None otherwise).
     Column("item_index", Integer),
     # Flow control: the concurrency key it counts under, whether it holds a slot of it,
@@ -413,4 +416,19 @@ secrets = Table(
     Column("created_at", _time(), nullable=False),
     Column("updated_at", _time(), nullable=False),
     PrimaryKeyConstraint("workspace_id", "name"),
+)
+
+# The node kinds that installed packages add, as the workers registered them at start (and
+# every few minutes after): the API lists them and refuses a definition with a kind that
+# no worker ever had.
+node_kinds = Table(
+    "node_kinds",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=text("''")),
+    Column("config_schema", _json()),
+    Column("example", _json()),
+    Column("package", Text),
+    Column("last_seen_at", _time(), nullable=False),
 )

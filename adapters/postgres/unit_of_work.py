@@ -30,6 +30,7 @@ from adapters.postgres.repositories.history import (
     PostgresNodeRuns,
     PostgresSignals,
 )
+from adapters.postgres.repositories.node_kinds import PostgresNodeKinds
 from adapters.postgres.repositories.triggers import PostgresTriggers
 from application.ports.clock import Clock
 
@@ -137,6 +138,7 @@ class PostgresUnitOfWork:
         self.workspaces = PostgresWorkspaces(self._db)
         self.tokens = PostgresTokens(self._db)
         self.secrets = PostgresSecrets(self._db)
+        self.node_kinds = PostgresNodeKinds(self._db)
 
     async def __aenter__(self) -> Self:
         connection = await self._source.acquire()

@@ -20,7 +20,7 @@ from application.ports.executors import (
     Succeeded,
     Suspend,
 )
-from domain.definition import NodeKind
+from domain.definition import BUILTIN_KINDS, NodeKind
 from domain.errors import ExpressionError
 from domain.node_config import (
     ConditionConfig,
@@ -144,16 +144,24 @@ def _as_datetime(value: datetime | str | None) -> datetime:
 class ExecutorMap:
     """A registry of executors by node kind."""
 
-    def __init__(self, executors: Mapping[NodeKind, NodeExecutor]) -> None:
+    def __init__(self, executors: Mapping[str, NodeExecutor]) -> None:
         self._executors = dict(executors)
 
-    def get(self, kind: NodeKind) -> NodeExecutor:
+    def get(self, kind: str) -> NodeExecutor:
         return self._executors[kind]
 
-    def has(self, kind: NodeKind) -> bool:
+    def has(self, kind: str) -> bool:
         return kind in self._executors
 
-    def with_executors(self, extra: Mapping[NodeKind, NodeExecutor]) -> ExecutorMap:
+    def kinds(self) -> tuple[str, ...]:
+        """Every kind this map runs, built-in ones first."""
+        return tuple(self._executors)
+
+    def extension_kinds(self) -> tuple[str, ...]:
+        """The kinds it runs that installed packages add (sorted)."""
+        return tuple(sorted(kind for kind in self._executors if kind not in BUILTIN_KINDS))
+
+    def with_executors(self, extra: Mapping[str, NodeExecutor]) -> ExecutorMap:
         return ExecutorMap({**self._executors, **extra})
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from application.ports.executors import Failed, NodeCall
+from domain.definition import builtin_kind
 from domain.node_config import parse_node_config
 from domain.policies import NodeError
 from domain.problems import Problem
@@ -27,7 +28,10 @@ def invalid_config(problems: Sequence[Problem]) -> Failed:
 
 def typed_config(call: NodeCall, config_type: type[C]) -> C | Failed:
     """The call's rendered config parsed as `config_type`, validated once."""
-    config, problems = parse_node_config(call.kind, call.config, "config")
+    kind = builtin_kind(call.kind)
+    if kind is None:
+        raise ValueError(f"{call.kind!r} is not a built-in kind")
+    config, problems = parse_node_config(kind, call.config, "config")
     if problems or not isinstance(config, config_type):
         return invalid_config(problems)
     return config

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from domain.definition import NodeKind
 from domain.policies import NodeError
 
 
@@ -19,7 +18,7 @@ class NodeCall:
     workspace_id: str
     workflow_id: str
     node_id: str
-    kind: NodeKind
+    kind: str
     attempt: int
     config: Mapping[str, Any]
     context: Mapping[str, Any]
@@ -90,6 +89,6 @@ class InlineExecutor(Protocol):
 
 
 class ExecutorRegistry(Protocol):
-    def get(self, kind: NodeKind) -> NodeExecutor:
+    def get(self, kind: str) -> NodeExecutor:
         """The executor for a kind; raises KeyError when none is registered."""
         ...

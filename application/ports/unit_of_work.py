@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from application.ports.node_kinds import NodeKindRepository
 from application.records import (
     ApiToken,
     Lease,
@@ -501,6 +502,9 @@ class UnitOfWork(Protocol):
 
     @property
     def secrets(self) -> SecretRepository: ...
+
+    @property
+    def node_kinds(self) -> NodeKindRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -15,6 +15,7 @@ from entrypoints.api.controllers.admin import SecretController, TokenController,
 from entrypoints.api.controllers.executions import ExecutionController
 from entrypoints.api.controllers.health import HealthController
 from entrypoints.api.controllers.hooks import HookController
+from entrypoints.api.controllers.node_kinds import NodeKindController
 from entrypoints.api.controllers.schedules import ScheduleController
 from entrypoints.api.controllers.streams import StreamController
 from entrypoints.api.controllers.triggers import TriggerController
@@ -61,6 +62,7 @@ def api_router() -> Router:
             SecretController,
             TokenController,
             WorkspaceController,
+            NodeKindController,
         ],
         middleware=[DefineMiddleware(BearerTokenMiddleware)],
         security=[{"BearerToken": []}],

@@ -24,6 +24,7 @@ ENGINE_USE_CASES = (
     "cancel_execution",
     "retry_execution",
     "rerun_execution",
+    "node_kinds",
 )
 SERVICE_NAMES = (
     "workflow_queries",

@@ -22,6 +22,7 @@ from domain.status import ExecutionStatus
 from entrypoints.cli.common import ensure_workspace, find_workflow, find_workspace, with_runtime
 from entrypoints.cli.views import (
     Applied,
+    Checked,
     EventRow,
     ExecutionRow,
     ExecutionView,
@@ -43,6 +44,14 @@ from entrypoints.runtime import Runtime
 
 class DatabaseOperations:
     """`Operations` on the database."""
+
+    def check_workflow(self, workspace: str, name: str, document: dict[str, Any]) -> Checked:
+        async def check(runtime: Runtime) -> Checked:
+            space = await ensure_workspace(runtime, workspace)
+            found = await runtime.engine.create_workflow().validate(space.id, document, name)
+            return Checked(list(found.problems), list(found.warnings))
+
+        return with_runtime(check)
 
     def apply_workflow(
         self, workspace: str, name: str, description: str | None, document: dict[str, Any]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from entrypoints.cli.views import (
     Applied,
+    Checked,
     DeliveryRow,
     EventRow,
     ExecutionRow,
@@ -43,6 +44,11 @@ class Operations(Protocol):
     """What `workflows`, `run`, `run-many`, `executions` and `tokens` do, wherever they do
     it. `workspace` is the `--workspace` option; over the API the token's workspace is used
     instead."""
+
+    def check_workflow(self, workspace: str, name: str, document: dict[str, Any]) -> Checked:
+        """The save checks of a workflow file, as the server runs them (the node kinds its
+        workers have, the workflows and secrets it names); stores nothing."""
+        ...
 
     def apply_workflow(
         self, workspace: str, name: str, description: str | None, document: dict[str, Any]

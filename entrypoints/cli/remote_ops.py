@@ -14,10 +14,12 @@ from typing import Any, TypeVar
 from rich.live import Live
 
 from application.use_cases.start_runs import MAX_RUNS
+from domain.problems import Problem
 from entrypoints.cli.common import console, fail
 from entrypoints.cli.operations import Remote
 from entrypoints.cli.views import (
     Applied,
+    Checked,
     DeliveryRow,
     EventRow,
     ExecutionRow,
@@ -77,6 +79,16 @@ class ApiOperations:
             fail("interrupted", 130)
 
     # Workflows
+
+    def check_workflow(self, workspace: str, name: str, document: dict[str, Any]) -> Checked:
+        def check(client: Client) -> Checked:
+            found = client.validate_workflow(name, document)
+            return Checked(
+                [Problem(p.code, p.path, p.message) for p in found.problems],
+                [Problem(p.code, p.path, p.message) for p in found.warnings],
+            )
+
+        return self._call(check)
 
     def apply_workflow(
         self, workspace: str, name: str, description: str | None, document: dict[str, Any]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.problems import Problem
+
 
 @dataclass(frozen=True)
 class WorkflowRow:
@@ -15,6 +17,14 @@ class WorkflowRow:
     latest_version: int
     updated_at: datetime | None
     description: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What saving a workflow file would refuse (`problems`) or only warn about."""
+
+    problems: list[Problem]
+    warnings: list[Problem]
 
 
 @dataclass(frozen=True)

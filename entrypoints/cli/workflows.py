@@ -9,7 +9,6 @@ from typing import Any
 import typer
 
 from domain.problems import Problem
-from domain.validation import validate_document
 from entrypoints.cli.common import (
     WORKSPACE_OPTION,
     console,
@@ -74,6 +73,17 @@ def print_problems(path: Path, problems: list[Problem]) -> None:
         )
 
 
+def print_warnings(path: Path, warnings: list[Problem]) -> None:
+    """What saving will not refuse but the author should know (a secret not stored yet, a
+    config the API could not check)."""
+    for warning in warnings:
+        typer.secho(
+            f"{path}: warning: {warning.path or '(document)'}: {warning.message} ({warning.code})",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+
+
 @workflows_app.command("apply")
 def apply(
     file: Path = typer.Argument(..., help="A workflow definition, JSON or YAML."),
@@ -81,12 +91,13 @@ def apply(
 ) -> None:
     """Create the workflow named in FILE, or store FILE as its next version."""
     definition = read_definition_file(file)
-    problems = validate_document(definition.document)
-    if problems:
-        print_problems(file, problems)
+    ops = operations()
+    checked = ops.check_workflow(workspace, definition.name, definition.document)
+    if checked.problems:
+        print_problems(file, checked.problems)
         raise typer.Exit(1)
-
-    applied = operations().apply_workflow(
+    print_warnings(file, checked.warnings)
+    applied = ops.apply_workflow(
         workspace, definition.name, definition.description, definition.document
     )
     verb = "created" if applied.created else "updated"

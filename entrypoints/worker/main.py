@@ -24,6 +24,7 @@ from prometheus_client import start_http_server
 
 from application.engine.runner import Advanced, Ending
 from application.errors import StorageError
+from application.node_kinds import register_kinds
 from application.nodes.builtin import ExecutorMap
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.events import EventType
@@ -186,13 +187,33 @@ async def run_worker(
         poll_interval=settings.poll_interval,
     )
     gauge = asyncio.create_task(_track_in_flight(loop))
+    registering = asyncio.create_task(_keep_kinds_registered(runtime))
     try:
         await loop.run()
         await loop.drain(settings.grace_seconds)
     finally:
         gauge.cancel()
+        registering.cancel()
         await runtime.close()
         log(logger, "worker stopped", worker_id=worker_id)
+
+
+KINDS_REFRESH_SECONDS = 300.0
+"""How often a worker says again that it has its installed node kinds (it says so at start)."""
+
+
+async def _keep_kinds_registered(runtime: Runtime) -> None:
+    """Keep the registry's `last_seen_at` of this worker's installed kinds fresh, so the
+    catalogue shows which kinds a running worker has."""
+    engine = runtime.engine
+    executors = engine.executors()
+    kinds = [kind for kind in engine.installed_kinds().descriptions() if executors.has(kind.name)]
+    while kinds:
+        await asyncio.sleep(KINDS_REFRESH_SECONDS)
+        try:
+            await register_kinds(runtime.uow_factory, kinds, runtime.clock.now())
+        except StorageError as error:  # the database is away: the next refresh tries again
+            log(logger, "could not register node kinds", logging.WARNING, error=str(error))
 
 
 async def _track_in_flight(loop: WorkerLoop) -> None:

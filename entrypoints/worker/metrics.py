@@ -13,7 +13,6 @@ from application.nodes.builtin import ExecutorMap, inline_decider
 from application.ports.executors import NodeCall, NodeExecutor, NodeResult
 from application.ports.queue import WorkQueue
 from application.records import Lease
-from domain.definition import NodeKind
 
 CLAIMED = Counter("treadle_executions_claimed_total", "Executions claimed by this worker")
 FINISHED = Counter(
@@ -32,9 +31,9 @@ def record_advanced(result: Advanced) -> None:
 
 
 class TimedExecutor:
-    def __init__(self, inner: NodeExecutor, kind: NodeKind) -> None:
+    def __init__(self, inner: NodeExecutor, kind: str) -> None:
         self._inner = inner
-        self._kind = kind.value
+        self._kind = str(kind)
 
     async def run(self, call: NodeCall) -> NodeResult:
         started = time.perf_counter()
@@ -49,12 +48,10 @@ class TimedExecutor:
 
 def timed_executors(executors: ExecutorMap) -> ExecutorMap:
     """Network bodies timed; inline kinds are decided inside the step and stay as they are."""
-    return ExecutorMap(
-        {kind: _timed(executors.get(kind), kind) for kind in NodeKind if executors.has(kind)}
-    )
+    return ExecutorMap({kind: _timed(executors.get(kind), kind) for kind in executors.kinds()})
 
 
-def _timed(executor: NodeExecutor, kind: NodeKind) -> NodeExecutor:
+def _timed(executor: NodeExecutor, kind: str) -> NodeExecutor:
     return executor if inline_decider(executor) else TimedExecutor(executor, kind)
 
 

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from application.workflow_tests import CaseResult, TestFileError, parse_test_file, run_test_file
 from entrypoints.cli.main import app
-from entrypoints.workflow_testing import run_workflow, workflow_test_engine
+from entrypoints.containers import workflow_test_engine
+from entrypoints.workflow_testing import run_workflow
 
 LOOKUP: dict[str, Any] = {
     "name": "lookup",
@@ -347,7 +348,7 @@ def test_an_ai_prompts_key_secret_given_by_the_case_is_scrubbed_from_its_output(
     assert ran.nodes["summarise"]["output"]["text"] == "key [redacted]"
 
 
-def test_treadle_test_says_where_secrets_can_be_given_today(tmp_path: Path) -> None:
+def test_treadle_test_gives_a_case_its_secrets_and_never_prints_them(tmp_path: Path) -> None:
     test_file = f"""
 workflow: call.json
 cases:
@@ -361,8 +362,8 @@ cases:
 
     result = treadle_test(str(tmp_path))
 
-    assert result.exit_code == 1
-    assert "secrets: this test engine has no secret store" in result.output
+    assert result.exit_code == 0, result.output
+    assert "with a secret" in result.output
     assert SECRET not in result.output
 
 

@@ -48,8 +48,9 @@ class Backend:
     queue: WorkQueue
     subscribe: Callable[[Subscriber], object]
     run_inserts: RunInserts
-    queue_for: Callable[[Sequence[str]], WorkQueue]
-    """Another worker's queue, claiming only from the given queues (closed with the test)."""
+    queue_for: Callable[..., WorkQueue]
+    """Another worker's queue, claiming only from the given queues (closed with the test);
+    `kinds=` the installed kinds it has (it claims only executions needing no other)."""
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +73,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
             InMemoryWorkQueue(store),
             store.subscribers.append,
             InsertsThroughUnitOfWork(InMemoryUnitOfWorkFactory(store)),
-            lambda queues: InMemoryWorkQueue(store, queues),
+            lambda queues, kinds=None: InMemoryWorkQueue(store, queues, kinds),
         )
         return
     url: str = request.getfixturevalue("contract_database_url")
@@ -82,11 +83,12 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     await adapters.start()
     others: list[PostgresWorkQueue] = []
 
-    def queue_for(queues: Sequence[str]) -> WorkQueue:
+    def queue_for(queues: Sequence[str], kinds: Sequence[str] | None = None) -> WorkQueue:
         conninfo = libpq_conninfo(url)
         # Its listener is never started: these queues claim, they do not wait for work.
         listener = PostgresListener(conninfo, (WORK_CHANNEL,))
-        others.append(PostgresWorkQueue(DirectConnection(conninfo), clock, listener, None, queues))
+        statements = DirectConnection(conninfo)
+        others.append(PostgresWorkQueue(statements, clock, listener, None, queues, kinds))
         return others[-1]
 
     try:

@@ -158,11 +158,29 @@ def test_a_duplicate_id_is_reported_on_the_second_occurrence() -> None:
     assert only(doc) == ("duplicate_node_id", "nodes[2].id")
 
 
-@pytest.mark.parametrize("kind", ["teleport", "NOOP", "", 3, None])
-def test_unknown_node_kinds(kind: Any) -> None:
+@pytest.mark.parametrize(
+    "kind", ["NOOP", "", "Teleport", "crm..lookup", "1st", "conditon", "http_requests", 3, None]
+)
+def test_kinds_that_cannot_name_a_kind(kind: Any) -> None:
     code = "missing_field" if kind is None else "unknown_node_kind"
 
     assert only({"nodes": [node("a", kind)]}) == (code, "nodes[0].kind")
+
+
+@pytest.mark.parametrize("kind", ["teleport", "crm.lookup_customer", "image.resize_v2"])
+def test_a_kind_a_package_may_add_is_left_to_the_save_checks(kind: str) -> None:
+    """Whether a worker has it is known only at save, where the registry is read."""
+    doc = {"nodes": [node("a", kind, config={"any": ["thing"]})]}
+
+    assert validate_document(doc) == []
+    assert parse_definition(doc).extension_kinds == (kind,)
+
+
+def test_the_config_of_an_installed_kind_must_be_an_object() -> None:
+    assert only({"nodes": [node("a", "teleport", config=[1])]}) == (
+        "invalid_config",
+        "nodes[0].config",
+    )
 
 
 def test_bad_config_is_reported_under_the_node() -> None:
@@ -476,7 +494,7 @@ def test_one_document_reports_all_of_its_problems() -> None:
             node("a"),
             node("a"),
             node("9lives"),
-            node("t", "teleport"),
+            node("t", "tranform"),
             node("d", "delay", config={"seconds": -1}, timeout=0, retry={"jitter": 2}),
             condition("c", on_error="maybe"),
         ],

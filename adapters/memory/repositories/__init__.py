@@ -5,12 +5,14 @@ from adapters.memory.repositories.catalog import MemorySchedules, MemoryWorkflow
 from adapters.memory.repositories.executions import MemoryExecutions
 from adapters.memory.repositories.flow_control import MemoryFlowControl
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns, MemorySignals
+from adapters.memory.repositories.node_kinds import MemoryNodeKinds
 from adapters.memory.repositories.triggers import MemoryTriggers
 
 __all__ = [
     "MemoryEvents",
     "MemoryExecutions",
     "MemoryFlowControl",
+    "MemoryNodeKinds",
     "MemoryNodeRuns",
     "MemorySchedules",
     "MemorySecrets",

@@ -96,7 +96,7 @@ _LEASE_HOLDER = ("lease_owner", "lease_expires_at")
 # statements of its own.
 _STEP_FAILURE_COLUMNS = ("step_failures", "last_step_failure")
 # Set when an execution is created and never changed: inserted, not saved again.
-_CREATION_COLUMNS = ("priority", "queue")
+_CREATION_COLUMNS = ("priority", "queue", "required_kinds")
 _ROW_COLUMNS = [
     c.name
     for c in executions.c
