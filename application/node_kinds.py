@@ -8,6 +8,7 @@ when the saving process has the package too, and only warned about when it has n
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,6 +149,13 @@ async def unknown_kinds_in_document(uow: UnitOfWork, document: Any) -> list[Prob
 
 
 def _unknown_kind(kind: str, path: str, registered: dict[str, RegisteredKind]) -> Problem:
+    close = difflib.get_close_matches(kind, sorted(registered), n=1, cutoff=0.8)
+    if close:
+        return Problem(
+            "unknown_node_kind",
+            join_path(path, "kind"),
+            f"No worker has the node kind {kind!r}; did you mean {close[0]!r}?",
+        )
     known = ", ".join(sorted(registered)) or "none"
     message = (
         f"No worker has the node kind {kind!r}: install the package that adds it where the"
