@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from application.access import Principal, Role
 from application.errors import Conflict, UnstorableValue
 from application.input_errors import InvalidInput
+from application.node_kinds import NodeKindCatalogue
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
@@ -64,6 +65,23 @@ async def _problems(text: str, error: InvalidDefinition) -> list[dict[str, Any]]
     return [{**item, "line": line} for item, line in zip(found, lines, strict=True)]
 
 
+async def _kinds(node_kinds: NodeKindCatalogue) -> list[dict[str, Any]]:
+    """The palette: every kind, with its config's JSON Schema and example (for its form)."""
+    return [
+        {
+            "kind": found.description.name,
+            "title": found.description.title,
+            "description": found.description.description,
+            "builtin": found.builtin,
+            "package": found.description.package,
+            "config_schema": found.description.config_schema,
+            "example": found.description.example,
+            "last_seen_at": found.last_seen_at.isoformat() if found.last_seen_at else None,
+        }
+        for found in await node_kinds.listing()
+    ]
+
+
 def _editor(principal: Principal, status: int = 200, **context: Any) -> Template:
     values = {
         "principal": principal,
@@ -74,6 +92,7 @@ def _editor(principal: Principal, status: int = 200, **context: Any) -> Template
         "problems": [],
         "form_error": None,
         "nav": "workflows",
+        "kinds": [],
         **context,
     }
     values["title"] = (
@@ -87,9 +106,13 @@ class EditorPages(Controller):
     include_in_schema = False
 
     @get("/new")
-    async def new_workflow(self, principal: NamedDependency[Principal]) -> Template:
+    async def new_workflow(
+        self,
+        principal: NamedDependency[Principal],
+        node_kinds: NamedDependency[NodeKindCatalogue],
+    ) -> Template:
         principal.require(Role.EDITOR)
-        return _editor(principal)
+        return _editor(principal, kinds=await _kinds(node_kinds))
 
     @post("/new", status_code=303)
     async def create_workflow(
@@ -97,19 +120,24 @@ class EditorPages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         create_workflow: NamedDependency[CreateWorkflowHandler],
+        node_kinds: NamedDependency[NodeKindCatalogue],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
         name, text = fields.get("name", "").strip(), fields.get("definition", "")
-        context = {"name": name, "description": fields.get("description", ""), "text": text}
+        description = fields.get("description", "")
+        context: dict[str, Any] = {
+            "name": name,
+            "description": description,
+            "text": text,
+            "kinds": await _kinds(node_kinds),
+        }
         if not name:
             return _editor(principal, 422, form_error="Give the workflow a name.", **context)
         read = await _read(request, fields)
         if read.syntax_error:
             return _editor(principal, 422, form_error=read.syntax_error, **context)
-        command = CreateWorkflow(
-            principal.workspace_id, name, read.document, context["description"]
-        )
+        command = CreateWorkflow(principal.workspace_id, name, read.document, description)
         try:
             workflow = await create_workflow(command)
         except InvalidDefinition as error:
@@ -126,11 +154,13 @@ class EditorPages(Controller):
         workflow_id: FromPath[str],
         principal: NamedDependency[Principal],
         workflow_queries: NamedDependency[WorkflowQueries],
+        node_kinds: NamedDependency[NodeKindCatalogue],
     ) -> Template:
         principal.require(Role.EDITOR)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
         return _editor(
             principal,
+            kinds=await _kinds(node_kinds),
             workflow=found.workflow,
             name=found.workflow.name,
             description=found.workflow.description,
@@ -145,12 +175,14 @@ class EditorPages(Controller):
         principal: NamedDependency[Principal],
         workflow_queries: NamedDependency[WorkflowQueries],
         update_workflow: NamedDependency[UpdateWorkflowHandler],
+        node_kinds: NamedDependency[NodeKindCatalogue],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
         fields = await form_fields(request)
         text, description = fields.get("definition", ""), fields.get("description", "")
         context = {
+            "kinds": await _kinds(node_kinds),
             "workflow": found.workflow,
             "name": found.workflow.name,
             "description": description,

@@ -37,6 +37,8 @@ def console_template_config() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # `tojson` keeps keys in their order: a config form lists fields as the kind declares them.
+    environment.policies["json.dumps_kwargs"] = {"sort_keys": False}
     environment.filters.update(TEMPLATE_FILTERS)
     environment.globals.update(TEMPLATE_GLOBALS)
     environment.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
