@@ -31,9 +31,35 @@ def main(
     token: str | None = typer.Option(
         None, "--token", envvar="TREADLE_TOKEN", help="The API token to use with --url."
     ),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        envvar="TREADLE_PROFILE",
+        help="A server named in ~/.config/treadle/config.toml ([profiles.NAME] url, token);"
+        " --url and --token win over its values.",
+    ),
 ) -> None:
     """Treadle: a durable workflow engine on PostgreSQL."""
+    if profile:
+        url, token = with_profile(profile, url, token)
     choose(url, token)
+
+
+def with_profile(name: str, url: str | None, token: str | None) -> tuple[str, str | None]:
+    """The URL and token of the profile `name`, unless given on the command line."""
+    from entrypoints.cli.profiles import ProfileError, read_profile
+
+    try:
+        found = read_profile(name)
+    except ProfileError as error:
+        fail(str(error), 2)
+    if found.loose_permissions:
+        typer.secho(
+            "warning: the config file holds tokens and other users can read it; chmod 600 it",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+    return url or found.url, token or found.token
 
 
 @app.command()

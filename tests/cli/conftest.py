@@ -55,6 +55,8 @@ class Cli:
             "TREADLE_WORKSPACE": None,
             "TREADLE_URL": None,
             "TREADLE_TOKEN": None,
+            "TREADLE_PROFILE": None,
+            "TREADLE_CONFIG": None,
         }
         env = {**unset, "DATABASE_URL": None, **self.env}
         return self._runner.invoke(app, list(args), input=stdin, env=env, catch_exceptions=False)
