@@ -31,6 +31,7 @@ from treadle_client.models import (
     ExecutionChange,
     ExecutionDetail,
     ExecutionPage,
+    NodeKind,
     Run,
     RunSpec,
     Schedule,
@@ -410,3 +411,7 @@ class AsyncClient:
     async def workspace(self) -> Workspace:
         """The token's workspace and role."""
         return await self._send(calls.workspace())
+
+    async def list_node_kinds(self) -> list[NodeKind]:
+        """Every node kind: built-in ones, then those installed packages add."""
+        return await self._send(calls.list_node_kinds())

@@ -24,6 +24,7 @@ from treadle_client.models import (
     Execution,
     ExecutionDetail,
     ExecutionPage,
+    NodeKind,
     Run,
     RunSpec,
     Schedule,
@@ -418,3 +419,7 @@ def revoke_token(token_id: str) -> Call[None]:
 
 def workspace() -> Call[Workspace]:
     return Call("GET", "/workspace", Workspace)
+
+
+def list_node_kinds() -> Call[list[NodeKind]]:
+    return Call("GET", "/node-kinds", list[NodeKind])

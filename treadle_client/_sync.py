@@ -30,6 +30,7 @@ from treadle_client.models import (
     ExecutionChange,
     ExecutionDetail,
     ExecutionPage,
+    NodeKind,
     Run,
     RunSpec,
     Schedule,
@@ -398,3 +399,7 @@ class Client:
     def workspace(self) -> Workspace:
         """The token's workspace and role."""
         return self._send(calls.workspace())
+
+    def list_node_kinds(self) -> list[NodeKind]:
+        """Every node kind: built-in ones, then those installed packages add."""
+        return self._send(calls.list_node_kinds())

@@ -204,6 +204,21 @@ class Workspace(Model):
     """The role of the token that asked."""
 
 
+class NodeKind(Model):
+    """A node kind a workflow can use: built in, or added by an installed package."""
+
+    kind: str
+    title: str
+    description: str
+    builtin: bool
+    config_schema: dict[str, Any] | None
+    """The JSON Schema of its config (None where none is published)."""
+    example: dict[str, Any] | None
+    package: str | None
+    last_seen_at: Moment | None
+    """When a worker that has it last said so (None: built in, or no worker has it)."""
+
+
 class Trigger(Model):
     id: str
     workflow_id: str

@@ -41,6 +41,7 @@ SCHEMA_OF: dict[type[models.Model], str] = {
     models.Token: "TokenOut",
     models.TokenCreated: "TokenCreated",
     models.Workspace: "WorkspaceOut",
+    models.NodeKind: "NodeKindOut",
     models.Trigger: "TriggerOut",
     models.TriggerSaved: "TriggerSaved",
     models.Delivery: "DeliveryOut",
