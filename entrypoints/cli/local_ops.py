@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from application.errors import NotFound
+from application.node_kinds import KindListing
 from application.records import ApiToken, StoredEvent, Workflow
 from application.use_cases.cancel_execution import CancelExecution
 from application.use_cases.create_workflow import CreateWorkflow
@@ -26,6 +27,7 @@ from entrypoints.cli.views import (
     EventRow,
     ExecutionRow,
     ExecutionView,
+    KindRow,
     NewToken,
     RunRequest,
     StartedRuns,
@@ -68,6 +70,21 @@ class DatabaseOperations:
 
         workflow, created = with_runtime(store)
         return Applied(workflow.name, workflow.id, workflow.latest_version, created)
+
+    def list_node_kinds(self) -> list[KindRow]:
+        async def load(runtime: Runtime) -> list[KindListing]:
+            return await runtime.engine.node_kinds().listing()
+
+        return [
+            KindRow(
+                found.description.name,
+                found.description.title,
+                found.builtin,
+                found.description.package,
+                found.last_seen_at,
+            )
+            for found in with_runtime(load)
+        ]
 
     def list_workflows(self, workspace: str, limit: int) -> list[WorkflowRow]:
         async def load(runtime: Runtime) -> list[Workflow]:

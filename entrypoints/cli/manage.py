@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from entrypoints.cli.executions import executions_app
+from entrypoints.cli.node_kinds import node_kinds
 from entrypoints.cli.prune import prune
 from entrypoints.cli.remote_commands import schedules_app, secrets_app
 from entrypoints.cli.run_many import run_many
@@ -25,3 +26,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(secrets_app, name="secrets")
     app.add_typer(schedules_app, name="schedules")
     app.add_typer(triggers_app, name="triggers")
+    app.command("node-kinds")(node_kinds)

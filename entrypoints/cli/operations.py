@@ -21,6 +21,7 @@ from entrypoints.cli.views import (
     EventRow,
     ExecutionRow,
     ExecutionView,
+    KindRow,
     NewToken,
     RunRequest,
     ScheduleRow,
@@ -53,6 +54,10 @@ class Operations(Protocol):
     def apply_workflow(
         self, workspace: str, name: str, description: str | None, document: dict[str, Any]
     ) -> Applied: ...
+
+    def list_node_kinds(self) -> list[KindRow]:
+        """The kinds workflows can use: built-in ones, then the installed ones."""
+        ...
 
     def list_workflows(self, workspace: str, limit: int) -> list[WorkflowRow]: ...
 

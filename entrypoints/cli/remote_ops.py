@@ -24,6 +24,7 @@ from entrypoints.cli.views import (
     EventRow,
     ExecutionRow,
     ExecutionView,
+    KindRow,
     NewToken,
     NodeRow,
     RunRequest,
@@ -102,6 +103,15 @@ class ApiOperations:
             return Applied(saved.name, saved.id, saved.latest_version, False)
 
         return self._call(store)
+
+    def list_node_kinds(self) -> list[KindRow]:
+        def load(client: Client) -> list[KindRow]:
+            return [
+                KindRow(k.kind, k.title, k.builtin, k.package, k.last_seen_at)
+                for k in client.list_node_kinds()
+            ]
+
+        return self._call(load)
 
     def list_workflows(self, workspace: str, limit: int) -> list[WorkflowRow]:
         def load(client: Client) -> list[WorkflowRow]:

@@ -78,6 +78,17 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class KindRow:
+    """A node kind: built in, or from a package, and when a worker that has it was seen."""
+
+    kind: str
+    title: str
+    builtin: bool
+    package: str | None
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
 class SecretRow:
     name: str
     created_at: datetime | None
