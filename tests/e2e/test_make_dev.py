@@ -1,4 +1,5 @@
-"""`treadle dev` in a clean copy of the repository: start, run a workflow, Ctrl-C, restart;
+"""`treadle dev` in a clean copy of the repository: start, run a workflow (over the API, and
+with the CLI given only the server's URL and a token), Ctrl-C, restart;
 crashed children come back, a killed supervisor takes its children with it, and a taken
 port is refused in one line before anything starts."""
 
@@ -8,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -102,6 +104,15 @@ def run_workflow(base: str, token: str) -> tuple[str, Any]:
     return workflow_id, execution["output"]
 
 
+def remote_cli(base: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`treadle ARGS` as a separate process with only the server's URL and a token: no
+    database settings at all."""
+    env = {key: value for key, value in os.environ.items() if "DATABASE_URL" not in key}
+    env.update(TREADLE_URL=base, TREADLE_TOKEN=token)
+    command = [sys.executable, "-m", "entrypoints.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
 def pid_of(run: DevRun, pattern: str) -> int:
     found = run.printed(pattern)
     assert found is not None, run.output()
@@ -125,6 +136,12 @@ def test_dev_runs_a_workflow_stops_on_sigint_and_finds_its_data_again(
     workflow_id, output = run_workflow(base, token)
     assert output == {"greet": "hi x"}
     assert (workspace / ".treadle" / "admin-token").stat().st_mode & 0o777 == 0o600
+    listed = remote_cli(base, token, "workflows", "list")
+    assert listed.returncode == 0 and "dev-smoke" in listed.stdout, listed.stderr
+    watched = remote_cli(base, token, "run", "dev-smoke", "--input", '{"name": "y"}', "--watch")
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.rstrip().splitlines()[-1] == 'output {"greet": "hi y"}'
+
     assert_stops_cleanly(first, data_dir)
     assert len(first.child_pids()) == 2  # the API and one worker
 
