@@ -65,6 +65,11 @@ def test_the_examples_tests_pass() -> None:
     assert "fan-out-fan-in.test.yaml::every repository is scored in its own child" in (
         result.output
     )
+    assert "fetch-and-summarise.test.yaml::the page is fetched and summarised" in result.output
+    assert "nightly-report.test.yaml::the report is built and posted" in result.output
+    examples = {path.parent for path in (ROOT / "examples").glob("*/workflow.json")}
+    tested = {path.parent for path in (ROOT / "examples").glob("*/*.test.yaml")}
+    assert examples == tested, "every example workflow has a test file"
     assert "FAIL" not in result.output
     assert " passed in " in result.output and "failed" not in result.output
 
