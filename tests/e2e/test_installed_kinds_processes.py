@@ -6,21 +6,20 @@ a retry, its token read from a secret and never stored in clear."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from adapters.postgres.migrate import upgrade
-from tests.e2e.test_api_postgres import create, run, status_becomes
-from tests.support.api_stack import DEADLINE, api_and_worker, wait_until
+from tests.e2e.test_api_postgres import client, create, run, stack, status_becomes
+from tests.support.api_stack import wait_until
 from tests.support.databases import drop_database, fresh_database_url
+from tests.support.fake_servers import Answer, BackgroundServer, RecordedRequest, json_answer
 
 pytestmark = [pytest.mark.e2e]
 CRM_TOKEN = "crm-token-of-the-e2e-test"
+__all__ = ["client", "stack"]  # the API and worker processes, over this module's database
 
 
 @pytest.fixture(scope="module")
@@ -31,57 +30,23 @@ def database(postgres_server_url: str) -> Iterator[str]:
     drop_database(url)
 
 
-@pytest.fixture(scope="module")
-def stack(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    with api_and_worker(database, tmp_path_factory.mktemp("kinds-logs")) as running:
-        yield running.base_url, running.token
-
-
-@pytest.fixture
-async def client(stack: tuple[str, str]) -> AsyncIterator[httpx.AsyncClient]:
-    base, token = stack
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=DEADLINE) as http:
-        yield http
-
-
-class Crm:
+class Crm(BackgroundServer):
     """A CRM that answers 503 (Retry-After: 0) `busy` times, then the customer."""
 
     def __init__(self, busy: int) -> None:
+        super().__init__()
         self.busy = busy
-        self.authorizations: list[str] = []
+
+    def answer(self, request: RecordedRequest) -> Answer:
+        if len(self.requests) <= self.busy:
+            return json_answer(503, {}, {"Retry-After": "0"})
+        return json_answer(200, {"id": "cus_1", "name": "Ada", "plan": "pro"})
 
 
 @pytest.fixture
-def crm() -> Iterator[tuple[Crm, str]]:
-    state = Crm(busy=1)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.authorizations.append(self.headers.get("Authorization", ""))
-            busy = state.busy > 0
-            state.busy -= 1
-            self.send_response(503 if busy else 200)
-            if busy:
-                self.send_header("Retry-After", "0")
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            body = {} if busy else {"id": "cus_1", "name": "Ada", "plan": "pro"}
-            self.wfile.write(json.dumps(body).encode())
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def crm() -> Iterator[Crm]:
+    with Crm(busy=1) as server:
+        yield server
 
 
 def worker_registered(base: str, token: str) -> bool:
@@ -91,10 +56,10 @@ def worker_registered(base: str, token: str) -> bool:
 
 
 async def test_an_installed_kind_runs_on_the_worker_with_retries(
-    stack: tuple[str, str], client: httpx.AsyncClient, crm: tuple[Crm, str]
+    stack: tuple[str, str], client: httpx.AsyncClient, crm: Crm
 ) -> None:
     wait_until(lambda: worker_registered(*stack), "the worker to register its node kinds")
-    state, url = crm
+    url = f"{crm.url}/api"
     secret = await client.post("/api/v1/secrets", json={"name": "crm", "value": CRM_TOKEN})
     assert secret.status_code == 201, secret.text
     definition = {
@@ -118,7 +83,9 @@ async def test_an_installed_kind_runs_on_the_worker_with_retries(
     [customer] = done["node_runs"]
     assert customer["attempt"] == 2
     assert customer["output"] == {"id": "cus_1", "name": "Ada", "plan": "pro"}
-    assert state.authorizations == [f"Bearer {CRM_TOKEN}"] * 2
+    assert [request.headers["authorization"] for request in crm.requests] == [
+        f"Bearer {CRM_TOKEN}"
+    ] * 2
     assert CRM_TOKEN not in json.dumps(done)
     events = await client.get(f"/api/v1/executions/{execution_id}/events")
     assert CRM_TOKEN not in events.text
