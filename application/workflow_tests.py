@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from application.engine.runner import ExecutionRunner
@@ -38,6 +38,12 @@ from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflow
 from application.use_cases.deliver_signal import DeliverSignal, DeliverSignalHandler
 from application.use_cases.start_run import StartRun, StartRunHandler
 from application.worker_loop import WorkerLoop, WorkerSettings
+from application.workflow_tests_calls import (
+    CallExpectation,
+    RequestMatch,
+    expected_calls,
+    shown_calls,
+)
 from application.workflow_tests_errors import ErrorExpectation
 from domain.definition import NodeKind
 from domain.errors import InvalidDefinition
@@ -66,12 +72,18 @@ class TestFileError(Exception):
 
 @dataclass(frozen=True)
 class ScriptedResponse:
-    """One attempt's answer: a response, or a network error (`connection`, `timeout`)."""
+    """One attempt's answer: a response, or a network error (`connection`, `timeout`).
+
+    `delay_seconds` is how long the server takes on the fake clock: at least the call's
+    time budget (the node's `timeout`, else the executor's default) and the attempt times
+    out. `when` makes it the answer to every request it matches, whatever the attempt."""
 
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
     error: str | None = None
+    delay_seconds: float = 0.0
+    when: RequestMatch | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ class Expectation:
     has_output: bool = False
     nodes: Mapping[str, NodeExpectation] = field(default_factory=dict)
     error: ErrorExpectation | None = None
+    calls: Mapping[str, Sequence[CallExpectation]] = field(default_factory=dict)
+    """The requests expected of each node, in the order sent, by script address."""
 
     def view(self) -> dict[str, Any]:
         shown: dict[str, Any] = {}
@@ -129,6 +143,8 @@ class Expectation:
             shown["error"] = self.error.view()
         if self.nodes:
             shown["nodes"] = {node_id: node.view() for node_id, node in self.nodes.items()}
+        if self.calls:
+            shown["calls"] = expected_calls(self.calls)
         return shown
 
 
@@ -227,21 +243,86 @@ def _responses(raw: Any, path: str) -> list[ScriptedResponse]:
 
 
 def _response(raw: Any, path: str) -> ScriptedResponse:
-    answer = _mapping(raw, path, {"status", "headers", "body", "error"})
+    keys = {"status", "headers", "body", "error", "delay_seconds", "when"}
+    answer = _mapping(raw, path, keys)
+    delay = answer.get("delay_seconds", 0)
+    if not _is_number(delay) or delay < 0:
+        raise TestFileError(f"{path}.delay_seconds: a number of seconds, 0 or more")
+    when = _request_match(answer["when"], f"{path}.when") if "when" in answer else None
     error = answer.get("error")
     if error is not None:
         if error not in NETWORK_ERRORS:
             raise TestFileError(f"{path}.error: one of {', '.join(NETWORK_ERRORS)}")
-        if set(answer) != {"error"}:
+        if {"status", "headers", "body"} & set(answer):
             raise TestFileError(f"{path}: an answer with `error` has no status, headers or body")
-        return ScriptedResponse(error=error)
+        return ScriptedResponse(error=error, delay_seconds=float(delay), when=when)
     status = answer.get("status", 200)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise TestFileError(f"{path}.status: an HTTP status code (100 to 599)")
-    headers = _mapping(answer.get("headers", {}), f"{path}.headers", None)
-    if not all(isinstance(value, str) for value in headers.values()):
-        raise TestFileError(f"{path}.headers: header values are strings")
-    return ScriptedResponse(status, {str(k): v for k, v in headers.items()}, answer.get("body"))
+    headers = _string_mapping(answer.get("headers", {}), f"{path}.headers", "header values")
+    return ScriptedResponse(
+        status, headers, answer.get("body"), delay_seconds=float(delay), when=when
+    )
+
+
+def _request_match(raw: Any, path: str) -> RequestMatch:
+    """An answer's `when`: which rendered requests it answers."""
+    keys = {"url", "url_contains", "method", "body", "body_contains"}
+    when = _mapping(raw, path, keys)
+    if not when:
+        raise TestFileError(f"{path}: name what to match ({', '.join(sorted(keys))})")
+    texts = {key: _text(when, key, path) for key in keys - {"body"}}
+    return RequestMatch(
+        url=texts["url"],
+        url_contains=texts["url_contains"],
+        method=texts["method"].upper() if texts["method"] is not None else None,
+        body=when.get("body"),
+        has_body="body" in when,
+        body_contains=texts["body_contains"],
+    )
+
+
+def _call_expectations(raw: Any, path: str) -> dict[str, list[CallExpectation]]:
+    """`expect.calls`: by node, the list of requests it is expected to have sent."""
+    calls = _mapping(raw, path, None)
+    expected: dict[str, list[CallExpectation]] = {}
+    for node, requests in calls.items():
+        where = f"{path}.{node}"
+        if not isinstance(requests, list):
+            raise TestFileError(f"{where}: a list of the requests the node sent, in order")
+        expected[str(node)] = [
+            _call_expectation(request, f"{where}[{index}]")
+            for index, request in enumerate(requests)
+        ]
+    return expected
+
+
+def _call_expectation(raw: Any, path: str) -> CallExpectation:
+    call = _mapping(raw, path, {"method", "url", "headers", "body"})
+    method = _text(call, "method", path)
+    headers = call.get("headers")
+    return CallExpectation(
+        method=method.upper() if method is not None else None,
+        url=_text(call, "url", path),
+        headers=None if headers is None else _string_mapping(headers, f"{path}.headers", "values"),
+        body=call.get("body"),
+        has_body="body" in call,
+    )
+
+
+def _text(holder: Mapping[str, Any], key: str, path: str) -> str | None:
+    """The string at `key`, None when absent; anything else is refused."""
+    value = holder.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TestFileError(f"{path}.{key}: a string")
+    return value
+
+
+def _string_mapping(raw: Any, path: str, what: str) -> dict[str, str]:
+    mapping = _mapping(raw, path, None)
+    if not all(isinstance(value, str) for value in mapping.values()):
+        raise TestFileError(f"{path}: {what} are strings")
+    return {str(key): value for key, value in mapping.items()}
 
 
 def _signal(raw: Any, path: str) -> ScheduledSignal:
@@ -256,7 +337,7 @@ def _signal(raw: Any, path: str) -> ScheduledSignal:
 
 
 def _expectation(raw: Any, path: str) -> Expectation:
-    expect = _mapping(raw, path, {"status", "output", "error", "nodes"})
+    expect = _mapping(raw, path, {"status", "output", "error", "nodes", "calls"})
     status = _status(expect.get("status"), f"{path}.status", _EXECUTION_STATUSES)
     nodes = _mapping(expect.get("nodes", {}), f"{path}.nodes", None)
     return Expectation(
@@ -268,6 +349,7 @@ def _expectation(raw: Any, path: str) -> Expectation:
             str(node_id): _node_expectation(node, f"{path}.nodes.{node_id}")
             for node_id, node in nodes.items()
         },
+        calls=_call_expectations(expect.get("calls", {}), f"{path}.calls"),
     )
 
 
@@ -363,13 +445,21 @@ class ScriptAddresses:
 
 
 class Script(dict[str, Sequence[ScriptedResponse]]):
-    """A case's scripted answers by address, and the addresses of the workflows the case
-    created (filled in as it creates them): the scripted network asks it which answers a
-    call takes."""
+    """A case's scripted answers by address, and what the scripted network shares with
+    the driver: the addresses of the workflows the case created (filled in as it creates
+    them), which it asks for a call's answers; the case's clock, which a delayed answer
+    moves; and the requests it was sent, which `expect.calls` checks."""
 
     def __init__(self, responses: Mapping[str, Sequence[ScriptedResponse]]) -> None:
         super().__init__(responses)
         self.addresses = ScriptAddresses()
+        self.clock: ManualClock | None = None
+        self.calls: dict[str, list[dict[str, Any]]] = {}
+        """The requests sent, by address, in order, as `SentRequest.view()` (scrubbed)."""
+
+    def total_delay(self) -> float:
+        """The seconds of every delayed answer together."""
+        return sum(answer.delay_seconds for answers in self.values() for answer in answers)
 
     def address(self, call: NodeCall) -> str:
         return self.addresses.key(call)
@@ -495,11 +585,14 @@ async def drive_case(
     under_test = NamedWorkflow(workflow_name, document)
     created = await create_workflows(engine, under_test, children)
     _address_workflows(case.responses, created, workflow_name)
+    if isinstance(case.responses, Script):
+        case.responses.clock = engine.clock
     workflow_id = created[workflow_name]
     started = await engine.start_run(StartRun(TEST_WORKSPACE, workflow_id, case.input))
     execution_id = started.execution.id
     start = engine.clock.now()
-    worker = WorkerLoop(WorkerSettings("treadle-test"), engine.queue, engine.runner, engine.clock)
+    settings = WorkerSettings("treadle-test", lease_for=_lease_for(case))
+    worker = WorkerLoop(settings, engine.queue, engine.runner, engine.clock)
     pending = sorted(case.signals, key=lambda signal: signal.after_seconds)
     for _ in range(MAX_STEPS):
         await worker.run_until_idle()
@@ -525,7 +618,21 @@ async def drive_case(
             step = min(step, pending[0].after_seconds - elapsed)
         engine.clock.advance(max(step, 0.0))
     seconds = (engine.clock.now() - start).total_seconds()
-    return CaseRun(await _actual(engine, execution_id), seconds, engine.unanswered())
+    actual = await _actual(engine, execution_id)
+    actual["calls"] = dict(case.responses.calls) if isinstance(case.responses, Script) else {}
+    return CaseRun(actual, seconds, engine.unanswered())
+
+
+def _lease_for(case: WorkflowTestCase) -> timedelta:
+    """How long the case's worker holds an execution. A delayed answer moves the fake
+    clock while the worker holds it, and nothing renews the lease meanwhile (the test
+    worker has no heartbeat), so with delays scripted the lease outlasts the whole case;
+    without, it is a worker's usual one."""
+    usual = WorkerSettings("treadle-test").lease_for
+    delays = case.responses.total_delay() if isinstance(case.responses, Script) else 0.0
+    if not delays:
+        return usual
+    return usual + timedelta(seconds=case.advance_seconds + delays)
 
 
 async def _store_secrets(engine: CaseEngine, secrets: Mapping[str, str]) -> None:
@@ -658,6 +765,8 @@ def compare(expect: Expectation, actual: Mapping[str, Any]) -> list[str]:
         shown["nodes"] = {
             node_id: node.shown(nodes.get(node_id, {})) for node_id, node in expect.nodes.items()
         }
+    if "calls" in expected:
+        shown["calls"] = shown_calls(expect.calls, actual.get("calls", {}))
     if expected == shown:
         return []
     failures = [diff(expected, shown)]

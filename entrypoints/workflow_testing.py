@@ -13,7 +13,8 @@ on a fake clock, its `http_request` and `ai_prompt` nodes answered from a script
         assert ran.nodes["charge"]["attempts"] == 2
 
 `responses`, `secrets` and `signals` take the shapes of a `*.test.yaml` case (see
-docs/testing-workflows.md); `workflows` gives the definitions of the workflows it starts
+docs/testing-workflows.md), answers' `delay_seconds` and `when` included; `calls` gives
+back the requests each node sent; `workflows` gives the definitions of the workflows it starts
 (`sub_workflow`, `for_each`) by name. The pytest plugin in `entrypoints.pytest_plugin`
 offers the same as the `run_workflow` fixture; in an async test, await
 `run_workflow_async`.
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from application.workflow_tests import (
@@ -52,6 +53,10 @@ class WorkflowRun:
     """The fake time that passed."""
     unanswered: list[str]
     """The calls the script had no answer for (they were not sent; their nodes failed)."""
+    calls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """The requests each network node sent, in order, by node id (`<workflow>.<node id>`
+    for a child's node): `method`, `url`, `headers` (lower-case names) and `body` (decoded
+    from JSON when it is JSON), secrets replaced by `[redacted]`."""
 
 
 async def run_workflow_async(
@@ -97,6 +102,7 @@ async def run_workflow_async(
         nodes=actual["nodes"],
         seconds=ran.seconds,
         unanswered=ran.unanswered,
+        calls=actual["calls"],
     )
 
 

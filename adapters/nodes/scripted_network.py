@@ -2,25 +2,37 @@
 
 The real executors run, each over an HTTP transport that answers from the script instead
 of the network, so a scripted answer goes through the same rendering, status handling and
-parsing as a real one. Attempt n of a node gets the n-th answer scripted for the node's
-address (its id, or `<workflow>.<node id>` in a child workflow, when the answers come as
-a `Script`: see `ScriptAddresses`);
-a request with none is not sent anywhere: it is recorded (`unanswered`, with the case's
-secrets and the texts rendered from them scrubbed) and the attempt fails for good.
+parsing as a real one. A request takes the first answer scripted for the node's address
+(its id, or `<workflow>.<node id>` in a child workflow, when the answers come as a
+`Script`: see `ScriptAddresses`) whose `when` matches it, else, on attempt n, the n-th
+answer without `when`; a request with none is not sent anywhere: it is recorded
+(`unanswered`, with the case's secrets and the texts rendered from them scrubbed) and
+the attempt fails for good. Every request is recorded the same way in `calls`.
+
+An answer's `delay_seconds` is decided here, not waited for: a delay of at least the
+call's time budget (what is left of the node's `timeout`, else the executor's default)
+fails the attempt as the executor's own timeout would, after moving the case's fake
+clock by the budget; a shorter one is answered after moving the clock by the delay.
+The clock moves to the attempt's start plus that time, so calls made side by side
+overlap instead of adding up.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 
 import httpx
 
+from adapters.nodes import ai_prompt, http_request
 from adapters.nodes.ai_prompt import AiPromptExecutor
+from adapters.nodes.http_common import lower_headers, time_budget
 from adapters.nodes.http_request import HttpRequestExecutor
 from application.ports.executors import Failed, NodeCall, NodeExecutor, NodeResult
 from application.redaction import redact
 from application.workflow_tests import Script, ScriptedResponse
+from application.workflow_tests_calls import SentRequest, choose_answer
 from domain.definition import NodeKind
 from domain.network_config import DEFAULT_API_KEY_SECRET
 from domain.policies import NodeError
@@ -43,11 +55,19 @@ class ScriptedNetwork:
         self._responses = responses
         self.unanswered: list[str] = []
         """Each request the script had no answer for: node, attempt, method, URL, body."""
+        self.calls: dict[str, list[dict[str, object]]] = (
+            responses.calls if isinstance(responses, Script) else {}
+        )
+        """Every request sent, by address, in order (`SentRequest.view()`, scrubbed)."""
 
     def executors(self) -> dict[str, NodeExecutor]:
         return {
-            NodeKind.HTTP_REQUEST: _ScriptedExecutor(self, HttpRequestExecutor),
-            NodeKind.AI_PROMPT: _ScriptedExecutor(self, AiPromptExecutor),
+            NodeKind.HTTP_REQUEST: _ScriptedExecutor(
+                self, HttpRequestExecutor, http_request.DEFAULT_TIMEOUT_SECONDS
+            ),
+            NodeKind.AI_PROMPT: _ScriptedExecutor(
+                self, AiPromptExecutor, ai_prompt.DEFAULT_TIMEOUT_SECONDS
+            ),
         }
 
     def address(self, call: NodeCall) -> str:
@@ -56,21 +76,51 @@ class ScriptedNetwork:
             return self._responses.address(call)
         return call.node_id
 
-    def answer_for(self, call: NodeCall) -> ScriptedResponse | None:
-        answers = self._responses.get(self.address(call), ())
-        return answers[call.attempt - 1] if 0 < call.attempt <= len(answers) else None
+    def answer_for(self, call: NodeCall, request: SentRequest) -> ScriptedResponse | None:
+        return choose_answer(self._responses.get(self.address(call), ()), call.attempt, request)
+
+    def record(self, call: NodeCall, request: SentRequest) -> None:
+        shown = redact(request.view(), _sensitive(call))
+        self.calls.setdefault(self.address(call), []).append(shown)
+
+    def take_time(self, call: NodeCall, seconds: float) -> None:
+        """Move the case's fake clock to `seconds` after the attempt started (not back)."""
+        clock = self._responses.clock if isinstance(self._responses, Script) else None
+        if clock is not None and seconds > 0:
+            clock.advance(to=call.now + timedelta(seconds=seconds))
+
+    def respond(self, call: NodeCall, request: httpx.Request, budget: float) -> httpx.Response:
+        """The scripted answer to `request`, sent by `call` with `budget` seconds to take."""
+        sent = _sent(request)
+        self.record(call, sent)
+        answer = self.answer_for(call, sent)
+        if answer is None:
+            raise _Unanswered(_describe(request))
+        if answer.delay_seconds >= budget:
+            self.take_time(call, budget)
+            # Caught by the executor as its own time budget running out.
+            raise TimeoutError(f"the scripted answer takes {answer.delay_seconds:g} s")
+        self.take_time(call, answer.delay_seconds)
+        return _response(request, answer)
 
 
 class _ScriptedExecutor:
     def __init__(
-        self, network: ScriptedNetwork, build: Callable[[httpx.AsyncClient], NodeExecutor]
+        self,
+        network: ScriptedNetwork,
+        build: Callable[[httpx.AsyncClient], NodeExecutor],
+        default_timeout: float,
     ) -> None:
         self._network = network
         self._build = build
+        self._default_timeout = default_timeout
+        """The executor's time budget for a call when the node has no timeout."""
 
     async def run(self, call: NodeCall) -> NodeResult:
-        answer = self._network.answer_for(call)
-        transport = httpx.MockTransport(lambda request: _respond(request, answer))
+        budget = time_budget(call.now, call.deadline, self._default_timeout)
+        transport = httpx.MockTransport(
+            lambda request: self._network.respond(call, request, budget)
+        )
         # A key the case gives is used as given; without one, a stand-in.
         secrets = {_key_secret(call): SCRIPTED_API_KEY, **call.secrets}
         async with httpx.AsyncClient(transport=transport) as client:
@@ -84,9 +134,12 @@ class _ScriptedExecutor:
                 return Failed(NodeError("unscripted_request", message, retryable=False))
 
 
-def _respond(request: httpx.Request, answer: ScriptedResponse | None) -> httpx.Response:
-    if answer is None:
-        raise _Unanswered(_describe(request))
+def _sent(request: httpx.Request) -> SentRequest:
+    body = request.content.decode("utf-8", errors="replace")
+    return SentRequest(request.method, str(request.url), lower_headers(request.headers), body)
+
+
+def _response(request: httpx.Request, answer: ScriptedResponse) -> httpx.Response:
     if answer.error == "connection":
         raise httpx.ConnectError("connection refused (scripted)", request=request)
     if answer.error == "timeout":
