@@ -4,8 +4,8 @@ rendered (an answer's `when`), and expectations on the requests each node sent
 
 A request is seen as a server would see it: method, full URL, headers (names in lower
 case) and body (decoded from JSON when it is JSON, else text). Bodies and `when` bodies
-are compared by `contains`: an object names only the fields it checks, anything else
-(arrays included) is compared exactly.
+are compared by `contains`: an object names only the fields it checks, at any depth; an
+array has as many items, each compared the same way; anything else is compared exactly.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class SentRequest:
 
 
 def contains(expected: Any, actual: Any) -> bool:
-    """Whether `actual` holds `expected`: every field an object names, recursively;
-    any other value (an array, a string, a number) exactly."""
+    """Whether `actual` holds `expected`: every field an object names, recursively; an
+    array item by item (as many of them); any other value exactly."""
     if isinstance(expected, dict):
         return isinstance(actual, dict) and all(
             key in actual and contains(value, actual[key]) for key, value in expected.items()

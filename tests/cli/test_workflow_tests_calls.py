@@ -155,6 +155,24 @@ def test_calls_made_side_by_side_overlap_on_the_fake_clock() -> None:
     assert len(ran.calls["child.f"]) == 3
 
 
+def test_slow_calls_can_use_up_the_executions_time() -> None:
+    two_calls = {
+        "settings": {"execution_timeout": 10},
+        "nodes": [
+            {"id": "a", "kind": "http_request", "config": {"url": "https://a.test/"}},
+            {"id": "b", "kind": "http_request", "config": {"url": "https://b.test/"}},
+        ],
+        "edges": [{"from": "a", "to": "b"}],
+    }
+    slow = [{"delay_seconds": 8}]
+
+    ran = run_workflow(two_calls, responses={"a": slow, "b": slow})
+
+    assert ran.status == "timed_out"
+    assert ran.error is not None and ran.error["kind"] == "execution_timeout"
+    assert ran.nodes["a"]["status"] == "succeeded"
+
+
 def test_a_delay_is_allowed_on_a_network_error_and_must_be_a_positive_number() -> None:
     ran = run_workflow(
         SLOW_API, responses={"fetch": [{"error": "connection", "delay_seconds": 1}, {}]}
