@@ -264,7 +264,10 @@ def _invalid_timeout(doc: Document, draw: Draw) -> None:
 
 
 def _unknown_node_kind(doc: Document, draw: Draw) -> None:
-    _pick_node(doc, draw)["kind"] = draw(st.sampled_from(["teleport", "HTTP_REQUEST", "", 7]))
+    # Names no kind can have, and typos of built-in ones: a well-formed name such as
+    # "teleport" may be a kind a package adds, which only the save checks can refuse.
+    names = ["Teleport", "HTTP_REQUEST", "", 7, "http_reqest", "1st.kind"]
+    _pick_node(doc, draw)["kind"] = draw(st.sampled_from(names))
 
 
 def _invalid_config(doc: Document, draw: Draw) -> None:
