@@ -58,6 +58,9 @@ class Node:
     timeout: timedelta | None = None
     on_error: OnError = OnError.FAIL
     name: str | None = None
+    ui: Mapping[str, Any] | None = None
+    """What an editor keeps about the node, such as its place on the console's canvas
+    (`{"x": 120, "y": 40}`); the engine ignores it."""
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ MAX_NODES = 5_000
 MAX_EDGES = 4 * MAX_NODES
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _DOCUMENT_FIELDS = ("nodes", "edges", "settings")
-_NODE_FIELDS = ("id", "kind", "name", "config", "retry", "timeout", "on_error")
+_NODE_FIELDS = ("id", "kind", "name", "config", "retry", "timeout", "on_error", "ui")
 _EDGE_FIELDS = ("from", "to", "when")
 _SETTINGS_FIELDS = (
     "retry",
@@ -131,6 +131,8 @@ def _node_to_document(node: Node) -> dict[str, Any]:
     if node.timeout is not None:
         doc["timeout"] = node.timeout.total_seconds()
     doc["on_error"] = node.on_error.value
+    if node.ui is not None:
+        doc["ui"] = copy.deepcopy(dict(node.ui))
     return doc
 
 
@@ -269,7 +271,8 @@ def _read_node(index: int, raw: Any, draft: _Draft, seen: set[str]) -> None:
     if kind is not None:
         raw_config = raw.get("config")
         config = copy.deepcopy(dict(raw_config)) if isinstance(raw_config, Mapping) else {}
-        draft.nodes.append(Node(node_id, kind, config, retry, timeout, on_error, name))
+        ui = _ui(reader)
+        draft.nodes.append(Node(node_id, kind, config, retry, timeout, on_error, name, ui))
 
 
 def _node_id(reader: FieldReader, seen: set[str]) -> str | None:
@@ -332,6 +335,24 @@ def _config_labels(reader: FieldReader, kind: str | None) -> frozenset[str] | No
     )
     reader.problems.extend(problems)
     return config.labels if isinstance(config, ConditionConfig) else None
+
+
+def _ui(reader: FieldReader) -> dict[str, Any] | None:
+    """The node's `ui`: an object the engine keeps as it is, for editors (its `x` and `y`
+    place it on the console's canvas, and must be numbers)."""
+    value = reader.raw.get("ui")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        reader.report(
+            "ui", f'ui must be a JSON object, such as {{"x": 40, "y": 80}}, not {show(value)}.'
+        )
+        return None
+    for axis in ("x", "y"):
+        found = value.get(axis)
+        if found is not None and (isinstance(found, bool) or not isinstance(found, int | float)):
+            reader.report(f"ui.{axis}", f"ui.{axis} must be a number, not {show(found)}.")
+    return copy.deepcopy(dict(value))
 
 
 def _on_error(reader: FieldReader) -> OnError:

@@ -642,3 +642,20 @@ def test_tiny_durations_never_round_to_zero() -> None:
 
     assert definition.node("a").timeout == timedelta(microseconds=1)
     assert parse_definition(definition_to_document(definition)) == definition
+
+
+def test_a_nodes_ui_is_kept_as_it_is_for_editors() -> None:
+    doc = {"nodes": [node("a", config={}, ui={"x": 40, "y": 80.5, "collapsed": True})]}
+
+    definition = parse_definition(doc)
+
+    assert definition.nodes[0].ui == {"x": 40, "y": 80.5, "collapsed": True}
+    assert definition_to_document(definition)["nodes"][0]["ui"] == definition.nodes[0].ui
+
+
+@pytest.mark.parametrize(
+    ("ui", "path"),
+    [([1, 2], "nodes[0].ui"), ({"x": "left"}, "nodes[0].ui.x"), ({"y": True}, "nodes[0].ui.y")],
+)
+def test_a_ui_that_cannot_place_a_node_is_refused(ui: Any, path: str) -> None:
+    assert only({"nodes": [node("a", ui=ui)]}) == ("invalid_type", path)
