@@ -19,12 +19,22 @@ class Workflow:
     description: str = ""
 
 
+SOURCE_FORMATS = ("json", "yaml")
+"""The formats a version's `source` may be written in."""
+
+
 @dataclass(frozen=True)
 class WorkflowVersion:
+    """One immutable version: `document` is the normalised definition the engine runs;
+    `source` is the text its author wrote (JSON or YAML, byte for byte, comments and all),
+    None when the version was saved from a document rather than a text."""
+
     workflow_id: str
     version: int
     document: dict[str, Any]
     created_at: datetime
+    source: str | None = None
+    source_format: str | None = None
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,8 @@ def version_to_row(version: WorkflowVersion) -> dict[str, Any]:
         "version": version.version,
         "document": version.document,
         "created_at": version.created_at,
+        "source": version.source,
+        "source_format": version.source_format,
     }
 
 
@@ -57,6 +59,8 @@ def row_to_version(row: Row) -> WorkflowVersion:
         version=row["version"],
         document=row["document"],
         created_at=as_utc(row["created_at"]),
+        source=row["source"],
+        source_format=row["source_format"],
     )
 
 

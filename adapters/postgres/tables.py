@@ -101,6 +101,9 @@ workflow_versions = Table(
     Column("version", Integer),
     Column("document", _json(), nullable=False),
     Column("created_at", _time(), nullable=False),
+    # What the author wrote, byte for byte; NULL when the version was saved as a document.
+    Column("source", Text),
+    Column("source_format", Text),
     PrimaryKeyConstraint("workflow_id", "version"),
 )
 

@@ -3,6 +3,7 @@ run, and bulk runs."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
@@ -17,7 +18,13 @@ from application.document_limits import MAX_INTEGER
 from application.input_errors import InvalidInput
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkflowHandler
-from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
+from application.use_cases.create_workflow import (
+    CreateWorkflow,
+    CreateWorkflowHandler,
+    ReadSource,
+    SourceReader,
+    SourceText,
+)
 from application.use_cases.start_run import StartRunHandler
 from application.use_cases.start_runs import StartRuns, StartRunsHandler
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
@@ -37,6 +44,7 @@ from entrypoints.api.schemas.workflows import (
     WorkflowSaved,
     WorkflowUpdate,
 )
+from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
@@ -50,6 +58,57 @@ IdempotencyKey = Annotated[
         examples=[Example(value="order-1234")],
     ),
 ]
+
+
+def read_source_text(text: str, max_size: int | None = None) -> ReadSource:
+    """A definition's source text read safely (no YAML aliases, bounded): JSON when it is
+    JSON, otherwise YAML; `InvalidInput` at `source`, with the line, when it is neither.
+
+    Slow for a large YAML text (about a second a megabyte): call it off the event loop.
+    """
+    looks_like_json = text.lstrip().startswith(("{", "["))
+    try:
+        if looks_like_json:
+            return ReadSource(read_json(text, max_size), "json")
+        return ReadSource(read_yaml(text, max_size), "yaml")
+    except UnreadableDocument as error:
+        if looks_like_json:
+            return _flow_yaml(text, max_size, error)
+        raise InvalidInput("source", f"the source cannot be read: {error}") from None
+
+
+def _flow_yaml(text: str, max_size: int | None, json_error: UnreadableDocument) -> ReadSource:
+    """A text opening with a brace that is not JSON may still be YAML in flow style."""
+    try:
+        return ReadSource(read_yaml(text, max_size), "yaml")
+    except UnreadableDocument:
+        raise InvalidInput("source", f"the source cannot be read: {json_error}") from None
+
+
+def source_reader(max_size: int | None) -> SourceReader:
+    """The use cases' reader of a source text, off the event loop, its document no larger
+    as JSON than a request body may be."""
+
+    async def read(text: str) -> ReadSource:
+        return await asyncio.to_thread(read_source_text, text, max_size)
+
+    return read
+
+
+def source_of(
+    request: Request[Any, Any, Any], definition: dict[str, Any] | None, source: str | None
+) -> SourceText | None:
+    """The body's source text for the use case; refuses a body with neither field (both
+    are refused by the use case, which reads the source)."""
+    if definition is None and source is None:
+        raise InvalidInput(
+            "definition",
+            "give either `definition` (the definition as an object) or `source` (its JSON or"
+            " YAML text)",
+        )
+    if source is None:
+        return None
+    return SourceText(source, source_reader(request.route_handler.resolve_request_max_body_size()))
 
 
 def bulk_run_refused(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
@@ -76,15 +135,21 @@ class WorkflowController(Controller):
     @post("/", guards=[EDITOR])
     async def create_workflow(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[WorkflowCreate],
         principal: NamedDependency[Principal],
         create_workflow: NamedDependency[CreateWorkflowHandler],
         workflow_queries: NamedDependency[WorkflowQueries],
     ) -> WorkflowSaved:
-        """Save a workflow; an invalid definition is a 422 listing every problem, and what
-        is only suspect (a secret not stored yet) comes back as `warnings`."""
+        """Save a workflow from `definition` or from `source` (its JSON or YAML text, kept as
+        written); an invalid definition is a 422 listing every problem, and what is only
+        suspect (a secret not stored yet) comes back as `warnings`."""
         command = CreateWorkflow(
-            principal.workspace_id, data.name, data.definition, data.description
+            principal.workspace_id,
+            data.name,
+            data.definition,
+            data.description,
+            source=source_of(request, data.definition, data.source),
         )
         saved = await create_workflow.save(command)
         found = await workflow_queries.get(principal.workspace_id, saved.workflow.id)
@@ -93,13 +158,17 @@ class WorkflowController(Controller):
     @post("/validate", guards=[EDITOR], status_code=200)
     async def validate_workflow(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[WorkflowCreate],
         principal: NamedDependency[Principal],
         create_workflow: NamedDependency[CreateWorkflowHandler],
     ) -> WorkflowCheck:
         """Check a workflow as creating it would, and store nothing: 200 with `valid`, the
         `problems` that would refuse it and the `warnings` that would not."""
-        check = await create_workflow.validate(principal.workspace_id, data.definition, data.name)
+        source = source_of(request, data.definition, data.source)
+        check = await create_workflow.validate(
+            principal.workspace_id, data.definition, data.name, source
+        )
         return WorkflowCheck.of(check)
 
     @get("/")
@@ -137,19 +206,27 @@ class WorkflowController(Controller):
     @put("/{workflow_id:str}", guards=[EDITOR])
     async def update_workflow(
         self,
+        request: Request[Any, Any, Any],
         workflow_id: FromPath[str],
         data: JSONBody[WorkflowUpdate],
         principal: NamedDependency[Principal],
         update_workflow: NamedDependency[UpdateWorkflowHandler],
         workflow_queries: NamedDependency[WorkflowQueries],
     ) -> WorkflowSaved:
-        """Save a new version; running executions keep the version they started with."""
+        """Save a new version from `definition` or `source`; running executions keep the
+        version they started with. When the definition and its source equal the latest
+        version's, no version is made: `unchanged` is true and the latest one is answered
+        (a new `description` is still kept)."""
         command = UpdateWorkflow(
-            principal.workspace_id, workflow_id, data.definition, data.description
+            principal.workspace_id,
+            workflow_id,
+            data.definition,
+            data.description,
+            source=source_of(request, data.definition, data.source),
         )
         saved = await update_workflow.save(command)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
-        return WorkflowSaved.saved(found.workflow, found.version, saved.warnings)
+        return WorkflowSaved.saved(found.workflow, found.version, saved.warnings, saved.unchanged)
 
     @get("/{workflow_id:str}/versions")
     async def list_versions(

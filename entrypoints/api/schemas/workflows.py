@@ -15,16 +15,29 @@ from domain.priority import MAX_PRIORITY, MIN_PRIORITY
 from domain.problems import Problem
 from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
 
+SourceText = Annotated[str, msgspec.Meta(min_length=1)]
+"""A definition's JSON or YAML text, kept byte for byte (the body's size bounds it)."""
+
 
 class WorkflowCreate(Body):
+    """Give `definition` (an object) or `source` (its JSON or YAML text), not both."""
+
     name: Name
-    definition: dict[str, Any]
+    definition: dict[str, Any] | None = None
     description: Description = ""
+    source: SourceText | None = None
+    """The definition as JSON or YAML text, comments and all: stored as written, beside
+    the normalised definition. Top-level `name` and `description` keys in it (as in a
+    workflow file) are not part of the definition; the body's fields name and describe."""
 
 
 class WorkflowUpdate(Body):
-    definition: dict[str, Any]
+    """Give `definition` (an object) or `source` (its JSON or YAML text), not both."""
+
+    definition: dict[str, Any] | None = None
     description: Description | None = None
+    source: SourceText | None = None
+    """As in `WorkflowCreate`."""
 
 
 class WorkflowOut(Out):
@@ -54,11 +67,21 @@ class WorkflowDetail(WorkflowOut):
 
     version: int
     definition: dict[str, Any]
+    source: str | None
+    """The text the version was saved from, byte for byte; null when saved as an object."""
+    source_format: str | None
+    """`json` or `yaml`; null with `source`."""
 
     @classmethod
     def with_version(cls, workflow: Workflow, version: WorkflowVersion) -> WorkflowDetail:
         base = msgspec.structs.asdict(WorkflowOut.of(workflow))
-        return cls(**base, version=version.version, definition=version.document)
+        return cls(
+            **base,
+            version=version.version,
+            definition=version.document,
+            source=version.source,
+            source_format=version.source_format,
+        )
 
 
 class ProblemOut(Out):
@@ -78,13 +101,21 @@ class WorkflowSaved(WorkflowDetail):
     a secret the workspace does not hold yet): warnings never refuse a save."""
 
     warnings: list[ProblemOut]
+    unchanged: bool
+    """True when the definition and its source equal the latest version's: no version was
+    made, and this is the latest one."""
 
     @classmethod
     def saved(
-        cls, workflow: Workflow, version: WorkflowVersion, warnings: tuple[Problem, ...]
+        cls,
+        workflow: Workflow,
+        version: WorkflowVersion,
+        warnings: tuple[Problem, ...],
+        unchanged: bool = False,
     ) -> WorkflowSaved:
         base = msgspec.structs.asdict(WorkflowDetail.with_version(workflow, version))
-        return cls(**base, warnings=[ProblemOut.of(problem) for problem in warnings])
+        found = [ProblemOut.of(problem) for problem in warnings]
+        return cls(**base, warnings=found, unchanged=unchanged)
 
 
 class WorkflowCheck(Out):
@@ -112,11 +143,18 @@ class VersionOut(Out):
     version: int
     created_at: datetime
     definition: dict[str, Any]
+    source: str | None
+    """The text the version was saved from, byte for byte; null when saved as an object."""
+    source_format: str | None
 
     @classmethod
     def of(cls, version: WorkflowVersion) -> VersionOut:
         return cls(
-            version=version.version, created_at=version.created_at, definition=version.document
+            version=version.version,
+            created_at=version.created_at,
+            definition=version.document,
+            source=version.source,
+            source_format=version.source_format,
         )
 
 
