@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from application.errors import NotFound
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.queries.workflows import owned_workflow
 from application.triggers.records import Trigger, TriggerDelivery
+from application.use_cases.receive_hook import KEPT_DELIVERIES
 
 RECENT_DELIVERIES = 20
 
@@ -53,3 +55,24 @@ class TriggerQueries:
                 TriggerWithDeliveries(t, await uow.triggers.deliveries(t.id, limit))
                 for t in triggers
             ]
+
+    async def started_by(
+        self, workspace_id: str, workflow_ids: Collection[str]
+    ) -> dict[str, Trigger]:
+        """Which trigger started each execution of these workflows, as far as the deliveries
+        each trigger keeps remember (its newest `KEPT_DELIVERIES`): execution id to trigger.
+
+        An execution does not record the trigger that started it; a webhook run older than
+        its trigger's kept deliveries, or of a deleted trigger, is not found here."""
+        if not workflow_ids:
+            return {}
+        found: dict[str, Trigger] = {}
+        async with self._uow() as uow:
+            triggers = await uow.triggers.search(workspace_id)
+            for trigger in triggers:
+                if trigger.workflow_id not in workflow_ids:
+                    continue
+                for delivery in await uow.triggers.deliveries(trigger.id, KEPT_DELIVERIES):
+                    if delivery.execution_id is not None:
+                        found.setdefault(delivery.execution_id, trigger)
+        return found

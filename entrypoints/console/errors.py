@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
+from application.access import Principal
 from application.errors import (
     ApplicationError,
     Conflict,
@@ -27,7 +28,7 @@ from application.errors import (
 )
 from application.input_errors import InvalidInput
 from domain.errors import DomainError, IllegalTransition
-from entrypoints.console.session import CrossSiteRequest
+from entrypoints.console.session import CrossSiteRequest, authenticate_cookie
 
 log = logging.getLogger("treadle.console")
 
@@ -45,11 +46,42 @@ _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
 _STORAGE_UNAVAILABLE = "The database did not answer. Try again in a few seconds."
 
 
+_PRINCIPAL_KEY = "console_principal"
+
+
+async def remembered_principal(request: Request[Any, Any, Any]) -> Principal:
+    """The console's principal (from its cookie), also kept in the request's state: the
+    error handlers cannot authenticate (they are not async), yet an error page shows the
+    same navigation as the page it stands for."""
+    principal = await authenticate_cookie(request)
+    request.state[_PRINCIPAL_KEY] = principal
+    return principal
+
+
 def error_page(
-    request: Request[Any, Any, Any], status: int, title: str, message: str
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    message: str,
+    principal: Principal | None = None,
 ) -> Response[Any]:
-    context = {"title": title, "message": message, "status": status, "principal": None}
+    """The console's error page: the navigation when someone is signed in, what went wrong,
+    and a way back home."""
+    known = principal or request.state.get(_PRINCIPAL_KEY)
+    context = {"title": title, "message": message, "status": status, "principal": known}
     return Template("error.html", context=context, status_code=status)
+
+
+async def page_not_found(request: Request[Any, Any, Any]) -> Response[Any]:
+    """What a console address that matches no page answers: the console's 404 page, with
+    the navigation if the visitor is signed in (never a trip to sign in first)."""
+    try:
+        principal: Principal | None = await authenticate_cookie(request)
+    except Unauthenticated:
+        principal = None
+    return error_page(
+        request, 404, "Not found", f"There is no console page at {request.url.path}.", principal
+    )
 
 
 def sign_in_redirect(request: Request[Any, Any, Any], _: Unauthenticated) -> Response[Any]:

@@ -17,6 +17,7 @@ from application.access import Principal, Role
 from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
 from application.queries.executions import ExecutionQueries
+from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
 from application.use_cases.cancel_execution import CancelExecution, CancelExecutionHandler
 from application.use_cases.deliver_signal import DeliverSignal, DeliverSignalHandler
@@ -43,6 +44,7 @@ class ExecutionActions(Controller):
         deliver_signal: NamedDependency[DeliverSignalHandler],
         execution_queries: NamedDependency[ExecutionQueries],
         workflow_queries: NamedDependency[WorkflowQueries],
+        trigger_queries: NamedDependency[TriggerQueries],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
@@ -69,6 +71,7 @@ class ExecutionActions(Controller):
             execution_id,
             status_code=422,
             signal_form=form,
+            trigger_queries=trigger_queries,
         )
 
     @post("/cancel", status_code=303)

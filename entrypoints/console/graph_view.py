@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from entrypoints.console.graph_layout import EdgePath, GraphEdge, Layout, layered_layout
+from entrypoints.console.graph_layout import (
+    EdgePath,
+    GraphEdge,
+    Layout,
+    LayoutSizes,
+    layered_layout,
+)
 
 LABEL_CHARS = 20
+"""What fits on one line of a node of the standard width."""
+LINE_CHARS = 24
+"""What fits on one line of a wide node: a graph with a longer title gets wide, tall nodes
+whose titles wrap onto two lines (then end in `…`; the whole title is the tooltip)."""
+TITLE_LINES = 2
+STANDARD = LayoutSizes()
+ROOMY = LayoutSizes(node_width=212.0, node_height=70.0)
+LINE_HEIGHT = 16
 
 
 @dataclass(frozen=True)
@@ -24,8 +39,19 @@ class DrawnNode:
     attempt: int
 
     @property
-    def short_title(self) -> str:
-        return _shorten(self.title)
+    def title_lines(self) -> list[str]:
+        """The title as drawn: one line when it fits, else wrapped onto two (words kept
+        whole where they can be)."""
+        if len(self.title) <= LABEL_CHARS:
+            return [self.title]
+        return textwrap.wrap(self.title, LINE_CHARS, max_lines=TITLE_LINES, placeholder="…") or [
+            self.title[: LINE_CHARS - 1] + "…"
+        ]
+
+    @property
+    def meta_y(self) -> float:
+        """The baseline of the kind or status line, at the foot of the box."""
+        return self.y + self.height - 13
 
     @property
     def short_kind(self) -> str:
@@ -66,15 +92,21 @@ def draw_graph(
 ) -> DrawnGraph:
     """Lay out `document`'s graph; `runs` maps node id to (status, attempt) when known."""
     nodes = _nodes(document)
-    layout: Layout = layered_layout([n["id"] for n in nodes], _edges(document))
+    long_title = any(len(_title(n)) > LABEL_CHARS for n in nodes)
+    sizes = ROOMY if long_title else STANDARD
+    layout: Layout = layered_layout([n["id"] for n in nodes], _edges(document), sizes)
     by_id = {n["id"]: n for n in nodes}
     drawn = []
     for box in layout.nodes:
         node = by_id[box.id]
         status, attempt = (runs or {}).get(box.id, ("pending" if runs is not None else "", 0))
-        title = str(node.get("name") or box.id)
+        title = _title(node)
         kind = str(node.get("kind", "?"))
         drawn.append(
             DrawnNode(box.id, kind, title, box.x, box.y, box.width, box.height, status, attempt)
         )
     return DrawnGraph(drawn, layout.edges, layout.width, layout.height)
+
+
+def _title(node: Mapping[str, Any]) -> str:
+    return str(node.get("name") or node["id"])

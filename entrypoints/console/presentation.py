@@ -6,12 +6,17 @@ Status is never shown by colour alone: each has a symbol and a word as well.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from application.access import Role
 from application.records import StoredEvent
-from domain.execution import ParentLink
+from application.triggers.records import Trigger
+from domain.execution import Execution, ParentLink
 from domain.flow_control import describe_reason
 
 SYMBOLS = {
@@ -51,13 +56,26 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
 
 
-def short_time(value: datetime | None) -> str:
-    """`14:03:22` today's style; the date is in the title attribute where it matters."""
-    return value.strftime("%H:%M:%S") if value else ""
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
+"""The console's one way of writing a moment: `2026-12-04 15:04:05 UTC`, on every page."""
 
 
 def full_time(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if value else ""
+    """`value` in the console's format, in UTC (a naive time is taken as UTC already)."""
+    if value is None:
+        return ""
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return moment.strftime(TIME_FORMAT)
+
+
+def timestamp(value: datetime | None, empty: str = "—") -> Markup:
+    """The `timestamp` filter every page uses: a `<time>` element in the console's format,
+    its machine-readable ISO form in `datetime`."""
+    if value is None:
+        return Markup(escape(empty))
+    text = full_time(value)
+    iso = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return Markup('<time datetime="{}">{}</time>').format(iso.isoformat(), text)
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:
@@ -80,9 +98,10 @@ def _human(span: timedelta) -> str:
 
 
 def _clock(iso: object) -> str:
-    """An ISO time from an event payload as `14:03:22` (or as given if it is not one)."""
+    """An ISO time from an event payload in the console's format (or as given if it is not
+    one)."""
     try:
-        return short_time(datetime.fromisoformat(str(iso)))
+        return full_time(datetime.fromisoformat(str(iso)))
     except ValueError:
         return str(iso)
 
@@ -100,6 +119,59 @@ def parent_role(link: ParentLink) -> str:
     `sub-workflow of node enrich`."""
     role = "sub-workflow" if link.item_index is None else f"item {link.item_index}"
     return f"{role} of node {link.node_id}"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What started an execution, as the executions list and the execution page name it."""
+
+    kind: str
+    """`item`, `sub_workflow`, `rerun`, `schedule`, `webhook` or `manual`."""
+    text: str
+    href: str | None = None
+
+
+def origin_of(execution: Execution, webhooks: Mapping[str, Trigger] | None = None) -> Origin:
+    """Derived from the execution's own fields (parent, rerun_of, schedule_id); `webhooks`
+    maps the ids of executions a trigger is known to have started to that trigger. An
+    execution with none of these was started by hand in the console or through the API."""
+    parent = execution.parent
+    if parent is not None:
+        href = f"/console/executions/{parent.execution_id}?node={parent.node_id}#node-panel"
+        if parent.item_index is not None:
+            return Origin("item", f"for-each item {parent.item_index} of {parent.node_id}", href)
+        return Origin("sub_workflow", f"sub-workflow of {parent.node_id}", href)
+    if execution.rerun_of:
+        return Origin("rerun", "re-run", f"/console/executions/{execution.rerun_of}")
+    if execution.schedule_id:
+        return Origin(
+            "schedule", "schedule", f"/console/workflows/{execution.workflow_id}#schedules"
+        )
+    trigger = (webhooks or {}).get(execution.id)
+    if trigger is not None:
+        name = trigger.name or trigger.id
+        return Origin(
+            "webhook", f"webhook {name}", f"/console/workflows/{trigger.workflow_id}#triggers"
+        )
+    return Origin("manual", "manual or API")
+
+
+ERROR_CHARS = 80
+
+
+def error_summary(error: Any) -> dict[str, str]:
+    """An execution's error as its kind and a message short enough for a table cell (the
+    whole message goes in a title attribute)."""
+    if not isinstance(error, Mapping):
+        message = "" if error is None else str(error)
+        return {"kind": "error", "message": _cut(message), "full": message}
+    kind = str(error.get("kind") or error.get("code") or "error")
+    message = str(error.get("message") or "")
+    return {"kind": kind, "message": _cut(message), "full": message}
+
+
+def _cut(text: str, limit: int = ERROR_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe_event(event: StoredEvent) -> str:
@@ -128,8 +200,8 @@ def timeline_item(event: StoredEvent) -> dict[str, Any]:
     """What the timeline shows for an event, rendered and sent live the same way."""
     return {
         "seq": event.seq,
-        "time": short_time(event.created_at),
-        "when": full_time(event.created_at),
+        "time": full_time(event.created_at),
+        "when": event.created_at.isoformat(),
         "type": event.type,
         "node_id": event.node_id or "",
         "attempt": event.attempt,
@@ -152,9 +224,10 @@ TEMPLATE_FILTERS = {
     "status_label": status_label,
     "status_symbol": status_symbol,
     "pretty_json": pretty_json,
-    "short_time": short_time,
+    "timestamp": timestamp,
     "full_time": full_time,
     "parent_role": parent_role,
+    "error_summary": error_summary,
     "waiting_message": describe_reason,
 }
 TEMPLATE_GLOBALS: dict[str, Any] = {
@@ -173,6 +246,8 @@ NOTICES = {
     "started": "Execution started.",
     "signalled": "Signal sent.",
     "cancelled": "Cancellation requested.",
+    "archived": "Workflow archived: it cannot be run, and its schedules and triggers no "
+    "longer start runs.",
     "retried": "Retrying from the failed nodes.",
     "rerun": "Started a new execution with the same input.",
 }

@@ -1,4 +1,5 @@
-"""Workflow pages: the list, one workflow (graph, versions, run, schedules, triggers)."""
+"""Workflow pages: the list, one workflow (graph, versions, run, schedules, triggers),
+two of its versions side by side, and archiving it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from application.queries.admin import AdminQueries
 from application.queries.executions import ExecutionFilter, ExecutionQueries
 from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
+from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkflowHandler
 from application.use_cases.schedules import (
     CreateSchedule,
     CreateScheduleHandler,
@@ -27,9 +29,12 @@ from application.use_cases.start_run import StartRun, StartRunHandler
 from entrypoints.console.documents import as_editor_text
 from entrypoints.console.forms import field_refusal, form_fields, read_json_field
 from entrypoints.console.graph_view import draw_graph
+from entrypoints.console.version_diff import diff_documents
 
 RECENT_EXECUTIONS = 8
 RECENT_DELIVERIES = 5
+
+VersionParameter = Annotated[int | None, QueryParameter(ge=1, le=MAX_INTEGER)]
 
 
 def _back_to_schedules(workflow_id: str, notice: str) -> Response[Any]:
@@ -123,7 +128,7 @@ class WorkflowPages(Controller):
         workflow_id: FromPath[str],
         principal: NamedDependency[Principal],
         pages: NamedDependency[WorkflowServices],
-        version: Annotated[int | None, QueryParameter(ge=1, le=MAX_INTEGER)] = None,
+        version: VersionParameter = None,
     ) -> Template:
         return await _workflow_page(pages, principal, workflow_id, version)
 
@@ -206,3 +211,47 @@ class WorkflowPages(Controller):
         enabled = action == "enable"
         await update_schedule(UpdateSchedule(principal.workspace_id, schedule_id, enabled=enabled))
         return _back_to_schedules(workflow_id, "enabled" if enabled else "disabled")
+
+    @get("/{workflow_id:str}/diff")
+    async def diff_versions(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        workflow_queries: NamedDependency[WorkflowQueries],
+        from_version: Annotated[
+            int | None, QueryParameter(name="from", ge=1, le=MAX_INTEGER)
+        ] = None,
+        to_version: Annotated[int | None, QueryParameter(name="to", ge=1, le=MAX_INTEGER)] = None,
+    ) -> Template:
+        """Two versions' normalised definitions side by side (by default the one before the
+        latest against the latest); an unknown version is a 404."""
+        workspace = principal.workspace_id
+        latest = await workflow_queries.get(workspace, workflow_id)
+        newest = latest.workflow.latest_version
+        to_number = to_version or newest
+        from_number = from_version or max(to_number - 1, 1)
+        old = await workflow_queries.get(workspace, workflow_id, from_number)
+        new = await workflow_queries.get(workspace, workflow_id, to_number)
+        context = {
+            "principal": principal,
+            "nav": "workflows",
+            "title": f"{latest.workflow.name} · v{from_number} → v{to_number}",
+            "workflow": latest.workflow,
+            "old": old.version,
+            "new": new.version,
+            "versions": await workflow_queries.versions(workspace, workflow_id),
+            "diff": diff_documents(old.version.document, new.version.document),
+        }
+        return Template("diff.html", context=context)
+
+    @post("/{workflow_id:str}/archive", status_code=303)
+    async def archive_workflow(
+        self,
+        workflow_id: FromPath[str],
+        principal: NamedDependency[Principal],
+        archive_workflow: NamedDependency[ArchiveWorkflowHandler],
+    ) -> Response[Any]:
+        """Archive it (editors): it can no longer be run; its history stays readable."""
+        principal.require(Role.EDITOR)
+        await archive_workflow(ArchiveWorkflow(principal.workspace_id, workflow_id))
+        return Redirect(f"/console/workflows/{workflow_id}?notice=archived", status_code=303)

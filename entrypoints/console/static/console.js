@@ -102,7 +102,11 @@
       cell.textContent = text;
       row.append(cell);
     }
-    row.children[1].title = item.when;
+    // The time is a <time> element, as the server renders it (the same text and format).
+    const when = document.createElement("time");
+    when.dateTime = item.when;
+    when.textContent = item.time;
+    row.children[1].replaceChildren(when);
     return row;
   }
 
