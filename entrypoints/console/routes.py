@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Router, get
+from litestar import HttpMethod, Router, get, route
+from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -18,12 +19,16 @@ from litestar.types import ControllerRouterHandler
 
 from entrypoints.console.auth_pages import SignInPages
 from entrypoints.console.editor_pages import EditorPages
-from entrypoints.console.errors import CONSOLE_EXCEPTION_HANDLERS
+from entrypoints.console.errors import (
+    CONSOLE_EXCEPTION_HANDLERS,
+    page_not_found,
+    remembered_principal,
+)
 from entrypoints.console.execution_actions import ExecutionActions
 from entrypoints.console.execution_pages import ExecutionPages
 from entrypoints.console.live import LiveStreams
 from entrypoints.console.presentation import TEMPLATE_FILTERS, TEMPLATE_GLOBALS
-from entrypoints.console.session import CONSOLE_PRINCIPAL, same_origin_guard
+from entrypoints.console.session import same_origin_guard
 from entrypoints.console.workflow_pages import WorkflowPages
 
 HERE = Path(__file__).parent
@@ -68,12 +73,54 @@ def console_handlers() -> list[ControllerRouterHandler]:
             LiveStreams,
             console_home,
         ],
-        dependencies={"principal": CONSOLE_PRINCIPAL},
+        dependencies={"principal": Provide(remembered_principal)},
         guards=[same_origin_guard],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
         include_in_schema=False,
     )
+    pages.register(_not_found_handler(pages))
     static = create_static_files_router(
         path=STATIC_PATH, directories=[HERE / "static"], include_in_schema=False
     )
     return [home, pages, static]
+
+
+_ANY_METHOD = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE]
+
+
+def dead_ends(paths: list[str], root: str = "/console") -> list[str]:
+    """Paths that catch every address under `root` that no route in `paths` matches.
+
+    Litestar looks a path up segment by segment and answers 404 (as the API's JSON) when a
+    segment matches nothing. So each point of the console's route tree gets a catch-all
+    `{rest:path}` child where it has no parameter child (a parameter takes any segment),
+    and each point with no route of its own gets a route too."""
+    tree: dict[tuple[str, ...], tuple[str, ...]] = {}  # shape -> the path as written
+    routed: set[tuple[str, ...]] = set()
+    for path in paths:
+        segments = tuple(part for part in path.split("/") if part)
+        shape = tuple("{}" if part.startswith("{") else part for part in segments)
+        if "/" + "/".join(segments[:1]) != root and "/".join(segments) != root.strip("/"):
+            continue
+        routed.add(shape)
+        for length in range(1, len(segments) + 1):
+            tree.setdefault(shape[:length], segments[:length])
+    found: list[str] = []
+    for shape, segments in tree.items():
+        written = "/" + "/".join(segments)
+        if shape not in routed:
+            found.append(written)
+        has_parameter_child = any(
+            len(other) == len(shape) + 1 and other[:-1] == shape and other[-1] == "{}"
+            for other in tree
+        )
+        if not has_parameter_child:
+            found.append(written + "/{rest:path}")
+    return sorted(found)
+
+
+def _not_found_handler(pages: Router) -> ControllerRouterHandler:
+    paths = [r.path for r in pages.routes if not r.path.startswith(STATIC_PATH)]
+    return route(
+        dead_ends(paths), http_method=_ANY_METHOD, include_in_schema=False, name="console-404"
+    )(page_not_found)
