@@ -28,7 +28,10 @@ from entrypoints.console.execution_actions import ExecutionActions
 from entrypoints.console.execution_pages import ExecutionPages
 from entrypoints.console.live import LiveStreams
 from entrypoints.console.presentation import TEMPLATE_FILTERS, TEMPLATE_GLOBALS
+from entrypoints.console.schedule_pages import SchedulePages
+from entrypoints.console.secret_pages import SecretPages
 from entrypoints.console.session import same_origin_guard
+from entrypoints.console.token_pages import TokenPages
 from entrypoints.console.workflow_pages import WorkflowPages
 
 HERE = Path(__file__).parent
@@ -71,6 +74,9 @@ def console_handlers() -> list[ControllerRouterHandler]:
             ExecutionPages,
             ExecutionActions,
             LiveStreams,
+            SchedulePages,
+            SecretPages,
+            TokenPages,
             console_home,
         ],
         dependencies={"principal": Provide(remembered_principal)},
