@@ -122,12 +122,25 @@ class AsyncClient:
     # Workflows
 
     async def create_workflow(
-        self, name: str, definition: Mapping[str, Any], description: str = ""
+        self,
+        name: str,
+        definition: Mapping[str, Any] | None = None,
+        description: str = "",
+        *,
+        source: str | None = None,
     ) -> WorkflowSaved:
-        return await self._send(calls.create_workflow(name, definition, description))
+        """Create a workflow from `definition`, or from `source`: its JSON or YAML text,
+        which the server keeps as written (give one of the two)."""
+        return await self._send(calls.create_workflow(name, definition, description, source))
 
-    async def validate_workflow(self, name: str, definition: Mapping[str, Any]) -> WorkflowCheck:
-        return await self._send(calls.validate_workflow(name, definition))
+    async def validate_workflow(
+        self,
+        name: str,
+        definition: Mapping[str, Any] | None = None,
+        *,
+        source: str | None = None,
+    ) -> WorkflowCheck:
+        return await self._send(calls.validate_workflow(name, definition, source))
 
     async def get_workflow(self, workflow_id: str, version: int | None = None) -> WorkflowDetail:
         return await self._send(calls.get_workflow(workflow_id, version))
@@ -150,9 +163,18 @@ class AsyncClient:
         return self._each(calls.all_workflows(name, include_archived, page_size))
 
     async def update_workflow(
-        self, workflow_id: str, definition: Mapping[str, Any], description: str | None = None
+        self,
+        workflow_id: str,
+        definition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        *,
+        source: str | None = None,
     ) -> WorkflowSaved:
-        return await self._send(calls.update_workflow(workflow_id, definition, description))
+        """Save the next version from `definition` or `source` (give one); when both the
+        definition and its source equal the latest version's, none is made and the answer
+        has `unchanged` set."""
+        call = calls.update_workflow(workflow_id, definition, description, source)
+        return await self._send(call)
 
     async def list_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         return await self._send(calls.list_versions(workflow_id))

@@ -151,14 +151,17 @@ def _fields(**values: Any) -> dict[str, Any]:
 
 
 def create_workflow(
-    name: str, definition: Mapping[str, Any], description: str
+    name: str, definition: Mapping[str, Any] | None, description: str, source: str | None
 ) -> Call[WorkflowSaved]:
-    body = {"name": name, "definition": definition, "description": description}
+    body = {"name": name, "description": description}
+    body |= _fields(definition=definition, source=source)
     return Call("POST", "/workflows", WorkflowSaved, body=body)
 
 
-def validate_workflow(name: str, definition: Mapping[str, Any]) -> Call[WorkflowCheck]:
-    body = {"name": name, "definition": definition}
+def validate_workflow(
+    name: str, definition: Mapping[str, Any] | None, source: str | None
+) -> Call[WorkflowCheck]:
+    body = {"name": name, **_fields(definition=definition, source=source)}
     return Call("POST", "/workflows/validate", WorkflowCheck, body=body)
 
 
@@ -193,9 +196,12 @@ def _items_of_workflows(page: WorkflowPage) -> list[Workflow]:
 
 
 def update_workflow(
-    workflow_id: str, definition: Mapping[str, Any], description: str | None
+    workflow_id: str,
+    definition: Mapping[str, Any] | None,
+    description: str | None,
+    source: str | None,
 ) -> Call[WorkflowSaved]:
-    body = _fields(definition=definition, description=description)
+    body = _fields(definition=definition, description=description, source=source)
     return Call("PUT", f"/workflows/{_id(workflow_id)}", WorkflowSaved, body=body)
 
 

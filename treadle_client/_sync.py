@@ -120,12 +120,25 @@ class Client:
     # Workflows
 
     def create_workflow(
-        self, name: str, definition: Mapping[str, Any], description: str = ""
+        self,
+        name: str,
+        definition: Mapping[str, Any] | None = None,
+        description: str = "",
+        *,
+        source: str | None = None,
     ) -> WorkflowSaved:
-        return self._send(calls.create_workflow(name, definition, description))
+        """Create a workflow from `definition`, or from `source`: its JSON or YAML text,
+        which the server keeps as written (give one of the two)."""
+        return self._send(calls.create_workflow(name, definition, description, source))
 
-    def validate_workflow(self, name: str, definition: Mapping[str, Any]) -> WorkflowCheck:
-        return self._send(calls.validate_workflow(name, definition))
+    def validate_workflow(
+        self,
+        name: str,
+        definition: Mapping[str, Any] | None = None,
+        *,
+        source: str | None = None,
+    ) -> WorkflowCheck:
+        return self._send(calls.validate_workflow(name, definition, source))
 
     def get_workflow(self, workflow_id: str, version: int | None = None) -> WorkflowDetail:
         return self._send(calls.get_workflow(workflow_id, version))
@@ -147,9 +160,18 @@ class Client:
         return self._each(calls.all_workflows(name, include_archived, page_size))
 
     def update_workflow(
-        self, workflow_id: str, definition: Mapping[str, Any], description: str | None = None
+        self,
+        workflow_id: str,
+        definition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        *,
+        source: str | None = None,
     ) -> WorkflowSaved:
-        return self._send(calls.update_workflow(workflow_id, definition, description))
+        """Save the next version from `definition` or `source` (give one); when both the
+        definition and its source equal the latest version's, none is made and the answer
+        has `unchanged` set."""
+        call = calls.update_workflow(workflow_id, definition, description, source)
+        return self._send(call)
 
     def list_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         return self._send(calls.list_versions(workflow_id))

@@ -44,12 +44,19 @@ class WorkflowDetail(Workflow):
 
     version: int
     definition: dict[str, Any]
+    source: str | None = None
+    """The JSON or YAML text the version was saved from, as written; None when it was
+    saved as a document."""
+    source_format: str | None = None
+    """`json` or `yaml`, with `source`."""
 
 
-class WorkflowSaved(WorkflowDetail):
-    """A workflow just created or updated, with what its checks warn about."""
+class WorkflowSaved(WorkflowDetail, kw_only=True):
+    """A workflow just created or updated, with what its checks warn about; `unchanged`
+    when the save matched the latest version and made none."""
 
     warnings: list[Problem]
+    unchanged: bool = False
 
 
 class WorkflowCheck(Model):
@@ -67,6 +74,8 @@ class WorkflowVersion(Model):
     version: int
     created_at: Moment
     definition: dict[str, Any]
+    source: str | None = None
+    source_format: str | None = None
 
 
 class Run(Model):

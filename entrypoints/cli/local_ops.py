@@ -10,7 +10,7 @@ from application.errors import NotFound
 from application.node_kinds import KindListing
 from application.records import ApiToken, StoredEvent, Workflow
 from application.use_cases.cancel_execution import CancelExecution
-from application.use_cases.create_workflow import CreateWorkflow
+from application.use_cases.create_workflow import CreateWorkflow, SourceText
 from application.use_cases.deliver_signal import DeliverSignal
 from application.use_cases.rerun_execution import RerunExecution
 from application.use_cases.retry_execution import RetryExecution
@@ -20,6 +20,7 @@ from application.use_cases.tokens import CreatedToken, CreateToken, RevokeToken,
 from application.use_cases.update_workflow import UpdateWorkflow
 from domain.execution import Execution
 from domain.status import ExecutionStatus
+from entrypoints.api.schemas.workflows import source_reader
 from entrypoints.cli.common import ensure_workspace, find_workflow, find_workspace, with_runtime
 from entrypoints.cli.views import (
     Applied,
@@ -56,20 +57,26 @@ class DatabaseOperations:
         return with_runtime(check)
 
     def apply_workflow(
-        self, workspace: str, name: str, description: str | None, document: dict[str, Any]
+        self, workspace: str, name: str, description: str | None, source: str
     ) -> Applied:
-        async def store(runtime: Runtime) -> tuple[Workflow, bool]:
+        text = SourceText(source, source_reader(None))
+
+        async def store(runtime: Runtime) -> Applied:
             space = await ensure_workspace(runtime, workspace)
             async with runtime.uow_factory() as uow:
                 existing = await uow.workflows.get_by_name(space.id, name)
             if existing is None:
-                create = CreateWorkflow(space.id, name, document, description or "")
-                return await runtime.engine.create_workflow()(create), True
-            update = UpdateWorkflow(space.id, existing.id, document, description)
-            return await runtime.engine.update_workflow()(update), False
+                create = CreateWorkflow(space.id, name, description=description or "", source=text)
+                made = await runtime.engine.create_workflow()(create)
+                return Applied(made.name, made.id, made.latest_version, created=True)
+            update = UpdateWorkflow(space.id, existing.id, description=description, source=text)
+            saved = await runtime.engine.update_workflow().save(update)
+            workflow = saved.workflow
+            return Applied(
+                workflow.name, workflow.id, workflow.latest_version, False, saved.unchanged
+            )
 
-        workflow, created = with_runtime(store)
-        return Applied(workflow.name, workflow.id, workflow.latest_version, created)
+        return with_runtime(store)
 
     def list_node_kinds(self) -> list[KindRow]:
         async def load(runtime: Runtime) -> list[KindListing]:

@@ -52,8 +52,11 @@ class Operations(Protocol):
         ...
 
     def apply_workflow(
-        self, workspace: str, name: str, description: str | None, document: dict[str, Any]
-    ) -> Applied: ...
+        self, workspace: str, name: str, description: str | None, source: str
+    ) -> Applied:
+        """Store a workflow file's whole text as the source of the workflow's next version
+        (the server reads the definition from it); no version when nothing changed."""
+        ...
 
     def list_node_kinds(self) -> list[KindRow]:
         """The kinds workflows can use: built-in ones, then the installed ones."""

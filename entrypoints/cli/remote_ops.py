@@ -92,15 +92,15 @@ class ApiOperations:
         return self._call(check)
 
     def apply_workflow(
-        self, workspace: str, name: str, description: str | None, document: dict[str, Any]
+        self, workspace: str, name: str, description: str | None, source: str
     ) -> Applied:
         def store(client: Client) -> Applied:
             existing = _by_name(client, name)
             if existing is None:
-                saved = client.create_workflow(name, document, description or "")
+                saved = client.create_workflow(name, description=description or "", source=source)
                 return Applied(saved.name, saved.id, saved.latest_version, True)
-            saved = client.update_workflow(existing.id, document, description)
-            return Applied(saved.name, saved.id, saved.latest_version, False)
+            saved = client.update_workflow(existing.id, description=description, source=source)
+            return Applied(saved.name, saved.id, saved.latest_version, False, saved.unchanged)
 
         return self._call(store)
 

@@ -29,12 +29,14 @@ class Checked:
 
 @dataclass(frozen=True)
 class Applied:
-    """A workflow file stored: as a new workflow (`created`) or as its next version."""
+    """A workflow file stored: as a new workflow (`created`), as its next version, or not
+    at all when it equals the latest version (`unchanged`: `version` is that one)."""
 
     name: str
     id: str
     version: int
     created: bool
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from entrypoints.cli.common import (
     short_time,
 )
 from entrypoints.cli.operations import operations
+from entrypoints.cli.views import Applied
 from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
 
 workflows_app = typer.Typer(help="Store and list workflow definitions.", no_args_is_help=True)
@@ -26,11 +27,13 @@ _DEFINITION_FIELDS = ("nodes", "edges", "settings")
 
 @dataclass(frozen=True)
 class DefinitionFile:
-    """A workflow file: its name, description, and the definition document proper."""
+    """A workflow file: its name, description, the definition document proper, and the
+    file's whole text (stored as the version's source, comments and all)."""
 
     name: str
     description: str | None
     document: dict[str, Any]
+    text: str
 
 
 def read_definition_file(path: Path) -> DefinitionFile:
@@ -49,7 +52,7 @@ def read_definition_file(path: Path) -> DefinitionFile:
     document = {key: value for key, value in raw.items() if key in _DEFINITION_FIELDS}
     # Unknown top-level keys are left in, so validation reports them like any other problem.
     extra = {k: v for k, v in raw.items() if k not in {"name", "description", *_DEFINITION_FIELDS}}
-    return DefinitionFile(name.strip(), description, {**document, **extra})
+    return DefinitionFile(name.strip(), description, {**document, **extra}, text)
 
 
 def _parse(path: Path, text: str) -> Any:
@@ -89,7 +92,8 @@ def apply(
     file: Path = typer.Argument(..., help="A workflow definition, JSON or YAML."),
     workspace: str = WORKSPACE_OPTION,
 ) -> None:
-    """Create the workflow named in FILE, or store FILE as its next version."""
+    """Create the workflow named in FILE, or store FILE as its next version; the file's
+    text is kept as written. A file equal to the latest version stores nothing."""
     definition = read_definition_file(file)
     ops = operations()
     checked = ops.check_workflow(workspace, definition.name, definition.document)
@@ -98,10 +102,16 @@ def apply(
         raise typer.Exit(1)
     print_warnings(file, checked.warnings)
     applied = ops.apply_workflow(
-        workspace, definition.name, definition.description, definition.document
+        workspace, definition.name, definition.description, definition.text
     )
-    verb = "created" if applied.created else "updated"
-    typer.echo(f"{verb} {applied.name} ({applied.id}) version {applied.version}")
+    typer.echo(f"{applied_verb(applied)} {applied.name} ({applied.id}) version {applied.version}")
+
+
+def applied_verb(applied: Applied) -> str:
+    """What `apply` did, as its output line starts."""
+    if applied.created:
+        return "created"
+    return "unchanged" if applied.unchanged else "updated"
 
 
 @workflows_app.command("list")

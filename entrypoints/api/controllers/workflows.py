@@ -3,7 +3,6 @@ run, and bulk runs."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
@@ -21,8 +20,6 @@ from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkf
 from application.use_cases.create_workflow import (
     CreateWorkflow,
     CreateWorkflowHandler,
-    ReadSource,
-    SourceReader,
     SourceText,
 )
 from application.use_cases.start_run import StartRunHandler
@@ -43,8 +40,8 @@ from entrypoints.api.schemas.workflows import (
     WorkflowPage,
     WorkflowSaved,
     WorkflowUpdate,
+    source_reader,
 )
-from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
@@ -58,41 +55,6 @@ IdempotencyKey = Annotated[
         examples=[Example(value="order-1234")],
     ),
 ]
-
-
-def read_source_text(text: str, max_size: int | None = None) -> ReadSource:
-    """A definition's source text read safely (no YAML aliases, bounded): JSON when it is
-    JSON, otherwise YAML; `InvalidInput` at `source`, with the line, when it is neither.
-
-    Slow for a large YAML text (about a second a megabyte): call it off the event loop.
-    """
-    looks_like_json = text.lstrip().startswith(("{", "["))
-    try:
-        if looks_like_json:
-            return ReadSource(read_json(text, max_size), "json")
-        return ReadSource(read_yaml(text, max_size), "yaml")
-    except UnreadableDocument as error:
-        if looks_like_json:
-            return _flow_yaml(text, max_size, error)
-        raise InvalidInput("source", f"the source cannot be read: {error}") from None
-
-
-def _flow_yaml(text: str, max_size: int | None, json_error: UnreadableDocument) -> ReadSource:
-    """A text opening with a brace that is not JSON may still be YAML in flow style."""
-    try:
-        return ReadSource(read_yaml(text, max_size), "yaml")
-    except UnreadableDocument:
-        raise InvalidInput("source", f"the source cannot be read: {json_error}") from None
-
-
-def source_reader(max_size: int | None) -> SourceReader:
-    """The use cases' reader of a source text, off the event loop, its document no larger
-    as JSON than a request body may be."""
-
-    async def read(text: str) -> ReadSource:
-        return await asyncio.to_thread(read_source_text, text, max_size)
-
-    return read
 
 
 def source_of(

@@ -1,22 +1,61 @@
-"""Bodies for workflows, their versions and runs."""
+"""Bodies for workflows, their versions and runs, and the reader of a definition's source text."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 
 from application.document_limits import MAX_INTEGER
+from application.input_errors import InvalidInput
 from application.records import Workflow, WorkflowVersion
 from application.save_checks import SaveCheck
+from application.use_cases.create_workflow import ReadSource, SourceReader
 from application.use_cases.start_run import RunStarted, StartRun
 from domain.priority import MAX_PRIORITY, MIN_PRIORITY
 from domain.problems import Problem
 from entrypoints.api.schemas.common import AwareDatetime, Body, Description, Name, Out
+from entrypoints.document_text import UnreadableDocument, read_json, read_yaml
 
-SourceText = Annotated[str, msgspec.Meta(min_length=1)]
+SourceField = Annotated[str, msgspec.Meta(min_length=1)]
 """A definition's JSON or YAML text, kept byte for byte (the body's size bounds it)."""
+
+
+def read_source_text(text: str, max_size: int | None = None) -> ReadSource:
+    """A definition's source text read safely (no YAML aliases, bounded): JSON when it is
+    JSON, otherwise YAML; `InvalidInput` at `source`, with the line, when it is neither.
+
+    Slow for a large YAML text (about a second a megabyte): call it off the event loop.
+    """
+    looks_like_json = text.lstrip().startswith(("{", "["))
+    try:
+        if looks_like_json:
+            return ReadSource(read_json(text, max_size), "json")
+        return ReadSource(read_yaml(text, max_size), "yaml")
+    except UnreadableDocument as error:
+        if looks_like_json:
+            return _flow_yaml(text, max_size, error)
+        raise InvalidInput("source", f"the source cannot be read: {error}") from None
+
+
+def _flow_yaml(text: str, max_size: int | None, json_error: UnreadableDocument) -> ReadSource:
+    """A text opening with a brace that is not JSON may still be YAML in flow style."""
+    try:
+        return ReadSource(read_yaml(text, max_size), "yaml")
+    except UnreadableDocument:
+        raise InvalidInput("source", f"the source cannot be read: {json_error}") from None
+
+
+def source_reader(max_size: int | None) -> SourceReader:
+    """The use cases' reader of a source text, off the event loop, its document no larger
+    as JSON than a request body may be."""
+
+    async def read(text: str) -> ReadSource:
+        return await asyncio.to_thread(read_source_text, text, max_size)
+
+    return read
 
 
 class WorkflowCreate(Body):
@@ -25,7 +64,7 @@ class WorkflowCreate(Body):
     name: Name
     definition: dict[str, Any] | None = None
     description: Description = ""
-    source: SourceText | None = None
+    source: SourceField | None = None
     """The definition as JSON or YAML text, comments and all: stored as written, beside
     the normalised definition. Top-level `name` and `description` keys in it (as in a
     workflow file) are not part of the definition; the body's fields name and describe."""
@@ -36,7 +75,7 @@ class WorkflowUpdate(Body):
 
     definition: dict[str, Any] | None = None
     description: Description | None = None
-    source: SourceText | None = None
+    source: SourceField | None = None
     """As in `WorkflowCreate`."""
 
 
