@@ -17,34 +17,88 @@ from typing import Any
 from application.ports.node_kinds import InstalledKinds, KindDescription, RegisteredKind
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.definition import BUILTIN_KINDS, EXTENSION_KIND_PATTERN, NodeKind, WorkflowDefinition
+from domain.node_config import builtin_config_schema
 from domain.problems import Problem, join_path
 
-_BUILTIN = (
+_BUILTIN: tuple[tuple[NodeKind, str, str, dict[str, Any]], ...] = (
     (
         NodeKind.HTTP_REQUEST,
         "HTTP request",
         "Call an HTTP API; retried on network errors, 5xx and 429.",
+        {
+            "method": "POST",
+            "url": "https://api.example.com/orders",
+            "headers": {"Authorization": "Bearer {{ secrets.API_TOKEN }}"},
+            "json": {"order_id": "{{ input.order_id }}"},
+        },
     ),
     (
         NodeKind.AI_PROMPT,
         "AI prompt",
         "Ask an OpenAI-compatible chat model, with a key from a secret.",
+        {
+            "model": "gpt-4o-mini",
+            "prompt": "Summarise in one sentence: {{ input.text }}",
+            "temperature": 0,
+            "api_key_secret": "OPENAI_API_KEY",
+        },
     ),
-    (NodeKind.TRANSFORM, "Transform", "Build JSON from the input and earlier nodes' outputs."),
-    (NodeKind.CONDITION, "Condition", "Choose a branch: the first case whose expression holds."),
-    (NodeKind.DELAY, "Delay", "Wait for a while, or until a time; a durable timer."),
+    (
+        NodeKind.TRANSFORM,
+        "Transform",
+        "Build JSON from the input and earlier nodes' outputs.",
+        {"output": {"id": "{{ input.id }}", "name": "{{ nodes.lookup.output.body.name }}"}},
+    ),
+    (
+        NodeKind.CONDITION,
+        "Condition",
+        "Choose a branch: the first case whose expression holds.",
+        {"cases": [{"when": "large", "if": "input.total >= 1000"}], "default": "standard"},
+    ),
+    (
+        NodeKind.DELAY,
+        "Delay",
+        "Wait for a while, or until a time; a durable timer.",
+        {"seconds": "{{ input.wait_seconds | default(3600) }}"},
+    ),
     (
         NodeKind.WAIT_FOR_SIGNAL,
         "Wait for signal",
         "Wait until a named signal is sent to the execution.",
+        {"signal": "approval", "timeout_seconds": 86400},
     ),
-    (NodeKind.SUB_WORKFLOW, "Sub-workflow", "Run another workflow and wait for its outcome."),
-    (NodeKind.FOR_EACH, "For each", "Run another workflow once per item of a list."),
-    (NodeKind.NOOP, "No-op", "Do nothing: a join or a placeholder."),
+    (
+        NodeKind.SUB_WORKFLOW,
+        "Sub-workflow",
+        "Run another workflow and wait for its outcome.",
+        {"workflow": "enrich-customer", "input": {"customer_id": "{{ input.customer_id }}"}},
+    ),
+    (
+        NodeKind.FOR_EACH,
+        "For each",
+        "Run another workflow once per item of a list.",
+        {
+            "items": "{{ input.rows }}",
+            "workflow": "process-row",
+            "input": {"row": "{{ item }}", "position": "{{ index }}"},
+            "parallelism": 5,
+        },
+    ),
+    (NodeKind.NOOP, "No-op", "Do nothing: a join or a placeholder.", {}),
 )
 BUILTIN_DESCRIPTIONS = tuple(
-    KindDescription(name=str(kind), title=title, description=text) for kind, title, text in _BUILTIN
+    KindDescription(
+        name=str(kind),
+        title=title,
+        description=text,
+        # Derived from the same description that checks the config at save.
+        config_schema=builtin_config_schema(kind),
+        example=example,
+    )
+    for kind, title, text, example in _BUILTIN
 )
+"""The built-in kinds as the catalogue lists them, each with its config's JSON Schema and
+an example config."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from domain.config_fields import ConfigField
 from domain.problems import (
     MAX_DURATION_SECONDS,
     Problem,
@@ -72,6 +74,58 @@ class FieldReader:
         self.report(key, f"Add the required field {key!r}.", self.missing_code)
         return False
 
+    def read(self, field: ConfigField) -> Any:
+        """The value of a field of a single JSON type (or of any JSON value), checked as its
+        description says; the field's default when it is not given.
+
+        Fields of several types, and checks a description cannot say, are read by their
+        kind's parser with the methods below."""
+        templates = self.templates and field.template
+        if not field.types:
+            return self._any_json(field)
+        if field.types == ("string",):
+            return self._string(field, templates)
+        if field.types == ("integer",):
+            value: Any = self.integer(
+                field.name,
+                minimum=_whole(field.minimum),
+                maximum=_whole(field.maximum),
+                templates=templates,
+            )
+        elif field.types == ("number",):
+            value = self.number(
+                field.name,
+                above=field.exclusive_minimum,
+                minimum=field.minimum,
+                maximum=field.maximum,
+                templates=templates,
+            )
+        elif field.types == ("boolean",):
+            value = self.flag(field.name, bool(field.default), templates=templates)
+        elif field.types == ("object",):
+            value = self.mapping(field.name)
+        else:
+            raise ValueError(f"{field.name} is not a field FieldReader.read can check")
+        return _default(field) if value is None else value
+
+    def _any_json(self, field: ConfigField) -> Any:
+        # Here `null` is a value, so a required field is missing only when absent.
+        if field.required and field.name not in self.raw:
+            self.report(field.name, f"Add the required field {field.name!r}.", self.missing_code)
+            return None
+        return self.json(field.name)
+
+    def _string(self, field: ConfigField, templates: bool) -> str | None:
+        value = self.text(field.name, required=field.required, allow_empty=not field.min_length)
+        if value is None:
+            default: str | None = _default(field)
+            return default
+        if field.enum and value not in field.enum and not (templates and is_template(value)):
+            self.report(
+                field.name, f"{field.name} must be {_either(field.enum)}, not {show(value)}."
+            )
+        return value
+
     def text(self, key: str, *, required: bool = False, allow_empty: bool = False) -> str | None:
         """A string, non-blank unless `allow_empty`."""
         if not self.has(key):
@@ -93,12 +147,14 @@ class FieldReader:
         minimum: float | None = None,
         maximum: float | None = None,
         code: str | None = None,
+        templates: bool | None = None,
     ) -> float | str | None:
-        """A finite number within the given bounds (`above` is exclusive), or a template."""
+        """A finite number within the given bounds (`above` is exclusive), or a template
+        (unless `templates` overrides the reader's say for this field)."""
         if not self.has(key):
             return None
         value = self.raw[key]
-        if self.templates and is_template(value):
+        if self._takes_template(value, templates):
             return str(value)
         if is_number(value) and _within(value, above, minimum, maximum):
             return float(value)
@@ -117,12 +173,14 @@ class FieldReader:
         minimum: int | None = None,
         maximum: int | None = None,
         code: str | None = None,
+        templates: bool | None = None,
     ) -> int | str | None:
-        """A whole number within the given (inclusive) bounds, or a template."""
+        """A whole number within the given (inclusive) bounds, or a template (unless
+        `templates` overrides the reader's say for this field)."""
         if not self.has(key):
             return None
         value = self.raw[key]
-        if self.templates and is_template(value):
+        if self._takes_template(value, templates):
             return str(value)
         if _is_integer(value) and _within(value, None, minimum, maximum):
             return int(value)
@@ -130,17 +188,21 @@ class FieldReader:
         self.report(key, f"{key} must be {wanted}, not {show(value)}.", code)
         return None
 
-    def flag(self, key: str, default: bool) -> bool | str:
-        """true or false, or a template."""
+    def flag(self, key: str, default: bool, *, templates: bool | None = None) -> bool | str:
+        """true or false, or a template (unless `templates` overrides the reader's say)."""
         if not self.has(key):
             return default
         value = self.raw[key]
         if isinstance(value, bool):
             return value
-        if self.templates and is_template(value):
+        if self._takes_template(value, templates):
             return str(value)
         self.report(key, f"{key} must be true or false, not {show(value)}.")
         return default
+
+    def _takes_template(self, value: object, templates: bool | None) -> bool:
+        accepted = self.templates if templates is None else templates
+        return accepted and is_template(value)
 
     def mapping(self, key: str) -> dict[str, Any] | None:
         """A JSON object."""
@@ -185,6 +247,22 @@ def _describe(noun: str, above: float | None, minimum: float | None, maximum: fl
 
 def _plain(bound: float) -> str:
     return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def _default(field: ConfigField) -> Any:
+    """A fresh copy of the field's default, so that no two configs share a list or dict."""
+    return copy.deepcopy(field.default)
+
+
+def _whole(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
+
+
+def _either(choices: tuple[str, ...]) -> str:
+    """'a' or 'b'; one of 'a', 'b', 'c'."""
+    if len(choices) == 2:
+        return f"{choices[0]!r} or {choices[1]!r}"
+    return "one of " + ", ".join(repr(choice) for choice in choices)
 
 
 def _is_integer(value: object) -> bool:

@@ -1,7 +1,8 @@
 """Typed, validated configuration of the network node kinds: `http_request` and `ai_prompt`.
 
 Parsed through `parse_node_config` like every kind (templates kept as strings until the
-executor renders them).
+executor renders them). `HTTP_REQUEST_SHAPE` and `AI_PROMPT_SHAPE` describe each document:
+its published JSON Schema and its simple field checks both come from them.
 """
 
 from __future__ import annotations
@@ -11,12 +12,133 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from domain.config_fields import ConfigField, ConfigShape
 from domain.field_reader import FieldReader
 from domain.problems import Problem, is_template, join_path, show
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_AI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_API_KEY_SECRET = "OPENAI_API_KEY"
+
+_URL = ConfigField(
+    "url",
+    ("string",),
+    "An http:// or https:// URL.",
+    title="URL",
+    required=True,
+    min_length=1,
+    format="uri",
+)
+_METHOD = ConfigField(
+    "method",
+    ("string",),
+    "The HTTP method (any case).",
+    default="GET",
+    enum=HTTP_METHODS,
+)
+_QUERY = ConfigField(
+    "query",
+    ("object",),
+    "Added to the URL's query string; null values are left out, lists repeat the name,"
+    " objects are sent as compact JSON. Values may hold templates.",
+    default={},
+    template=False,
+)
+_HEADERS = ConfigField(
+    "headers",
+    ("object",),
+    "Request headers: ASCII values on one line, which may hold templates.",
+    default={},
+    template=False,
+    values=ConfigField("value", ("string",), "A header's value."),
+)
+_JSON_BODY = ConfigField(
+    "json",
+    (),
+    "A JSON body (Content-Type: application/json); every string inside is a template."
+    " Give json or body, not both.",
+    title="JSON body",
+)
+_BODY = ConfigField(
+    "body",
+    ("string",),
+    "A raw body, sent as UTF-8; set Content-Type yourself. Give json or body, not both.",
+)
+_STATUS = ConfigField("status", ("integer",), "An HTTP error status.", minimum=400, maximum=599)
+_RETRY_ON_STATUS = ConfigField(
+    "retry_on_status",
+    ("array",),
+    "Extra statuses to treat as retryable, such as [409, 423].",
+    title="Retry on status",
+    default=[],
+    template=False,
+    items=_STATUS,
+)
+_MAX_RESPONSE_BYTES = ConfigField(
+    "max_response_bytes",
+    ("integer",),
+    "Read at most this much of the body; can lower the worker's limit, never raise it.",
+    minimum=1,
+)
+HTTP_REQUEST_SHAPE = ConfigShape(
+    "HttpRequestConfig",
+    (_URL, _METHOD, _QUERY, _HEADERS, _JSON_BODY, _BODY, _RETRY_ON_STATUS, _MAX_RESPONSE_BYTES),
+)
+
+_BASE_URL = ConfigField(
+    "base_url",
+    ("string",),
+    "The root of an OpenAI-compatible API, up to (not including) /chat/completions.",
+    title="Base URL",
+    default=DEFAULT_AI_BASE_URL,
+    min_length=1,
+    format="uri",
+)
+_MODEL = ConfigField(
+    "model", ("string",), "The model name the server expects.", required=True, min_length=1
+)
+_SYSTEM = ConfigField(
+    "system", ("string",), "A system message sent before the prompt.", min_length=1
+)
+_PROMPT = ConfigField("prompt", ("string",), "The user message.", required=True, min_length=1)
+_TEMPERATURE = ConfigField(
+    "temperature",
+    ("number",),
+    "Sampling temperature; the server's when not given.",
+    minimum=0,
+    maximum=2,
+)
+_MAX_TOKENS = ConfigField(
+    "max_tokens", ("integer",), "The longest answer; the server's when not given.", minimum=1
+)
+_JSON_OUTPUT = ConfigField(
+    "json_output",
+    ("boolean",),
+    "Ask for a JSON object and parse the answer.",
+    title="JSON output",
+    default=False,
+)
+_API_KEY_SECRET = ConfigField(
+    "api_key_secret",
+    ("string",),
+    "The name of the workspace secret holding the API key.",
+    title="API key secret",
+    default=DEFAULT_API_KEY_SECRET,
+    min_length=1,
+)
+AI_PROMPT_SHAPE = ConfigShape(
+    "AiPromptConfig",
+    (
+        _MODEL,
+        _PROMPT,
+        _SYSTEM,
+        _BASE_URL,
+        _TEMPERATURE,
+        _MAX_TOKENS,
+        _JSON_OUTPUT,
+        _API_KEY_SECRET,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -49,30 +171,33 @@ class AiPromptConfig:
 
 def parse_http_request(r: FieldReader) -> HttpRequestConfig | None:
     method = _method(r)
-    url = _url(r, "url", required=True)
-    query = r.mapping("query") or {}
+    url = _url(r, _URL)
+    query = r.read(_QUERY)
     headers = _headers(r)
-    json_body = r.json("json")
-    body = r.text("body", allow_empty=True)
+    json_body = r.read(_JSON_BODY)
+    body = r.read(_BODY)
     if r.has("json") and r.has("body"):
         r.report("body", "Give either json or body, not both.")
     codes = _status_codes(r)
-    max_bytes = r.integer("max_response_bytes", minimum=1)
+    max_bytes = r.read(_MAX_RESPONSE_BYTES)
     if r.problems or url is None:
         return None
     return HttpRequestConfig(url, method, query, headers, json_body, body, codes, max_bytes)
 
 
 def _method(r: FieldReader) -> str:
-    method = r.text("method") or "GET"
-    if is_template(method) or method.upper() in HTTP_METHODS:
+    """The method in upper case: any case is accepted, which a schema's enum cannot say."""
+    method = r.text(_METHOD.name) or _METHOD.default
+    if is_template(method) or method.upper() in _METHOD.enum:
         return method if is_template(method) else method.upper()
-    r.report("method", f"method must be one of {', '.join(HTTP_METHODS)}, not {show(method)}.")
-    return "GET"
+    choices = ", ".join(_METHOD.enum)
+    r.report(_METHOD.name, f"method must be one of {choices}, not {show(method)}.")
+    return str(_METHOD.default)
 
 
-def _url(r: FieldReader, key: str, *, required: bool = False) -> str | None:
-    url = r.text(key, required=required)
+def _url(r: FieldReader, described: ConfigField) -> str | None:
+    key = described.name
+    url: str | None = r.read(described)
     if url is None or is_template(url):
         return url
     parts = urlsplit(url)
@@ -83,7 +208,7 @@ def _url(r: FieldReader, key: str, *, required: bool = False) -> str | None:
 
 
 def _headers(r: FieldReader) -> dict[str, str]:
-    headers = r.mapping("headers") or {}
+    headers: dict[str, str] = r.read(_HEADERS)
     for name, value in headers.items():
         if not name.strip() or not isinstance(value, str):
             where = join_path(r.path("headers"), name)
@@ -93,7 +218,7 @@ def _headers(r: FieldReader) -> dict[str, str]:
 
 
 def _status_codes(r: FieldReader) -> tuple[int | str, ...]:
-    codes = r.raw.get("retry_on_status")
+    codes = r.raw.get(_RETRY_ON_STATUS.name)
     if codes is None:
         return ()
     if not isinstance(codes, list):
@@ -102,24 +227,26 @@ def _status_codes(r: FieldReader) -> tuple[int | str, ...]:
     for index, code in enumerate(codes):
         if not (is_template(code) or _is_error_status(code)):
             where = join_path(r.path("retry_on_status"), index)
-            message = f"Status codes must be integers from 400 to 599, not {show(code)}."
+            bounds = f"from {_STATUS.minimum:.0f} to {_STATUS.maximum:.0f}"
+            message = f"Status codes must be integers {bounds}, not {show(code)}."
             r.problems.append(Problem("invalid_config", where, message))
     return tuple(codes)
 
 
 def _is_error_status(code: object) -> bool:
-    return isinstance(code, int) and not isinstance(code, bool) and 400 <= code <= 599
+    low, high = _STATUS.minimum or 0, _STATUS.maximum or 0
+    return isinstance(code, int) and not isinstance(code, bool) and low <= code <= high
 
 
 def parse_ai_prompt(r: FieldReader) -> AiPromptConfig | None:
-    base_url = _url(r, "base_url") or DEFAULT_AI_BASE_URL
-    model = r.text("model", required=True)
-    system = r.text("system")
-    prompt = r.text("prompt", required=True)
-    temperature = r.number("temperature", minimum=0, maximum=2)
-    max_tokens = r.integer("max_tokens", minimum=1)
-    json_output = r.flag("json_output", default=False)
-    secret = r.text("api_key_secret") or DEFAULT_API_KEY_SECRET
+    base_url = _url(r, _BASE_URL) or DEFAULT_AI_BASE_URL
+    model = r.read(_MODEL)
+    system = r.read(_SYSTEM)
+    prompt = r.read(_PROMPT)
+    temperature = r.read(_TEMPERATURE)
+    max_tokens = r.read(_MAX_TOKENS)
+    json_output = r.read(_JSON_OUTPUT)
+    secret = r.read(_API_KEY_SECRET) or DEFAULT_API_KEY_SECRET
     if r.problems or model is None or prompt is None:
         return None
     return AiPromptConfig(
