@@ -19,15 +19,12 @@ class Workflow:
     description: str = ""
 
 
-SOURCE_FORMATS = ("json", "yaml")
-"""The formats a version's `source` may be written in."""
-
-
 @dataclass(frozen=True)
 class WorkflowVersion:
     """One immutable version: `document` is the normalised definition the engine runs;
     `source` is the text its author wrote (JSON or YAML, byte for byte, comments and all),
-    None when the version was saved from a document rather than a text."""
+    None when the version was saved from a document rather than a text; `source_format`
+    is "json" or "yaml" with it."""
 
     workflow_id: str
     version: int

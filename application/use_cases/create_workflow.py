@@ -68,7 +68,7 @@ async def definition_input(definition: Any, source: SourceText | None) -> Defini
         return DefinitionInput(definition)  # None included: parsing says what is missing
     if definition is not None:
         raise InvalidInput(
-            "source", "give either the definition or its source, not both: the source is read"
+            "source", "give either `definition` or `source` (its JSON or YAML text), not both"
         )
     read = await source.read(source.text)
     return DefinitionInput(_without_file_fields(read.document), source.text, read.format)

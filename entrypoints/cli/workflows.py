@@ -39,9 +39,13 @@ class DefinitionFile:
 def read_definition_file(path: Path) -> DefinitionFile:
     """Parse a JSON or YAML workflow file; the name is its `name` field, else the file stem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bytes decoded as they are: reading as text would turn CRLF line ends into LF, and
+        # the text is kept as the version's source, byte for byte.
+        text = path.read_bytes().decode("utf-8")
     except OSError as error:
         fail(f"cannot read {path}: {error.strerror}", 2)
+    except UnicodeDecodeError:
+        fail(f"{path}: this is not UTF-8 text", 1)
     raw = _parse(path, text)
     if not isinstance(raw, dict):
         fail(f"{path}: a workflow file holds an object with `nodes` and `edges`", 1)

@@ -137,3 +137,17 @@ async def test_over_the_api_comments_are_kept_and_an_unchanged_file_stores_nothi
     async with AsyncClient(served.url, served.token()) as client:
         assert (await client.get_workflow(workflow_id)).source == edited
         assert (await client.get_workflow(workflow_id, version=1)).source == text
+
+
+def test_a_files_crlf_line_ends_are_kept(cli: Cli, cli_database_url: str, tmp_path: Path) -> None:
+    name = unique("windows")
+    file = tmp_path / "windows.yaml"
+    raw = COMMENTED.format(name=name).replace("\n", "\r\n").encode()
+    file.write_bytes(raw)
+
+    result = cli("workflows", "apply", str(file), "--workspace", unique("ws"))
+
+    assert result.exit_code == 0, result.output
+    workflow_id = applied_line(result.stdout)[2]
+    [(_, source, _)] = stored_versions(cli_database_url, workflow_id)
+    assert source is not None and source.encode() == raw
