@@ -80,7 +80,7 @@ def _form_of(schedule: Schedule) -> dict[str, Any]:
         "input": "" if schedule.input is None else pretty_json(schedule.input),
         "overlap": schedule.overlap,
         "catch_up": schedule.catch_up,
-        "schedule-enabled": schedule.enabled,
+        "enabled": schedule.enabled,
     }
 
 
@@ -172,7 +172,7 @@ class SchedulePages(Controller):
             "input": "",
             "overlap": "allow",
             "catch_up": False,
-            "schedule-enabled": True,
+            "enabled": True,
         }
         return await _form_page(request, principal, workflow_queries, form, None)
 

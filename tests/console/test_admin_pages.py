@@ -253,6 +253,7 @@ async def test_an_editor_creates_a_schedule_and_sees_its_next_five_fire_times(
     assert form.status_code == 200
     assert f'<option value="{workflow_id}" selected>nightly report</option>' in form.text
     assert len(fire_times(form.text)) == 5  # the default cron's times, before saving
+    assert re.search(r'<input type="checkbox" name="enabled"\s+checked', form.text)
 
     schedule_id = schedule_id_of(
         await console.post(
@@ -277,6 +278,7 @@ async def test_an_editor_creates_a_schedule_and_sees_its_next_five_fire_times(
     assert "&#34;report&#34;: &#34;daily&#34;" in page.text  # the input, back in its field
     assert '<option value="skip" selected>' in page.text
     assert re.search(r'<input type="checkbox" name="catch_up"\s+checked', page.text)
+    assert re.search(r'<input type="checkbox" name="enabled"\s+checked', page.text)
 
     listing = await console.client.get("/console/schedules")
     row = listing.text.split(f'data-schedule="{schedule_id}"')[1].split("</tr>")[0]
