@@ -49,8 +49,9 @@
     const problems = panel.querySelector("[data-fire-problems]");
     const zone = panel.querySelector("[data-fire-zone]");
     const found = answer.problems || {};
-    times.replaceChildren(...(answer.times || []).map(fireTimeItem));
-    times.hidden = answer.times.length === 0;
+    const listed = answer.times || [];
+    times.replaceChildren(...listed.map(fireTimeItem));
+    times.hidden = listed.length === 0;
     problems.replaceChildren(...Object.entries(found).map(([field, text]) => problemItem(field, text)));
     problems.hidden = Object.keys(found).length === 0;
     if (zone && answer.timezone) zone.textContent = answer.timezone;
