@@ -1,13 +1,16 @@
-"""The definition editor: create a workflow or save a new version of one.
+"""The workflow builder's page: create a workflow or save a new version of one.
 
-The text may be JSON or YAML. Nothing is saved unless the definition is valid; otherwise
-the page comes back with every problem listed beside the editor, each with its path
-and the line it points at.
+The page holds the canvas (built by the builder's scripts) and the source tab, a form
+whose text may be JSON or YAML, so it saves without JavaScript too. Nothing is saved
+unless the definition is valid; otherwise the page comes back with every problem listed
+beside the editor, each with its path and the line it points at. A viewer sees the
+canvas read only.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,7 +22,9 @@ from application.access import Principal, Role
 from application.errors import Conflict, UnstorableValue
 from application.input_errors import InvalidInput
 from application.node_kinds import NodeKindCatalogue
+from application.queries.admin import AdminQueries
 from application.queries.workflows import WorkflowQueries
+from application.records import Workflow
 from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
 from domain.errors import InvalidDefinition
@@ -65,21 +70,40 @@ async def _problems(text: str, error: InvalidDefinition) -> list[dict[str, Any]]
     return [{**item, "line": line} for item, line in zip(found, lines, strict=True)]
 
 
-async def _kinds(node_kinds: NodeKindCatalogue) -> list[dict[str, Any]]:
-    """The palette: every kind, with its config's JSON Schema and example (for its form)."""
-    return [
-        {
-            "kind": found.description.name,
-            "title": found.description.title,
-            "description": found.description.description,
-            "builtin": found.builtin,
-            "package": found.description.package,
-            "config_schema": found.description.config_schema,
-            "example": found.description.example,
-            "last_seen_at": found.last_seen_at.isoformat() if found.last_seen_at else None,
+@dataclass(frozen=True)
+class BuilderSources:
+    """What the builder's page shows besides the definition: the kinds and secret names."""
+
+    node_kinds: NodeKindCatalogue
+    admin_queries: AdminQueries
+
+    async def context(
+        self, principal: Principal, workflow: Workflow | None, readonly: bool = False
+    ) -> dict[str, Any]:
+        kinds = [_kind(found) for found in await self.node_kinds.listing()]
+        secrets = await self.admin_queries.secrets(principal.workspace_id)
+        builder = {
+            "kinds": kinds,
+            # Names only, for `{{ secrets.` completions; values never reach the page.
+            "secrets": [secret.name for secret in secrets],
+            "readonly": readonly,
+            "workflow_id": workflow.id if workflow else None,
         }
-        for found in await node_kinds.listing()
-    ]
+        return {"kinds": kinds, "builder": builder, "readonly": readonly}
+
+
+def _kind(found: Any) -> dict[str, Any]:
+    """A kind for the palette and the node forms: its config's JSON Schema and example."""
+    return {
+        "kind": found.description.name,
+        "title": found.description.title,
+        "description": found.description.description,
+        "builtin": found.builtin,
+        "package": found.description.package,
+        "config_schema": found.description.config_schema,
+        "example": found.description.example,
+        "last_seen_at": found.last_seen_at.isoformat() if found.last_seen_at else None,
+    }
 
 
 def _editor(principal: Principal, status: int = 200, **context: Any) -> Template:
@@ -92,7 +116,6 @@ def _editor(principal: Principal, status: int = 200, **context: Any) -> Template
         "problems": [],
         "form_error": None,
         "nav": "workflows",
-        "kinds": [],
         **context,
     }
     values["title"] = (
@@ -110,9 +133,11 @@ class EditorPages(Controller):
         self,
         principal: NamedDependency[Principal],
         node_kinds: NamedDependency[NodeKindCatalogue],
+        admin_queries: NamedDependency[AdminQueries],
     ) -> Template:
         principal.require(Role.EDITOR)
-        return _editor(principal, kinds=await _kinds(node_kinds))
+        sources = BuilderSources(node_kinds, admin_queries)
+        return _editor(principal, **await sources.context(principal, None))
 
     @post("/new", status_code=303)
     async def create_workflow(
@@ -121,6 +146,7 @@ class EditorPages(Controller):
         principal: NamedDependency[Principal],
         create_workflow: NamedDependency[CreateWorkflowHandler],
         node_kinds: NamedDependency[NodeKindCatalogue],
+        admin_queries: NamedDependency[AdminQueries],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
@@ -130,7 +156,7 @@ class EditorPages(Controller):
             "name": name,
             "description": description,
             "text": text,
-            "kinds": await _kinds(node_kinds),
+            **await BuilderSources(node_kinds, admin_queries).context(principal, None),
         }
         if not name:
             return _editor(principal, 422, form_error="Give the workflow a name.", **context)
@@ -155,16 +181,19 @@ class EditorPages(Controller):
         principal: NamedDependency[Principal],
         workflow_queries: NamedDependency[WorkflowQueries],
         node_kinds: NamedDependency[NodeKindCatalogue],
+        admin_queries: NamedDependency[AdminQueries],
     ) -> Template:
-        principal.require(Role.EDITOR)
+        """The builder on the latest version; read only for a viewer."""
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
+        readonly = not principal.allows(Role.EDITOR)
+        sources = BuilderSources(node_kinds, admin_queries)
         return _editor(
             principal,
-            kinds=await _kinds(node_kinds),
             workflow=found.workflow,
             name=found.workflow.name,
             description=found.workflow.description,
             text=as_editor_text(found.version.document),
+            **await sources.context(principal, found.workflow, readonly),
         )
 
     @post("/{workflow_id:str}/edit", status_code=303)
@@ -176,17 +205,18 @@ class EditorPages(Controller):
         workflow_queries: NamedDependency[WorkflowQueries],
         update_workflow: NamedDependency[UpdateWorkflowHandler],
         node_kinds: NamedDependency[NodeKindCatalogue],
+        admin_queries: NamedDependency[AdminQueries],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
         fields = await form_fields(request)
         text, description = fields.get("definition", ""), fields.get("description", "")
         context = {
-            "kinds": await _kinds(node_kinds),
             "workflow": found.workflow,
             "name": found.workflow.name,
             "description": description,
             "text": text,
+            **await BuilderSources(node_kinds, admin_queries).context(principal, found.workflow),
         }
         read = await _read(request, fields)
         if read.syntax_error:

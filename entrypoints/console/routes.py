@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from entrypoints.console.auth_pages import SignInPages
+from entrypoints.console.builder_api import BuilderCalls
 from entrypoints.console.editor_pages import EditorPages
 from entrypoints.console.errors import (
     CONSOLE_EXCEPTION_HANDLERS,
@@ -70,6 +71,7 @@ def console_handlers() -> list[ControllerRouterHandler]:
         route_handlers=[
             SignInPages,
             EditorPages,
+            BuilderCalls,
             WorkflowPages,
             ExecutionPages,
             ExecutionActions,

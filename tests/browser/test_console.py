@@ -111,6 +111,7 @@ def test_sign_in_fix_an_invalid_workflow_run_it_and_watch_it_live(page: Page, st
     broken["edges"][2]["to"] = "auditt"
     page.get_by_label("Name").fill(unique("greeting"))
     page.get_by_label("Description").fill("Greets, pauses, publishes")
+    page.get_by_role("tab", name="Source").click()
     page.get_by_label(re.compile("^Definition")).fill(json.dumps(broken, indent=2))
     page.get_by_role("button", name="Create workflow").click()
 
@@ -120,6 +121,7 @@ def test_sign_in_fix_an_invalid_workflow_run_it_and_watch_it_live(page: Page, st
     expect(page.locator("#definition")).to_have_attribute("aria-invalid", "true")
     screenshot(page, "03-editor-problems")
 
+    page.get_by_role("tab", name="Source").click()
     page.get_by_label(re.compile("^Definition")).fill(json.dumps(PAUSES, indent=2))
     page.get_by_role("button", name="Create workflow").click()
     expect(page.get_by_role("status")).to_contain_text("Workflow created")
