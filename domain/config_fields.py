@@ -55,11 +55,6 @@ class ConfigField:
         """The title a form shows: `title`, else the name in sentence case."""
         return self.title or self.name.replace("_", " ").capitalize()
 
-    @property
-    def required_properties(self) -> tuple[str, ...]:
-        """The names of the nested properties that must be given."""
-        return tuple(item.name for item in self.properties if item.required)
-
 
 @dataclass(frozen=True)
 class ConfigShape:
@@ -77,10 +72,3 @@ class ConfigShape:
     def required(self) -> tuple[str, ...]:
         """The keys the document must hold."""
         return tuple(item.name for item in self.fields if item.required)
-
-    def field(self, name: str) -> ConfigField:
-        """The field called `name`."""
-        for item in self.fields:
-            if item.name == name:
-                return item
-        raise KeyError(name)

@@ -85,6 +85,8 @@ class FieldReader:
             return self._any_json(field)
         if field.types == ("string",):
             return self._string(field, templates)
+        if field.required and not self.require(field.name):
+            return None
         if field.types == ("integer",):
             value: Any = self.integer(
                 field.name,
