@@ -23,10 +23,15 @@ from application.errors import Conflict, UnstorableValue
 from application.input_errors import InvalidInput
 from application.queries.workflows import WorkflowQueries
 from application.save_checks import SaveCheck
-from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
+from application.use_cases.create_workflow import (
+    CreateWorkflow,
+    CreateWorkflowHandler,
+    SourceText,
+)
 from application.use_cases.start_run import StartRun, StartRunHandler
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
 from domain.errors import InvalidDefinition
+from entrypoints.api.schemas.workflows import source_reader
 from entrypoints.console.documents import lines_of_paths, read_definition_text
 from entrypoints.console.graph_layout import GraphEdge, layered_layout
 
@@ -141,17 +146,23 @@ class BuilderCalls(Controller):
         if read.syntax_error:
             return {"saved": False, "error": read.syntax_error}
         description = str(body.get("description") or "")
+        source = SourceText(text, source_reader(limit))
         try:
             if body.get("workflow_id"):
                 command = UpdateWorkflow(
-                    principal.workspace_id, str(body["workflow_id"]), read.document, description
+                    principal.workspace_id,
+                    str(body["workflow_id"]),
+                    description=description,
+                    source=source,
                 )
                 workflow = await update_workflow(command)
             else:
                 name = str(body.get("name") or "").strip()
                 if not name:
                     return {"saved": False, "error": "Give the workflow a name."}
-                created = CreateWorkflow(principal.workspace_id, name, read.document, description)
+                created = CreateWorkflow(
+                    principal.workspace_id, name, description=description, source=source
+                )
                 workflow = await create_workflow(created)
         except InvalidDefinition as error:
             return _refused(error, text)

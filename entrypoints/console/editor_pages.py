@@ -25,9 +25,14 @@ from application.node_kinds import NodeKindCatalogue
 from application.queries.admin import AdminQueries
 from application.queries.workflows import WorkflowQueries
 from application.records import Workflow
-from application.use_cases.create_workflow import CreateWorkflow, CreateWorkflowHandler
+from application.use_cases.create_workflow import (
+    CreateWorkflow,
+    CreateWorkflowHandler,
+    SourceText,
+)
 from application.use_cases.update_workflow import UpdateWorkflow, UpdateWorkflowHandler
 from domain.errors import InvalidDefinition
+from entrypoints.api.schemas.workflows import source_reader
 from entrypoints.console.documents import (
     ReadText,
     as_editor_text,
@@ -56,7 +61,13 @@ async def _read(request: Request[Any, Any, Any], fields: dict[str, str]) -> Read
     if refusal is not None:
         return ReadText(None, refusal)
     limit = request.route_handler.resolve_request_max_body_size()
-    return await asyncio.to_thread(read_definition_text, fields.get("definition", ""), limit)
+    return await asyncio.to_thread(read_definition_text, definition_text(fields), limit)
+
+
+def definition_text(fields: dict[str, str]) -> str:
+    """The definition as typed: browsers send a text area's line ends as CRLF, which the
+    author never wrote (the text area itself holds LF)."""
+    return fields.get("definition", "").replace("\r\n", "\n")
 
 
 async def _problems(text: str, error: InvalidDefinition) -> list[dict[str, Any]]:
@@ -68,6 +79,11 @@ async def _problems(text: str, error: InvalidDefinition) -> list[dict[str, Any]]
     paths = [str(item.get("path", "")) for item in found]
     lines = await asyncio.to_thread(lines_of_paths, text, paths)
     return [{**item, "line": line} for item, line in zip(found, lines, strict=True)]
+
+
+def _source(request: Request[Any, Any, Any], text: str) -> SourceText:
+    """The editor's text, to be stored as the version's source, byte for byte."""
+    return SourceText(text, source_reader(request.route_handler.resolve_request_max_body_size()))
 
 
 @dataclass(frozen=True)
@@ -150,7 +166,7 @@ class EditorPages(Controller):
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
-        name, text = fields.get("name", "").strip(), fields.get("definition", "")
+        name, text = fields.get("name", "").strip(), definition_text(fields)
         description = fields.get("description", "")
         context: dict[str, Any] = {
             "name": name,
@@ -163,7 +179,9 @@ class EditorPages(Controller):
         read = await _read(request, fields)
         if read.syntax_error:
             return _editor(principal, 422, form_error=read.syntax_error, **context)
-        command = CreateWorkflow(principal.workspace_id, name, read.document, description)
+        command = CreateWorkflow(
+            principal.workspace_id, name, description=description, source=_source(request, text)
+        )
         try:
             workflow = await create_workflow(command)
         except InvalidDefinition as error:
@@ -192,7 +210,8 @@ class EditorPages(Controller):
             workflow=found.workflow,
             name=found.workflow.name,
             description=found.workflow.description,
-            text=as_editor_text(found.version.document),
+            # What the author wrote, comments and all, when the version was saved as text.
+            text=found.version.source or as_editor_text(found.version.document),
             **await sources.context(principal, found.workflow, readonly),
         )
 
@@ -210,7 +229,7 @@ class EditorPages(Controller):
         principal.require(Role.EDITOR)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
         fields = await form_fields(request)
-        text, description = fields.get("definition", ""), fields.get("description", "")
+        text, description = definition_text(fields), fields.get("description", "")
         context = {
             "workflow": found.workflow,
             "name": found.workflow.name,
@@ -221,7 +240,12 @@ class EditorPages(Controller):
         read = await _read(request, fields)
         if read.syntax_error:
             return _editor(principal, 422, form_error=read.syntax_error, **context)
-        command = UpdateWorkflow(principal.workspace_id, workflow_id, read.document, description)
+        command = UpdateWorkflow(
+            principal.workspace_id,
+            workflow_id,
+            description=description,
+            source=_source(request, text),
+        )
         try:
             await update_workflow(command)
         except InvalidDefinition as error:

@@ -203,3 +203,41 @@ def test_two_hundred_nodes_render_and_drag_and_the_timings_are_printed(
     )
     print(f"\nbuilder, 200 nodes: first render {rendered:.0f} ms, one drag step {drag:.2f} ms")
     assert rendered > 0 and drag >= 0
+
+
+COMMENTED_YAML = """\
+# Greets, then stops.
+nodes:
+  - id: greet          # the only real step
+    kind: transform
+    config:
+      output: {message: "hello {{ input.name }}"}
+  - id: done
+    kind: noop
+edges:
+  - {from: greet, to: done}
+"""
+
+
+def test_a_yaml_definition_with_comments_round_trips_byte_for_byte(
+    page: Page, stack: Stack
+) -> None:
+    name = unique("commented")
+    with stack.api() as api:
+        created = api.post("/api/v1/workflows", json={"name": name, "source": COMMENTED_YAML})
+        assert created.status_code == 201, created.text
+        workflow_id = created.json()["id"]
+    sign_in(page, stack)
+    page.goto(f"/console/workflows/{workflow_id}/edit")
+    expect(canvas_node(page, "greet")).to_be_visible()
+
+    page.get_by_role("tab", name="Source").click()
+    assert page.locator("#definition").input_value() == COMMENTED_YAML
+    page.get_by_role("button", name="Save new version").click()
+    expect(page).to_have_url(re.compile(rf"/console/workflows/{workflow_id}"))
+
+    with stack.api() as api:
+        versions = api.get(f"/api/v1/workflows/{workflow_id}/versions").json()
+        latest = api.get(f"/api/v1/workflows/{workflow_id}").json()
+    assert len(versions) == 1, "saving the same text made no new version"
+    assert latest["source"] == COMMENTED_YAML

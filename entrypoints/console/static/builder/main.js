@@ -100,7 +100,8 @@ function setUpKeyboardForms(model, canvas, say) {
   $("#add-node").addEventListener("click", () => {
     const kind = kinds.get($("#add-kind").value);
     const at = canvas.center();
-    const node = model.addNode(kind.kind, kind.example, { x: at.x + (model.nodes.length % 5) * 12, y: at.y + (model.nodes.length % 5) * (NODE_HEIGHT / 3) });
+    const step = model.nodes.length % 5;  // a cascade, so nodes added in a row do not hide each other
+    const node = model.addNode(kind.kind, kind.example, { x: at.x + step * 40, y: at.y + step * (NODE_HEIGHT + 20) });
     canvas.select({ node: node.id });
     say(`Added node ${node.id}.`);
   });
@@ -245,7 +246,7 @@ async function start() {
   $("#zoom-out").addEventListener("click", () => canvas.zoom(1 / 1.2));
   $("#zoom-fit").addEventListener("click", () => canvas.fit());
   $("#test-run").addEventListener("click", async () => {
-    await sync.write();
+    await sync.settled();
     const saved = await testRun.start($("#test-input").value, {
       name: $("#name").value,
       description: $("#description").value,
@@ -254,11 +255,10 @@ async function start() {
     if (saved && !saved.saved && saved.problems) showProblems(saved.problems, canvas, panel);
   });
   form.addEventListener("submit", async (event) => {
-    if (sync.format !== "yaml" || form.dataset.written) return;
-    event.preventDefault();  // the YAML text is written by the server: wait for it
-    await sync.write();
-    form.dataset.written = "true";
-    form.requestSubmit();
+    if (!sync.pending) return;
+    event.preventDefault();  // a YAML text is written by the server: wait for it
+    await sync.settled();
+    form.submit();  // no second submit event: the checks the browser makes were made
   });
   checkNow();
   window.__builder = { model, canvas };

@@ -51,11 +51,19 @@ export class SourceSync {
   }
 
   // Write the model into the text (called after every change made outside the text).
-  async write() {
+  write() {
     const ticket = ++this.writing;
-    const text = this.format === "yaml"
-      ? (await documentToText(this.model.doc, "yaml")).text
-      : JSON.stringify(this.model.doc, null, 2);
-    if (ticket === this.writing) this.textarea.value = text;  // a later write wins
+    this.pending = (async () => {
+      const text = this.format === "yaml"
+        ? (await documentToText(this.model.doc, "yaml")).text
+        : JSON.stringify(this.model.doc, null, 2);
+      if (ticket === this.writing) this.textarea.value = text;  // a later write wins
+    })();
+    return this.pending;
+  }
+
+  // Resolves once the text holds every change made so far (at once when it does).
+  settled() {
+    return this.pending || Promise.resolve();
   }
 }
