@@ -25,12 +25,9 @@ _BUILTIN: tuple[tuple[NodeKind, str, str, dict[str, Any]], ...] = (
         NodeKind.HTTP_REQUEST,
         "HTTP request",
         "Call an HTTP API; retried on network errors, 5xx and 429.",
-        {
-            "method": "POST",
-            "url": "https://api.example.com/orders",
-            "headers": {"Authorization": "Bearer {{ secrets.API_TOKEN }}"},
-            "json": {"order_id": "{{ input.order_id }}"},
-        },
+        # Examples read only the input, with defaults: a node dropped on a canvas must save
+        # and run as it is.
+        {"method": "GET", "url": "https://api.example.com/orders"},
     ),
     (
         NodeKind.AI_PROMPT,
@@ -47,13 +44,16 @@ _BUILTIN: tuple[tuple[NodeKind, str, str, dict[str, Any]], ...] = (
         NodeKind.TRANSFORM,
         "Transform",
         "Build JSON from the input and earlier nodes' outputs.",
-        {"output": {"id": "{{ input.id }}", "name": "{{ nodes.lookup.output.body.name }}"}},
+        {"output": {"greeting": "hello {{ input.name | default('world') }}"}},
     ),
     (
         NodeKind.CONDITION,
         "Condition",
         "Choose a branch: the first case whose expression holds.",
-        {"cases": [{"when": "large", "if": "input.total >= 1000"}], "default": "standard"},
+        {
+            "cases": [{"when": "large", "if": "input.total | default(0) >= 1000"}],
+            "default": "standard",
+        },
     ),
     (
         NodeKind.DELAY,

@@ -11,7 +11,12 @@ async def test_the_client_lists_built_in_and_installed_kinds(served: Served) -> 
         kinds = await client.list_node_kinds()
 
     by_name = {kind.kind: kind for kind in kinds}
-    assert by_name["http_request"].builtin and by_name["http_request"].config_schema is None
+    http = by_name["http_request"]
+    assert (
+        http.builtin
+        and http.config_schema is not None
+        and http.config_schema["required"] == ["url"]
+    )
     slug = by_name["text.slugify"]
     assert not slug.builtin and slug.last_seen_at is not None
     assert slug.config_schema is not None and "text" in slug.config_schema["properties"]

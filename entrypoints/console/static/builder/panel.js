@@ -65,6 +65,7 @@ export class Panel {
     for (const input of this.element.querySelectorAll("[data-template]")) {
       attachCompletions(input, () => this.suggestions(this.selection && this.selection.node));
     }
+    this.offerSecretNames();
     if (this.readonly) for (const input of this.element.querySelectorAll("input, select, textarea")) input.disabled = true;
     idInput.addEventListener("change", () => {
       const refusal = this.model.renameNode(this.selection.node, idInput.value.trim());
@@ -157,6 +158,15 @@ export class Panel {
       element("div", { class: "field" }, element("label", { for: "edge-label", text: "Taken" }), label),
       element("div", { class: "form-actions" }, remove),
     );
+  }
+
+  // A field that names a secret (`api_key_secret`) offers the workspace's secret names.
+  offerSecretNames() {
+    const fields = this.element.querySelectorAll('input[data-field$="_secret"]');
+    if (!fields.length) return;
+    const list = element("datalist", { id: "secret-names" }, ...this.secrets.map((name) => element("option", { value: name })));
+    this.element.append(list);
+    for (const input of fields) input.setAttribute("list", "secret-names");
   }
 
   // ---- Templates and problems -----------------------------------------------------------
