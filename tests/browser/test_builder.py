@@ -82,7 +82,7 @@ def test_build_with_the_mouse_only_save_and_test_run_it(page: Page, stack: Stack
     canvas_node(page, "condition").click()
     panel = page.locator("#builder-panel")
     panel.locator("[data-item-field=if]").first.fill("nodes.http_request.output.status == 200")
-    screenshot(page, "10-builder-mouse-built")
+    screenshot(page, "10-builder-mouse-built", full_page=False)
 
     page.get_by_role("button", name="Save and test").click()
     expect(page.locator("#test-status")).to_contain_text("Test run completed")
@@ -98,7 +98,7 @@ def test_build_with_the_mouse_only_save_and_test_run_it(page: Page, stack: Stack
     assert all("x" in node["ui"] for node in built["nodes"])
     canvas_node(page, "http_request").click()
     expect(page.locator("#test-node")).to_contain_text("hello")
-    screenshot(page, "11-builder-test-run")
+    screenshot(page, "11-builder-test-run", full_page=False)
 
 
 def test_build_a_two_node_workflow_with_the_keyboard_only(page: Page, stack: Stack) -> None:
@@ -148,7 +148,7 @@ def test_a_broken_expression_shows_its_problem_on_its_node_before_saving(
     expect(canvas_node(page, "done")).not_to_have_class(re.compile("has-problem"))
     expect(page.locator("#builder-problems")).to_contain_text("nodes[0].config")
     expect(page.locator("#builder-panel .field-problem:visible").first).to_be_visible()
-    screenshot(page, "12-builder-problem-on-node")
+    screenshot(page, "12-builder-problem-on-node", full_page=False)
 
 
 def test_a_viewer_sees_the_canvas_read_only(page: Page, stack: Stack) -> None:
