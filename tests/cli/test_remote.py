@@ -46,7 +46,8 @@ async def test_apply_list_and_run_with_watch_over_the_api(served: Served, tmp_pa
     cli = remote_cli(served)
 
     created = await apply(cli, tmp_path, "greeter.yaml", VALID_YAML.format(name="greeter"))
-    updated = await apply(cli, tmp_path, "greeter.yaml", VALID_YAML.format(name="greeter"))
+    changed = VALID_YAML.format(name="greeter") + "# changed: a new version\n"
+    updated = await apply(cli, tmp_path, "greeter.yaml", changed)
     listed = await invoke(cli, "workflows", "list")
     done = await while_draining(
         served, cli, "run", "greeter", "--input", '{"name": "ada"}', "--watch"

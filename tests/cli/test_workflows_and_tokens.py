@@ -49,6 +49,7 @@ def test_apply_creates_then_versions_and_list_shows_it(cli: Cli, tmp_path: Path)
     file.write_text(VALID_YAML.format(name=name))
 
     created = cli("workflows", "apply", str(file), "--workspace", workspace)
+    file.write_text(VALID_YAML.format(name=name) + "# changed: a new version\n")
     updated = cli("workflows", "apply", str(file), "--workspace", workspace)
     listed = cli("workflows", "list", "--workspace", workspace)
 

@@ -166,7 +166,8 @@ async def test_bulk_runs_lists_and_controls(served: Served) -> None:
         cancelled = await client.cancel(bulk.runs[1].execution_id)
         assert cancelled.status in ("cancelled", "pending")
 
-        updated = await client.update_workflow(workflow.id, ECHO, description="v2")
+        changed = {**ECHO, "settings": {"fail_fast": True}}  # the same content makes no version
+        updated = await client.update_workflow(workflow.id, changed, description="v2")
         assert updated.version == 2 and updated.description == "v2"
         assert (await client.get_workflow(workflow.id, version=1)).version == 1
         listed = await client.list_workflows(name="ech")
