@@ -435,3 +435,34 @@ node_kinds = Table(
     Column("package", Text),
     Column("last_seen_at", _time(), nullable=False),
 )
+
+# How long each workspace keeps its history; the workers apply it in small batches. A
+# workspace without a row keeps the defaults (`application.retention`).
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("workspace_id", _id(), primary_key=True),
+    Column("keep_finished_days", Integer, nullable=False, server_default=text("30")),
+    Column("keep_failed_days", Integer, nullable=False, server_default=text("30")),
+    Column("keep_succeeded_hours", Integer),
+    Column("keep_audit_days", Integer, nullable=False, server_default=text("365")),
+    Column("updated_at", _time(), nullable=False),
+)
+
+# Who did what through the API or the console: the token (its id and name, never its
+# value) or the user, the action, the object, and details without secrets.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("at", _time(), nullable=False),
+    Column("actor_kind", Text, nullable=False),
+    Column("actor_id", Text),
+    Column("actor_name", Text),
+    Column("action", Text, nullable=False),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", Text),
+    Column("details", _json()),
+)
+Index("audit_log_workspace_at_idx", audit_log.c.workspace_id, audit_log.c.at, audit_log.c.id)
