@@ -145,6 +145,17 @@ export class Canvas {
     text.setAttribute("y", String((a.y + b.y + NODE_HEIGHT) / 2 + (error ? 20 : -6)));
   }
 
+  // One node's form changed: draw that node again, leave the rest as it is.
+  redrawNode(id) {
+    const old = this.nodeGroups && this.nodeGroups.get(id);
+    const index = this.model.indexOf(id);
+    if (!old || index < 0) return this.render();
+    const focused = document.activeElement === old;
+    const drawn = this.drawNode(this.model.node(id), index);
+    old.replaceWith(drawn);
+    if (focused) drawn.focus();
+  }
+
   // While a node is dragged: move its group and redraw only the edges that touch it.
   moveDrawn(id) {
     const node = this.model.node(id);

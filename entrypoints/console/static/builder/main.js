@@ -212,6 +212,7 @@ async function start() {
 
   model.subscribe(async (reason, detail) => {
     if (reason === "move") canvas.moveDrawn(detail.id);
+    else if (reason === "node") canvas.redrawNode(detail.id);
     else {
       if (reason === "source" || reason === "load") await arrangeMissing();
       canvas.render();
