@@ -2,28 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from adapters.memory.store import InMemoryStore
 from domain.execution import Execution
+from domain.retention import ExpiryCutoffs
 
 
 class InMemoryExecutionPruner:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
+        self._turn = asyncio.Lock()
 
     async def count_prunable(self, finished_before: datetime) -> int:
         async with self._store.lock:
-            return len(self._prunable(finished_before))
+            return len(self._tops(ExpiryCutoffs.uniform(finished_before), None))
 
     async def delete_prunable(self, finished_before: datetime, limit: int) -> int:
+        deleted = await self.delete_expired(ExpiryCutoffs.uniform(finished_before), limit)
+        return sum(deleted.values())
+
+    async def delete_expired(
+        self, cutoffs: ExpiryCutoffs, limit: int, workspace_id: str | None = None
+    ) -> dict[str, int]:
         async with self._store.lock:
-            doomed = self._prunable(finished_before)[:limit]
-            for execution in doomed:
-                self._delete(execution.id)
+            children = self._children_by_parent()
+            deleted: Counter[str] = Counter()
+            for top in self._tops(cutoffs, workspace_id)[:limit]:
+                family = self._family(top, children)
+                if any(not member.status.is_terminal for member in family):
+                    continue  # a member still runs: the family waits for a later pass
+                for member in family:
+                    self._delete(member.id)
+                    deleted[str(member.status)] += 1
+            return dict(deleted)
+
+    async def delete_audit_before(self, workspace_id: str, before: datetime, limit: int) -> int:
+        async with self._store.lock:
+            entries: list[Any] = getattr(self._store, "audit", [])
+            doomed = sorted(
+                (e for e in entries if e.workspace_id == workspace_id and e.at < before),
+                key=lambda entry: (entry.at, entry.id or 0),
+            )[:limit]
+            gone = {id(entry) for entry in doomed}
+            entries[:] = [entry for entry in entries if id(entry) not in gone]
             return len(doomed)
 
-    def _prunable(self, finished_before: datetime) -> list[Execution]:
+    @asynccontextmanager
+    async def maintenance_turn(self) -> AsyncIterator[bool]:
+        if self._turn.locked():
+            yield False
+            return
+        async with self._turn:
+            yield True
+
+    def _tops(self, cutoffs: ExpiryCutoffs, workspace_id: str | None) -> list[Execution]:
         executions = self._store.executions
         active_parents = {
             run.parent.execution_id
@@ -33,19 +71,27 @@ class InMemoryExecutionPruner:
         found = [
             run
             for run in executions.values()
-            if run.status.is_terminal
-            and run.finished_at is not None
-            and run.finished_at < finished_before
+            if cutoffs.expired(run.status, run.finished_at)
+            and (workspace_id is None or run.workspace_id == workspace_id)
+            and (run.parent is None or run.parent.execution_id not in executions)
             and run.id not in active_parents
-            and not self._parent_is_active(run)
         ]
-        return sorted(found, key=lambda run: (run.finished_at, run.id))
+        return sorted(found, key=lambda run: (run.created_at, run.id))
 
-    def _parent_is_active(self, execution: Execution) -> bool:
-        if execution.parent is None:
-            return False
-        parent = self._store.executions.get(execution.parent.execution_id)
-        return parent is not None and not parent.status.is_terminal
+    def _children_by_parent(self) -> dict[str, list[Execution]]:
+        children: dict[str, list[Execution]] = defaultdict(list)
+        for run in self._store.executions.values():
+            if run.parent is not None:
+                children[run.parent.execution_id].append(run)
+        return children
+
+    def _family(self, top: Execution, children: dict[str, list[Execution]]) -> list[Execution]:
+        family, pending = [], [top]
+        while pending:
+            member = pending.pop()
+            family.append(member)
+            pending.extend(children.get(member.id, ()))
+        return family
 
     def _delete(self, execution_id: str) -> None:
         store = self._store

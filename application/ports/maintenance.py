@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
+
+from domain.retention import ExpiryCutoffs
 
 
 class ExecutionPruner(Protocol):
     """Deletes finished executions with everything that hangs off them.
 
-    An execution is prunable when it finished (completed, failed, cancelled or timed
-    out) before the cutoff and neither its parent nor any of its children is still
-    active: a live parent may still read a child's result, and a live child reports
+    The pruner deletes families: an execution that has no parent (or whose parent is gone)
+    goes with all its descendants, once it is past its cutoff and neither it nor any
+    descendant is still active. So a child never outlives the run that started it only
+    to be found without it, and a live child keeps its whole family: it still reports
     back to its parent.
     """
 
-    async def count_prunable(self, finished_before: datetime) -> int: ...
+    async def count_prunable(self, finished_before: datetime) -> int:
+        """How many families (counted by their top execution) finished before the cutoff."""
+        ...
 
     async def delete_prunable(self, finished_before: datetime, limit: int) -> int:
-        """Delete up to `limit` prunable executions (oldest first) in one transaction,
-        with their node runs, events, signals and idempotency keys; return how many."""
+        """Delete up to `limit` prunable families (oldest first) in one transaction, with
+        their node runs, events, signals and idempotency keys; return how many executions
+        went (descendants included)."""
+        ...
+
+    async def delete_expired(
+        self, cutoffs: ExpiryCutoffs, limit: int, workspace_id: str | None = None
+    ) -> dict[str, int]:
+        """Delete up to `limit` families whose top execution is past its cutoff for its
+        status (of one workspace, or of all), in one transaction; return how many
+        executions went, by status."""
+        ...
+
+    async def delete_audit_before(self, workspace_id: str, before: datetime, limit: int) -> int:
+        """Delete up to `limit` of the workspace's audit entries made before `before`, in
+        one transaction; return how many."""
+        ...
+
+    def maintenance_turn(self) -> AbstractAsyncContextManager[bool]:
+        """Enter to take the maintenance turn: True when this process has it (until the
+        block ends), False when another one holds it and this one should skip."""
         ...
