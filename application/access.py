@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from application.audit import Actor
 from application.errors import PermissionDenied
 
 
@@ -30,6 +31,12 @@ class Principal:
     workspace_id: str
     role: Role
     token_id: str
+    token_name: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        """Who this caller is in the audit log: its token, by id and name."""
+        return Actor.token(self.token_id, self.token_name)
 
     def allows(self, needed: Role) -> bool:
         return self.role.rank >= needed.rank

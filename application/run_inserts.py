@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from application.audit import AuditEntry, with_started
 from application.ports.run_inserts import KeyedRun, NewRun, StoredRun, check_batch
 from application.ports.unit_of_work import NewExecution, UnitOfWork, UnitOfWorkFactory
 
@@ -13,7 +14,7 @@ class InsertsThroughUnitOfWork:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def insert_if_current(self, run: NewRun) -> bool:
+    async def insert_if_current(self, run: NewRun, audit: AuditEntry | None = None) -> bool:
         execution = run.execution
         async with self._uow() as uow:
             if await uow.executions.get(execution.id) is not None:
@@ -21,12 +22,16 @@ class InsertsThroughUnitOfWork:
             if not await _is_current(uow, run):
                 return False
             await uow.executions.add(execution, list(run.node_ids), list(run.events))
+            if audit is not None:
+                await uow.audit.add(audit)
             for channel, payload in run.notifications:
                 uow.notify_after_commit(channel, payload)
             await uow.commit()
         return True
 
-    async def insert_all_if_current(self, runs: Sequence[KeyedRun]) -> list[StoredRun] | None:
+    async def insert_all_if_current(
+        self, runs: Sequence[KeyedRun], audit: AuditEntry | None = None
+    ) -> list[StoredRun] | None:
         if not runs:
             return []
         check_batch(runs)
@@ -57,6 +62,8 @@ class InsertsThroughUnitOfWork:
                     )
                 for channel, payload in keyed.run.notifications:
                     uow.notify_after_commit(channel, payload)
+            if audit is not None and new:
+                await uow.audit.add(with_started(audit, [k.run.execution.id for k in new]))
             await uow.commit()
         return answers
 

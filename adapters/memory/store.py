@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from application.audit import AuditEntry
 from application.ports.clock import Clock
 from application.ports.node_kinds import RegisteredKind
 from application.ports.unit_of_work import StepFailure
@@ -70,6 +71,10 @@ class InMemoryStore:
     """The same, grouped by node: a step reads one node's items without a scan."""
     node_kinds: dict[str, RegisteredKind] = field(default_factory=dict)
     """The kinds that installed packages add, as the workers registered them, by name."""
+    audit: list[AuditEntry] = field(default_factory=list)
+    """The audit log, in the order entries were added."""
+    audit_ids: int = 0
+    """The last id given to an audit entry."""
     subscribers: list[Callable[[str, Mapping[str, Any]], None]] = field(default_factory=list)
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     members: set[int] = field(default_factory=set)
@@ -104,6 +109,7 @@ class InMemoryStore:
             self.slots,
             self.rate_windows,
             self.node_kinds,
+            self.audit,
         ):
             table.clear()
 

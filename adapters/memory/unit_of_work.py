@@ -29,6 +29,7 @@ class InMemoryUnitOfWork:
         self.tokens = repos.MemoryTokens(store, self._journal)
         self.secrets = repos.MemorySecrets(store, self._journal)
         self.node_kinds = repos.MemoryNodeKinds(store, self._journal)
+        self.audit = repos.MemoryAudit(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -120,7 +120,7 @@ def save_executions(columns: list[str], parameter: str = "rows") -> str:
     )
 
 
-def insert_execution(columns: list[str], *, guarded: bool) -> str:
+def insert_execution(columns: list[str], *, guarded: bool, audited: bool = False) -> str:
     """One statement, one round trip: an execution (`columns`), a fresh node run per node
     id (in definition order) from the `node_ids` list, and its first events from the
     `events` list (of `type`, `node_id`, `attempt`, `payload`).
@@ -133,6 +133,9 @@ def insert_execution(columns: list[str], *, guarded: bool) -> str:
 
     The lists travel as JSON, one parameter each: the driver dumps a JSON document in one
     call, where a text array costs it a regular-expression pass per element.
+
+    Audited (guarded only), it also adds the `audit_*` audit log row when it inserts the
+    execution, in the same statement: a start and its audit row land together or not at all.
     """
     fresh = NodeRun("")
     if guarded:
@@ -164,6 +167,8 @@ def insert_execution(columns: list[str], *, guarded: bool) -> str:
     )
     if not guarded:
         return head + body + " SELECT count(*) AS events FROM new_events"
+    if audited:
+        body += AUDITED_EXECUTION
     return (
         head + body + ", notified AS (SELECT pg_notify(n ->> 0, n ->> 1) FROM new_execution,"
         " jsonb_array_elements(%(notifications)s) AS n)"
@@ -171,6 +176,16 @@ def insert_execution(columns: list[str], *, guarded: bool) -> str:
         " (SELECT count(*) FROM notified) AS notified,"
         " EXISTS (SELECT 1 FROM executions WHERE id = %(id)s) AS existed"
     )
+
+
+AUDITED_EXECUTION = (
+    ", audited AS (INSERT INTO audit_log (workspace_id, at, actor_kind, actor_id, actor_name,"
+    " action, object_type, object_id, details) SELECT %(audit_workspace_id)s::text,"
+    " %(audit_at)s::timestamptz, %(audit_actor_kind)s::text, %(audit_actor_id)s::text,"
+    " %(audit_actor_name)s::text, %(audit_action)s::text, %(audit_object_type)s::text,"
+    " %(audit_object_id)s::text, %(audit_details)s::jsonb FROM new_execution)"
+)
+"""The audit log row of a new execution (`audit_*` parameters), added only with it."""
 
 
 def insert_executions(columns: list[str], *, notifying: bool = False) -> str:

@@ -18,8 +18,10 @@ from adapters.postgres import hot_sql, mappers
 from adapters.postgres.database import is_connection_error
 from adapters.postgres.direct import DirectConnections, Transaction
 from adapters.postgres.hot_sql import dumps_json
+from adapters.postgres.repositories.audit import INSERT_AUDIT, audit_parameters
 from adapters.postgres.repositories.batches import by_rows_written, in_batches
 from adapters.postgres.repositories.executions import (
+    INSERT_AUDITED_EXECUTION_IF_CURRENT,
     INSERT_EXECUTION_IF_CURRENT,
     INSERTED_COLUMNS,
     insert_parameters,
@@ -27,6 +29,7 @@ from adapters.postgres.repositories.executions import (
     rows_written,
 )
 from adapters.postgres.unit_of_work import notification_payload
+from application.audit import AuditEntry, with_started
 from application.errors import Conflict, StorageError
 from application.ports.run_inserts import KeyedRun, NewRun, StoredRun, check_batch
 from application.ports.unit_of_work import NewExecution
@@ -57,7 +60,7 @@ class PostgresRunInserts:
     def __init__(self, connections: DirectConnections) -> None:
         self._connections = connections
 
-    async def insert_if_current(self, run: NewRun) -> bool:
+    async def insert_if_current(self, run: NewRun, audit: AuditEntry | None = None) -> bool:
         params = insert_parameters(run.execution, run.node_ids, run.events)
         params["latest_version"] = run.latest_version
         params["notifications"] = Jsonb(
@@ -66,10 +69,16 @@ class PostgresRunInserts:
         )
         # A retry after a lost connection may find the execution stored by the first try,
         # whose commit landed: that counts as stored (the id was made here, once).
-        [answer] = await self._connections.fetch(INSERT_EXECUTION_IF_CURRENT, params)
+        statement = INSERT_EXECUTION_IF_CURRENT
+        if audit is not None:
+            statement = INSERT_AUDITED_EXECUTION_IF_CURRENT
+            params.update(audit_parameters(audit))
+        [answer] = await self._connections.fetch(statement, params)
         return bool(answer["inserted"] or answer["existed"])
 
-    async def insert_all_if_current(self, runs: Sequence[KeyedRun]) -> list[StoredRun] | None:
+    async def insert_all_if_current(
+        self, runs: Sequence[KeyedRun], audit: AuditEntry | None = None
+    ) -> list[StoredRun] | None:
         if not runs:
             return []
         check_batch(runs)
@@ -77,7 +86,7 @@ class PostgresRunInserts:
             committing = False
             try:
                 async with self._connections.transaction() as transaction:
-                    stored = await _insert_all(transaction, runs)
+                    stored = await _insert_all(transaction, runs, audit)
                     committing = stored is not None
                 return stored
             except StorageError as error:
@@ -91,7 +100,9 @@ class PostgresRunInserts:
         await self._connections.close()
 
 
-async def _insert_all(transaction: Transaction, runs: Sequence[KeyedRun]) -> list[StoredRun] | None:
+async def _insert_all(
+    transaction: Transaction, runs: Sequence[KeyedRun], audit: AuditEntry | None
+) -> list[StoredRun] | None:
     """The batch in the open transaction; None when the workflow is not current (the
     caller's exception-free exit then commits an empty transaction)."""
     first = runs[0].run
@@ -123,6 +134,9 @@ async def _insert_all(transaction: Transaction, runs: Sequence[KeyedRun]) -> lis
         [answer] = await transaction.fetch(_REMEMBER_KEYS, params)
         if answer["remembered"] != len(rows):
             raise Conflict("an idempotency key of the batch was taken by a concurrent request")
+    if audit is not None and new:
+        entry = with_started(audit, [k.run.execution.id for k in new])
+        await transaction.fetch(INSERT_AUDIT, audit_parameters(entry))
     return [
         StoredRun(earlier[keyed.idempotency_key], created=False)
         if keyed.idempotency_key in earlier

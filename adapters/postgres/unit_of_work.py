@@ -22,6 +22,7 @@ from adapters.postgres.repositories.accounts import (
     PostgresTokens,
     PostgresWorkspaces,
 )
+from adapters.postgres.repositories.audit import PostgresAudit
 from adapters.postgres.repositories.catalog import PostgresSchedules, PostgresWorkflows
 from adapters.postgres.repositories.executions import PostgresExecutions
 from adapters.postgres.repositories.flow_control import PostgresFlowControl
@@ -139,6 +140,7 @@ class PostgresUnitOfWork:
         self.tokens = PostgresTokens(self._db)
         self.secrets = PostgresSecrets(self._db)
         self.node_kinds = PostgresNodeKinds(self._db)
+        self.audit = PostgresAudit(self._db)
 
     async def __aenter__(self) -> Self:
         connection = await self._source.acquire()

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from application.audit import AuditEntry
 from domain.events import DomainEvent
 from domain.execution import Execution
 
@@ -61,9 +62,10 @@ def check_batch(runs: Sequence[KeyedRun]) -> None:
 
 
 class RunInserts(Protocol):
-    async def insert_if_current(self, run: NewRun) -> bool:
+    async def insert_if_current(self, run: NewRun, audit: AuditEntry | None = None) -> bool:
         """Store the execution, one pending node run per node id and its events, and send
-        the notifications, atomically; True when stored.
+        the notifications, atomically; True when stored. With `audit`, that entry is added
+        to the audit log in the same transaction, when (and only when) this call stores it.
 
         False, with nothing written, unless the execution's workflow exists in its
         workspace, is not archived and its latest version is `run.latest_version`. Safe to
@@ -71,10 +73,13 @@ class RunInserts(Protocol):
         """
         ...
 
-    async def insert_all_if_current(self, runs: Sequence[KeyedRun]) -> list[StoredRun] | None:
+    async def insert_all_if_current(
+        self, runs: Sequence[KeyedRun], audit: AuditEntry | None = None
+    ) -> list[StoredRun] | None:
         """Store runs of one workflow, all checked against the same latest version, in one
         transaction: all of them or none. Each is stored as `insert_if_current` stores one,
-        and its key (if any) is remembered with it.
+        and its key (if any) is remembered with it. With `audit`, that entry is added in the
+        same transaction when any run is stored, naming those runs (`with_started`).
 
         Answers, in order, where each run went: stored (`created`), or, when the workflow
         already has an execution under the run's key, that execution (the run is dropped).

@@ -13,6 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from application.audit import AuditEntry, AuditFilter
 from application.ports.node_kinds import NodeKindRepository
 from application.records import (
     ApiToken,
@@ -469,6 +470,26 @@ class SecretRepository(Protocol):
     async def delete(self, workspace_id: str, name: str) -> bool: ...
 
 
+class AuditRepository(Protocol):
+    """The audit log: entries are added with the change they record, never changed."""
+
+    async def add(self, entry: AuditEntry) -> None:
+        """Store the entry (the store gives it its id)."""
+        ...
+
+    async def search(
+        self,
+        workspace_id: str,
+        where: AuditFilter,
+        *,
+        limit: int = 50,
+        before: tuple[datetime, int] | None = None,
+    ) -> list[AuditEntry]:
+        """The workspace's entries matching `where`, newest first (by time, then id);
+        only those whose (at, id) is below `before`, the last entry of the previous page."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def workflows(self) -> WorkflowRepository: ...
@@ -505,6 +526,9 @@ class UnitOfWork(Protocol):
 
     @property
     def node_kinds(self) -> NodeKindRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

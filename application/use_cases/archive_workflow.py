@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -14,6 +15,7 @@ from application.records import Workflow
 class ArchiveWorkflow:
     workspace_id: str
     workflow_id: str
+    actor: Actor = SYSTEM
 
 
 class ArchiveWorkflowHandler:
@@ -30,5 +32,14 @@ class ArchiveWorkflowHandler:
                 return workflow
             archived = replace(workflow, archived=True, updated_at=self._clock.now())
             await uow.workflows.save(archived)
+            await record_change(
+                uow,
+                command.workspace_id,
+                archived.updated_at,
+                command.actor,
+                AuditAction.WORKFLOW_ARCHIVED,
+                workflow.id,
+                {"name": workflow.name},
+            )
             await uow.commit()
         return archived

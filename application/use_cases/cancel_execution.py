@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.cancellation import cancel_unleased
 from application.creation import record
 from application.errors import Conflict, NotFound
@@ -25,6 +26,7 @@ from domain.status import ExecutionStatus
 class CancelExecution:
     workspace_id: str
     execution_id: str
+    actor: Actor = SYSTEM
 
 
 class CancelExecutionHandler:
@@ -50,6 +52,7 @@ class CancelExecutionHandler:
                 result = await _record_request(uow, execution, now)
             else:
                 result = await cancel_unleased(uow, execution, now)
+            await _audit(uow, command, now)
             await uow.commit()
         return result
 
@@ -61,8 +64,20 @@ class CancelExecutionHandler:
             if execution.cancel_requested:
                 return execution
             result = await _record_request(uow, execution, now)
+            await _audit(uow, command, now)
             await uow.commit()
         return result
+
+
+async def _audit(uow: UnitOfWork, command: CancelExecution, now: datetime) -> None:
+    await record_change(
+        uow,
+        command.workspace_id,
+        now,
+        command.actor,
+        AuditAction.EXECUTION_CANCELLED,
+        command.execution_id,
+    )
 
 
 def _refuse_ended(execution: Execution) -> None:

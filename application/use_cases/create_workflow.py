@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import Conflict
 from application.ids import new_id
 from application.input_errors import InvalidInput
@@ -89,6 +90,7 @@ class CreateWorkflow:
     definition: Any = None
     description: str = ""
     source: SourceText | None = None
+    actor: Actor = SYSTEM
 
 
 class CreateWorkflowHandler:
@@ -145,5 +147,14 @@ class CreateWorkflowHandler:
             if await uow.workflows.get_by_name(command.workspace_id, command.name):
                 raise Conflict(f"a workflow named {command.name!r} already exists")
             await uow.workflows.add(workflow, version)
+            await record_change(
+                uow,
+                command.workspace_id,
+                now,
+                command.actor,
+                AuditAction.WORKFLOW_CREATED,
+                workflow.id,
+                {"name": workflow.name, "version": 1},
+            )
             await uow.commit()
         return SavedWorkflow(workflow, check.warnings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.creation import record
 from application.errors import Conflict
 from application.ids import new_id
@@ -21,6 +22,7 @@ class DeliverSignal:
     execution_id: str
     name: str
     payload: Any = None
+    actor: Actor = SYSTEM
 
 
 class DeliverSignalHandler:
@@ -40,5 +42,16 @@ class DeliverSignalHandler:
                 execution, now, signal_id=signal.id, name=command.name
             )
             await record(uow, execution, arrived, [], events, now)
+            # The signal's name and id, not its payload (which may hold anything).
+            details = {"signal_id": signal.id, "name": command.name}
+            await record_change(
+                uow,
+                command.workspace_id,
+                now,
+                command.actor,
+                AuditAction.SIGNAL_SENT,
+                execution.id,
+                details,
+            )
             await uow.commit()
         return signal

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import webhook_actor
 from application.errors import NotFound
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
@@ -79,7 +80,11 @@ class ReceiveHookHandler:
         built = hook_input(trigger, request)
         key = None if built.delivery_id is None else idempotency_key(trigger.id, built.delivery_id)
         command = StartRun(
-            trigger.workspace_id, trigger.workflow_id, built.input, idempotency_key=key
+            trigger.workspace_id,
+            trigger.workflow_id,
+            built.input,
+            idempotency_key=key,
+            actor=webhook_actor(trigger.id, trigger.name),
         )
         started = await self._start_run(command)
         return HookAccepted(started.execution.id, started.created, built.delivery_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.creation import insert_execution
 from application.definitions import DefinitionCache
 from application.errors import NotFound
@@ -16,6 +17,7 @@ from domain.execution import Execution
 class RerunExecution:
     workspace_id: str
     execution_id: str
+    actor: Actor = SYSTEM
 
 
 class RerunExecutionHandler:
@@ -25,6 +27,7 @@ class RerunExecutionHandler:
         self._definitions = definitions
 
     async def __call__(self, command: RerunExecution) -> Execution:
+        now = self._clock.now()
         async with self._uow() as uow:
             original = await uow.executions.get(command.execution_id)
             if original is None or original.workspace_id != command.workspace_id:
@@ -39,9 +42,24 @@ class RerunExecutionHandler:
                 version=original.version,
                 definition=definition,
                 input=original.input,
-                now=self._clock.now(),
+                now=now,
                 rerun_of=original.id,
                 priority=original.priority,
+            )
+            # On the new execution, so its page says who started it (and from which).
+            details = {
+                "rerun_of": original.id,
+                "workflow_id": workflow.id,
+                "version": original.version,
+            }
+            await record_change(
+                uow,
+                command.workspace_id,
+                now,
+                command.actor,
+                AuditAction.EXECUTION_RERUN,
+                execution.id,
+                details,
             )
             await uow.commit()
         return execution

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.definitions import DefinitionCache
 from application.errors import Conflict
 from application.lookups import lock_execution
@@ -20,6 +21,7 @@ RETRYABLE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT})
 class RetryExecution:
     workspace_id: str
     execution_id: str
+    actor: Actor = SYSTEM
 
 
 class RetryExecutionHandler:
@@ -38,5 +40,14 @@ class RetryExecutionHandler:
                     f"{execution.id} is {execution.status.value}"
                 )
             reopened = await reopen(uow, execution, self._definitions, now)
+            await record_change(
+                uow,
+                command.workspace_id,
+                now,
+                command.actor,
+                AuditAction.EXECUTION_RETRIED,
+                execution.id,
+                {"workflow_id": execution.workflow_id, "was": execution.status.value},
+            )
             await uow.commit()
         return reopened

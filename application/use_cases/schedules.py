@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound
 from application.ids import new_id
 from application.input_errors import InvalidInput
@@ -58,6 +59,7 @@ class CreateSchedule:
     enabled: bool = True
     overlap: str = "allow"
     catch_up: bool = False
+    actor: Actor = SYSTEM
 
 
 class CreateScheduleHandler:
@@ -88,6 +90,20 @@ class CreateScheduleHandler:
             )
             schedule = replace(schedule, next_fire_at=next_fire(schedule, now))
             await uow.schedules.add(schedule)
+            details = {
+                "workflow_id": workflow.id,
+                "cron": schedule.cron,
+                "enabled": schedule.enabled,
+            }
+            await record_change(
+                uow,
+                command.workspace_id,
+                now,
+                command.actor,
+                AuditAction.SCHEDULE_CREATED,
+                schedule.id,
+                details,
+            )
             await uow.commit()
         return schedule
 
@@ -104,6 +120,7 @@ class UpdateSchedule:
     enabled: Any = UNCHANGED
     overlap: Any = UNCHANGED
     catch_up: Any = UNCHANGED
+    actor: Actor = SYSTEM
 
     def changes(self) -> dict[str, Any]:
         fields = ("cron", "timezone", "input", "enabled", "overlap", "catch_up")
@@ -127,8 +144,25 @@ class UpdateScheduleHandler:
             if _timing_changed(current, updated):
                 updated = replace(updated, next_fire_at=next_fire(updated, now))
             await uow.schedules.save(updated)
+            action, details = schedule_change(current, updated)
+            await record_change(
+                uow, command.workspace_id, now, command.actor, action, updated.id, details
+            )
             await uow.commit()
         return updated
+
+
+def schedule_change(before: Schedule, after: Schedule) -> tuple[AuditAction, dict[str, Any]]:
+    """How the audit log names a schedule's update: enabled or disabled when that is all
+    that changed, else updated, with the names (not the values: an input is a run's input)
+    of the fields that changed."""
+    fields = ("cron", "timezone", "input", "enabled", "overlap", "catch_up")
+    changed = [name for name in fields if getattr(before, name) != getattr(after, name)]
+    details: dict[str, Any] = {"workflow_id": after.workflow_id, "changed": changed}
+    if changed == ["enabled"]:
+        action = AuditAction.SCHEDULE_ENABLED if after.enabled else AuditAction.SCHEDULE_DISABLED
+        return action, details
+    return AuditAction.SCHEDULE_UPDATED, details
 
 
 def _timing_changed(before: Schedule, after: Schedule) -> bool:
@@ -142,14 +176,25 @@ def _timing_changed(before: Schedule, after: Schedule) -> bool:
 class DeleteSchedule:
     workspace_id: str
     schedule_id: str
+    actor: Actor = SYSTEM
 
 
 class DeleteScheduleHandler:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, command: DeleteSchedule) -> None:
         async with self._uow() as uow:
-            await _owned(uow, command.workspace_id, command.schedule_id)
+            found = await _owned(uow, command.workspace_id, command.schedule_id)
             await uow.schedules.delete(command.schedule_id)
+            await record_change(
+                uow,
+                command.workspace_id,
+                self._clock.now(),
+                command.actor,
+                AuditAction.SCHEDULE_DELETED,
+                found.id,
+                {"workflow_id": found.workflow_id},
+            )
             await uow.commit()

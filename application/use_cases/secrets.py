@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import ApplicationError, Conflict, NotFound
 from application.input_errors import InvalidInput
 from application.ports.clock import Clock
@@ -39,6 +40,7 @@ class PutSecret:
     workspace_id: str
     name: str
     value: str
+    actor: Actor = SYSTEM
 
 
 def check_secret(command: PutSecret) -> None:
@@ -74,6 +76,11 @@ class _SecretWriter:
             created = existing.created_at if existing else now
             stored = StoredSecret(command.workspace_id, command.name, ciphertext, created, now)
             await uow.secrets.put(stored)
+            # The name only: the value, even encrypted, stays out of the log.
+            action = AuditAction.SECRET_ROTATED if existing else AuditAction.SECRET_CREATED
+            await record_change(
+                uow, command.workspace_id, now, command.actor, action, command.name, {}
+            )
             await uow.commit()
         return SecretInfo(stored.name, created, now)
 
@@ -94,16 +101,26 @@ class RotateSecretHandler(_SecretWriter):
 class DeleteSecret:
     workspace_id: str
     name: str
+    actor: Actor = SYSTEM
 
 
 class DeleteSecretHandler:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, command: DeleteSecret) -> None:
         async with self._uow() as uow:
             if not await uow.secrets.delete(command.workspace_id, command.name):
                 raise NotFound(f"no secret {command.name!r} in this workspace")
+            await record_change(
+                uow,
+                command.workspace_id,
+                self._clock.now(),
+                command.actor,
+                AuditAction.SECRET_DELETED,
+                command.name,
+            )
             await uow.commit()
 
 

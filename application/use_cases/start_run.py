@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.audit import SYSTEM, Actor, AuditAction, AuditEntry, audit_entry
 from application.creation import add_execution, announcements, new_execution
 from application.definitions import DefinitionCache
 from application.errors import Conflict, NotFound
@@ -40,6 +41,21 @@ class StartRun:
     version: int | None = None
     priority: int | None = None
     """0-9, higher first; None takes the workflow's `settings.priority`."""
+    actor: Actor = SYSTEM
+    """Who asks for the run, as the audit log records it."""
+
+
+def run_started(command: StartRun, execution: Execution) -> AuditEntry:
+    """The audit entry of a started run: its workflow and version, never its input."""
+    details = {"workflow_id": execution.workflow_id, "version": execution.version}
+    return audit_entry(
+        command.workspace_id,
+        execution.created_at,
+        command.actor,
+        AuditAction.RUN_STARTED,
+        execution.id,
+        details,
+    )
 
 
 def new_run(
@@ -124,7 +140,7 @@ class StartRunHandler:
         if definition is None or version > workflow.latest_version:
             return None
         run = new_run(command, workflow, version, definition, self._clock.now())
-        if await self._inserts.insert_if_current(run):
+        if await self._inserts.insert_if_current(run, run_started(command, run.execution)):
             return RunStarted(run.execution, created=True)
         self._workflows.pop(key, None)
         return None
@@ -152,6 +168,7 @@ class StartRunHandler:
             run = new_run(command, workflow, version, definition, self._clock.now())
             execution = run.execution
             await add_execution(uow, execution, run.node_ids, run.events)
+            await uow.audit.add(run_started(command, execution))
             if key is not None:
                 await uow.executions.remember_idempotency_key(workflow.id, key, execution.id)
             await uow.commit()

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from application.audit import SYSTEM, Actor, AuditAction, AuditEntry, audit_entry
 from application.definitions import DefinitionCache
 from application.errors import Conflict, NotFound
 from application.input_errors import InvalidInput
@@ -39,6 +41,21 @@ class StartRuns:
     workspace_id: str
     workflow_id: str
     runs: Sequence[StartRun]
+    actor: Actor = SYSTEM
+    """Who asks for the runs: one audit entry for the request (see `runs_started`)."""
+
+
+def runs_started(command: StartRuns, at: datetime) -> AuditEntry:
+    """The audit entry of a bulk start, on its workflow; the store adds the count and ids
+    of the executions it made (never the runs' input)."""
+    return audit_entry(
+        command.workspace_id,
+        at,
+        command.actor,
+        AuditAction.RUNS_STARTED,
+        command.workflow_id,
+        {"requested": len(command.runs)},
+    )
 
 
 def check_size(count: int) -> None:
@@ -76,7 +93,8 @@ class StartRunsHandler:
             workflow, definitions = await self._look_up(command)
             answering, batch = self._batch(command, workflow, definitions)
             try:
-                stored = await self._inserts.insert_all_if_current(batch)
+                audit = runs_started(command, self._clock.now())
+                stored = await self._inserts.insert_all_if_current(batch, audit)
             except Conflict:
                 continue  # a concurrent request took a key first: the next try finds it
             if stored is None:

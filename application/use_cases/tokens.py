@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from application.access import Principal, Role
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound, Unauthenticated
 from application.ids import new_id
 from application.input_errors import InvalidInput
@@ -49,6 +50,7 @@ class CreateToken:
     workspace_id: str
     name: str
     role: str
+    actor: Actor = SYSTEM
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,16 @@ class CreateTokenHandler:
             if await uow.workspaces.get(command.workspace_id) is None:
                 raise NotFound(f"no workspace {command.workspace_id}")
             await uow.tokens.add(record)
+            # The new token's id, name and role: never its value (nor its hash).
+            await record_change(
+                uow,
+                command.workspace_id,
+                record.created_at,
+                command.actor,
+                AuditAction.TOKEN_CREATED,
+                record.id,
+                {"name": record.name, "role": record.role},
+            )
             await uow.commit()
         return CreatedToken(record, secret)
 
@@ -92,6 +104,7 @@ class CreateTokenHandler:
 class RevokeToken:
     workspace_id: str
     token_id: str
+    actor: Actor = SYSTEM
 
 
 class AuthenticatedTokens:
@@ -159,6 +172,15 @@ class RevokeTokenHandler:
             if found.revoked_at is None:
                 revoked = replace(found, revoked_at=self._clock.now())
                 await uow.tokens.save(revoked)
+                await record_change(
+                    uow,
+                    command.workspace_id,
+                    self._clock.now(),
+                    command.actor,
+                    AuditAction.TOKEN_REVOKED,
+                    found.id,
+                    {"name": found.name},
+                )
                 await uow.commit()
         if self._cache is not None:
             # Also when it was revoked already: perhaps elsewhere, after this process cached it.
@@ -185,7 +207,7 @@ class AuthenticateHandler:
             found = await uow.tokens.find_by_hash(token_hash)
         if found is None or found.revoked_at is not None:
             raise Unauthenticated("the bearer token is unknown or revoked")
-        principal = Principal(found.workspace_id, Role(found.role), found.id)
+        principal = Principal(found.workspace_id, Role(found.role), found.id, found.name)
         if cache is not None:
             cache.put(token_hash, principal, generation)
         return principal

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound
 from application.input_errors import InvalidInput
 from application.ports.clock import Clock
@@ -65,6 +66,7 @@ class CreateTrigger:
     workspace_id: str
     workflow_id: str
     settings: TriggerSettings = TriggerSettings()
+    actor: Actor = SYSTEM
 
 
 async def _live_workflow(uow: UnitOfWork, workspace_id: str, workflow_id: str) -> Workflow:
@@ -138,6 +140,16 @@ class CreateTriggerHandler(_TriggerWriter):
             await _check_respond_node(uow, workflow, trigger)
             saved = self._sealed(trigger, command.settings.secret)
             await uow.triggers.add(saved.trigger)
+            details = {"workflow_id": workflow.id, "name": trigger.name}
+            await record_change(
+                uow,
+                command.workspace_id,
+                now,
+                command.actor,
+                AuditAction.TRIGGER_CREATED,
+                trigger.id,
+                details,
+            )
             await uow.commit()
         return saved
 
@@ -149,6 +161,7 @@ class UpdateTrigger:
     workspace_id: str
     trigger_id: str
     changes: dict[str, Any]
+    actor: Actor = SYSTEM
 
     def given(self) -> dict[str, Any]:
         names = {f.name for f in fields(TriggerSettings)}
@@ -172,8 +185,26 @@ class UpdateTriggerHandler(_TriggerWriter):
             await _check_respond_node(uow, workflow, updated)
             saved = self._sealed(updated, given.get("secret"))
             await uow.triggers.save(saved.trigger)
+            action, details = trigger_change(current, saved.trigger, given)
+            at = updated.updated_at
+            await record_change(
+                uow, command.workspace_id, at, command.actor, action, current.id, details
+            )
             await uow.commit()
         return saved
+
+
+def trigger_change(
+    before: Trigger, after: Trigger, given: dict[str, Any]
+) -> tuple[AuditAction, dict[str, Any]]:
+    """How the audit log names a trigger's update: enabled or disabled when that is all
+    that was changed, else updated, with the names of the settings given (never their
+    values: a secret is one of them)."""
+    details: dict[str, Any] = {"workflow_id": after.workflow_id, "changed": sorted(given)}
+    if set(given) == {"enabled"} and before.enabled != after.enabled:
+        action = AuditAction.TRIGGER_ENABLED if after.enabled else AuditAction.TRIGGER_DISABLED
+        return action, details
+    return AuditAction.TRIGGER_UPDATED, details
 
 
 def _sources_reset(trigger: Trigger, given: dict[str, Any]) -> Trigger:
@@ -198,14 +229,25 @@ async def _owned(uow: UnitOfWork, workspace_id: str, trigger_id: str) -> Trigger
 class DeleteTrigger:
     workspace_id: str
     trigger_id: str
+    actor: Actor = SYSTEM
 
 
 class DeleteTriggerHandler:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, command: DeleteTrigger) -> None:
         async with self._uow() as uow:
-            await _owned(uow, command.workspace_id, command.trigger_id)
+            found = await _owned(uow, command.workspace_id, command.trigger_id)
             await uow.triggers.delete(command.trigger_id)
+            await record_change(
+                uow,
+                command.workspace_id,
+                self._clock.now(),
+                command.actor,
+                AuditAction.TRIGGER_DELETED,
+                found.id,
+                {"workflow_id": found.workflow_id, "name": found.name},
+            )
             await uow.commit()

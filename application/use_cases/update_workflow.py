@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound
 from application.ports.clock import Clock
 from application.ports.node_kinds import InstalledKinds, NoInstalledKinds
-from application.ports.unit_of_work import UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.records import Workflow, WorkflowVersion
 from application.recursion_check import Saving
 from application.save_checks import (
@@ -36,6 +37,7 @@ class UpdateWorkflow:
     definition: Any = None
     description: str | None = None
     source: SourceText | None = None
+    actor: Actor = SYSTEM
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class UpdateWorkflowHandler:
                 kept = _described(workflow, command.description, now)
                 if kept != workflow:
                     await uow.workflows.save(kept)
+                    await _audit(uow, command, kept, now, {"description": True})
                     await uow.commit()
                 return UpdatedWorkflow(kept, check.warnings, unchanged=True)
             updated = replace(
@@ -93,8 +96,29 @@ class UpdateWorkflowHandler:
                 updated_at=now,
             )
             await uow.workflows.add_version(updated, candidate)
+            await _audit(uow, command, updated, now, {"version": version})
             await uow.commit()
         return UpdatedWorkflow(updated, check.warnings)
+
+
+async def _audit(
+    uow: UnitOfWork,
+    command: UpdateWorkflow,
+    workflow: Workflow,
+    now: datetime,
+    change: dict[str, Any],
+) -> None:
+    """Record a change of the workflow: a new `version`, or only its `description`."""
+    details = {"name": workflow.name, **change}
+    await record_change(
+        uow,
+        command.workspace_id,
+        now,
+        command.actor,
+        AuditAction.WORKFLOW_UPDATED,
+        workflow.id,
+        details,
+    )
 
 
 def same_content(latest: WorkflowVersion, candidate: WorkflowVersion) -> bool:

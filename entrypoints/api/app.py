@@ -12,6 +12,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from entrypoints.api.auth import BearerTokenMiddleware
 from entrypoints.api.bounded_input import BoundedRequest, refuse_nul_in_url
 from entrypoints.api.controllers.admin import SecretController, TokenController, WorkspaceController
+from entrypoints.api.controllers.audit import AuditController
 from entrypoints.api.controllers.executions import ExecutionController
 from entrypoints.api.controllers.health import HealthController
 from entrypoints.api.controllers.hooks import HookController
@@ -63,6 +64,7 @@ def api_router() -> Router:
             TokenController,
             WorkspaceController,
             NodeKindController,
+            AuditController,
         ],
         middleware=[DefineMiddleware(BearerTokenMiddleware)],
         security=[{"BearerToken": []}],

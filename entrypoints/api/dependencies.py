@@ -30,6 +30,7 @@ SERVICE_NAMES = (
     "workflow_queries",
     "execution_queries",
     "admin_queries",
+    "audit_queries",
     "archive_workflow",
     "create_schedule",
     "update_schedule",

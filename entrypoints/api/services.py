@@ -14,6 +14,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from application.queries.admin import AdminQueries
+from application.queries.audit import AuditQueries
 from application.queries.executions import ExecutionQueries
 from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
@@ -67,14 +68,15 @@ class ApiServices(containers.DeclarativeContainer):
     workflow_queries = providers.Singleton(WorkflowQueries, uow_factory)
     execution_queries = providers.Singleton(ExecutionQueries, uow_factory)
     admin_queries = providers.Singleton(AdminQueries, uow_factory)
+    audit_queries = providers.Singleton(AuditQueries, uow_factory)
 
     archive_workflow = providers.Singleton(ArchiveWorkflowHandler, uow_factory, clock)
     create_schedule = providers.Singleton(CreateScheduleHandler, uow_factory, clock)
     update_schedule = providers.Singleton(UpdateScheduleHandler, uow_factory, clock)
-    delete_schedule = providers.Singleton(DeleteScheduleHandler, uow_factory)
+    delete_schedule = providers.Singleton(DeleteScheduleHandler, uow_factory, clock)
     create_secret = providers.Singleton(CreateSecretHandler, uow_factory, clock, encryptor)
     rotate_secret = providers.Singleton(RotateSecretHandler, uow_factory, clock, encryptor)
-    delete_secret = providers.Singleton(DeleteSecretHandler, uow_factory)
+    delete_secret = providers.Singleton(DeleteSecretHandler, uow_factory, clock)
     create_token = providers.Singleton(CreateTokenHandler, uow_factory, clock)
     revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock, token_cache)
     authenticate = providers.Singleton(AuthenticateHandler, uow_factory, token_cache)
@@ -83,7 +85,7 @@ class ApiServices(containers.DeclarativeContainer):
     trigger_queries = providers.Singleton(TriggerQueries, uow_factory)
     create_trigger = providers.Singleton(CreateTriggerHandler, uow_factory, clock, encryptor)
     update_trigger = providers.Singleton(UpdateTriggerHandler, uow_factory, clock, encryptor)
-    delete_trigger = providers.Singleton(DeleteTriggerHandler, uow_factory)
+    delete_trigger = providers.Singleton(DeleteTriggerHandler, uow_factory, clock)
     # One set of buckets per process: a trigger's rate is counted per API process.
     hook_buckets = providers.Singleton(TokenBuckets)
     execution_waits = providers.Singleton(ExecutionWaits, uow_factory, notifications)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from application.audit import LOCAL_CLI
 from application.errors import NotFound
 from application.node_kinds import KindListing
 from application.records import ApiToken, StoredEvent, Workflow
@@ -66,10 +67,14 @@ class DatabaseOperations:
             async with runtime.uow_factory() as uow:
                 existing = await uow.workflows.get_by_name(space.id, name)
             if existing is None:
-                create = CreateWorkflow(space.id, name, description=description or "", source=text)
+                create = CreateWorkflow(
+                    space.id, name, description=description or "", source=text, actor=LOCAL_CLI
+                )
                 made = await runtime.engine.create_workflow()(create)
                 return Applied(made.name, made.id, made.latest_version, created=True)
-            update = UpdateWorkflow(space.id, existing.id, description=description, source=text)
+            update = UpdateWorkflow(
+                space.id, existing.id, description=description, source=text, actor=LOCAL_CLI
+            )
             saved = await runtime.engine.update_workflow().save(update)
             workflow = saved.workflow
             return Applied(
@@ -117,7 +122,9 @@ class DatabaseOperations:
         async def start(runtime: Runtime) -> Execution:
             space = await find_workspace(runtime, workspace)
             found = await find_workflow(runtime, space.id, workflow)
-            command = StartRun(space.id, found.id, payload, idempotency_key=idempotency_key)
+            command = StartRun(
+                space.id, found.id, payload, idempotency_key=idempotency_key, actor=LOCAL_CLI
+            )
             execution = (await runtime.engine.start_run()(command)).execution
             started(execution.id)
             if not watch:
@@ -139,10 +146,16 @@ class DatabaseOperations:
             start_runs = runtime.engine.start_runs()
             for offset in range(0, len(runs), MAX_RUNS):
                 part = [
-                    StartRun(space.id, found.id, run.input, idempotency_key=run.idempotency_key)
+                    StartRun(
+                        space.id,
+                        found.id,
+                        run.input,
+                        idempotency_key=run.idempotency_key,
+                        actor=LOCAL_CLI,
+                    )
                     for run in runs[offset : offset + MAX_RUNS]
                 ]
-                done = await start_runs(StartRuns(space.id, found.id, part))
+                done = await start_runs(StartRuns(space.id, found.id, part, actor=LOCAL_CLI))
                 ids = [one.execution.id for one in done]
                 started(StartedRuns(ids, sum(one.created for one in done)))
 
@@ -195,7 +208,7 @@ class DatabaseOperations:
     def cancel(self, workspace: str, execution_id: str) -> ExecutionRow:
         async def act(runtime: Runtime) -> Execution:
             space = await find_workspace(runtime, workspace)
-            command = CancelExecution(space.id, execution_id)
+            command = CancelExecution(space.id, execution_id, actor=LOCAL_CLI)
             return await runtime.engine.cancel_execution()(command)
 
         return execution_row(with_runtime(act))
@@ -203,7 +216,7 @@ class DatabaseOperations:
     def retry(self, workspace: str, execution_id: str) -> ExecutionRow:
         async def act(runtime: Runtime) -> Execution:
             space = await find_workspace(runtime, workspace)
-            command = RetryExecution(space.id, execution_id)
+            command = RetryExecution(space.id, execution_id, actor=LOCAL_CLI)
             return await runtime.engine.retry_execution()(command)
 
         return execution_row(with_runtime(act))
@@ -211,7 +224,7 @@ class DatabaseOperations:
     def rerun(self, workspace: str, execution_id: str) -> ExecutionRow:
         async def act(runtime: Runtime) -> Execution:
             space = await find_workspace(runtime, workspace)
-            command = RerunExecution(space.id, execution_id)
+            command = RerunExecution(space.id, execution_id, actor=LOCAL_CLI)
             return await runtime.engine.rerun_execution()(command)
 
         return execution_row(with_runtime(act))
@@ -219,7 +232,7 @@ class DatabaseOperations:
     def signal(self, workspace: str, execution_id: str, name: str, payload: Any) -> str:
         async def act(runtime: Runtime) -> str:
             space = await find_workspace(runtime, workspace)
-            command = DeliverSignal(space.id, execution_id, name, payload)
+            command = DeliverSignal(space.id, execution_id, name, payload, actor=LOCAL_CLI)
             return (await runtime.engine.deliver_signal()(command)).id
 
         return with_runtime(act)
@@ -227,7 +240,9 @@ class DatabaseOperations:
     def create_token(self, workspace: str, name: str, role: str) -> NewToken:
         async def create(runtime: Runtime) -> CreatedToken:
             space = await ensure_workspace(runtime, workspace)
-            return await runtime.services.create_token()(CreateToken(space.id, name, role))
+            return await runtime.services.create_token()(
+                CreateToken(space.id, name, role, actor=LOCAL_CLI)
+            )
 
         created = with_runtime(create)
         return NewToken(_token_row(created.record), workspace, created.secret)
@@ -244,7 +259,7 @@ class DatabaseOperations:
         async def revoke(runtime: Runtime) -> ApiToken:
             space = await find_workspace(runtime, workspace)
             handler = RevokeTokenHandler(runtime.uow_factory, runtime.clock)
-            return await handler(RevokeToken(space.id, token_id))
+            return await handler(RevokeToken(space.id, token_id, actor=LOCAL_CLI))
 
         return with_runtime(revoke).id
 

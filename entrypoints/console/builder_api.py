@@ -154,6 +154,7 @@ class BuilderCalls(Controller):
                     str(body["workflow_id"]),
                     description=description,
                     source=source,
+                    actor=principal.actor,
                 )
                 workflow = await update_workflow(command)
             else:
@@ -161,7 +162,11 @@ class BuilderCalls(Controller):
                 if not name:
                     return {"saved": False, "error": "Give the workflow a name."}
                 created = CreateWorkflow(
-                    principal.workspace_id, name, description=description, source=source
+                    principal.workspace_id,
+                    name,
+                    description=description,
+                    source=source,
+                    actor=principal.actor,
                 )
                 workflow = await create_workflow(created)
         except InvalidDefinition as error:
@@ -185,7 +190,9 @@ class BuilderCalls(Controller):
         body = _object(data)
         try:
             started = await start_run(
-                StartRun(principal.workspace_id, workflow_id, body.get("input"))
+                StartRun(
+                    principal.workspace_id, workflow_id, body.get("input"), actor=principal.actor
+                )
             )
         except (InvalidInput, UnstorableValue) as error:
             return {"started": False, "error": error.message}

@@ -180,7 +180,11 @@ class EditorPages(Controller):
         if read.syntax_error:
             return _editor(principal, 422, form_error=read.syntax_error, **context)
         command = CreateWorkflow(
-            principal.workspace_id, name, description=description, source=_source(request, text)
+            principal.workspace_id,
+            name,
+            description=description,
+            source=_source(request, text),
+            actor=principal.actor,
         )
         try:
             workflow = await create_workflow(command)
@@ -245,6 +249,7 @@ class EditorPages(Controller):
             workflow_id,
             description=description,
             source=_source(request, text),
+            actor=principal.actor,
         )
         try:
             await update_workflow(command)

@@ -56,7 +56,13 @@ class ExecutionActions(Controller):
         if error is None:
             try:
                 await deliver_signal(
-                    DeliverSignal(principal.workspace_id, execution_id, name, payload.value)
+                    DeliverSignal(
+                        principal.workspace_id,
+                        execution_id,
+                        name,
+                        payload.value,
+                        actor=principal.actor,
+                    )
                 )
             except (InvalidInput, UnstorableValue) as invalid:
                 error = invalid.message
@@ -82,7 +88,9 @@ class ExecutionActions(Controller):
         cancel_execution: NamedDependency[CancelExecutionHandler],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
-        await cancel_execution(CancelExecution(principal.workspace_id, execution_id))
+        await cancel_execution(
+            CancelExecution(principal.workspace_id, execution_id, actor=principal.actor)
+        )
         return _back_to(execution_id, "cancelled")
 
     @post("/retry", status_code=303)
@@ -93,7 +101,9 @@ class ExecutionActions(Controller):
         retry_execution: NamedDependency[RetryExecutionHandler],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
-        await retry_execution(RetryExecution(principal.workspace_id, execution_id))
+        await retry_execution(
+            RetryExecution(principal.workspace_id, execution_id, actor=principal.actor)
+        )
         return _back_to(execution_id, "retried")
 
     @post("/rerun", status_code=303)
@@ -104,5 +114,7 @@ class ExecutionActions(Controller):
         rerun_execution: NamedDependency[RerunExecutionHandler],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
-        created = await rerun_execution(RerunExecution(principal.workspace_id, execution_id))
+        created = await rerun_execution(
+            RerunExecution(principal.workspace_id, execution_id, actor=principal.actor)
+        )
         return _back_to(created.id, "rerun")

@@ -202,6 +202,7 @@ class SchedulePages(Controller):
                 enabled=form["enabled"],
                 overlap=form["overlap"],
                 catch_up=form["catch_up"],
+                actor=principal.actor,
             )
             try:
                 created = await create_schedule(command)
@@ -256,6 +257,7 @@ class SchedulePages(Controller):
                 enabled=form["enabled"],
                 overlap=form["overlap"],
                 catch_up=form["catch_up"],
+                actor=principal.actor,
             )
             try:
                 await update_schedule(command)
@@ -315,7 +317,9 @@ class SchedulePages(Controller):
         delete_schedule: NamedDependency[DeleteScheduleHandler],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
-        await delete_schedule(DeleteSchedule(principal.workspace_id, schedule_id))
+        await delete_schedule(
+            DeleteSchedule(principal.workspace_id, schedule_id, actor=principal.actor)
+        )
         return Redirect("/console/schedules?notice=schedule-deleted", status_code=303)
 
 
@@ -366,7 +370,9 @@ async def _switch(
     enabled: bool,
 ) -> Response[Any]:
     principal.require(Role.EDITOR)
-    await update_schedule(UpdateSchedule(principal.workspace_id, schedule_id, enabled=enabled))
+    await update_schedule(
+        UpdateSchedule(principal.workspace_id, schedule_id, enabled=enabled, actor=principal.actor)
+    )
     # Back to the page the button was on: the list or the schedule's own page.
     fields = await form_fields(request)
     notice = "schedule-enabled" if enabled else "schedule-disabled"

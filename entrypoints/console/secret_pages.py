@@ -113,7 +113,9 @@ class SecretPages(Controller):
         status = 422
         if not errors:
             try:
-                await create_secret(PutSecret(principal.workspace_id, name, value))
+                await create_secret(
+                    PutSecret(principal.workspace_id, name, value, actor=principal.actor)
+                )
             except InvalidInput as invalid:
                 errors[refused_field(invalid, "value")] = invalid.message
             except Conflict as taken:
@@ -142,7 +144,9 @@ class SecretPages(Controller):
         status = 422
         if error is None:
             try:
-                await rotate_secret(PutSecret(principal.workspace_id, name, value))
+                await rotate_secret(
+                    PutSecret(principal.workspace_id, name, value, actor=principal.actor)
+                )
             except InvalidInput as invalid:
                 error = invalid.message
             except SecretsUnavailable as unavailable:
@@ -183,5 +187,5 @@ class SecretPages(Controller):
         delete_secret: NamedDependency[DeleteSecretHandler],
     ) -> Response[Any]:
         principal.require(Role.ADMIN)
-        await delete_secret(DeleteSecret(principal.workspace_id, name))
+        await delete_secret(DeleteSecret(principal.workspace_id, name, actor=principal.actor))
         return Redirect("/console/secrets?notice=secret-deleted", status_code=303)

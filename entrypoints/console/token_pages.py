@@ -112,7 +112,9 @@ class TokenPages(Controller):
         if not errors:
             try:
                 created = await create_token(
-                    CreateToken(principal.workspace_id, form["name"], form["role"])
+                    CreateToken(
+                        principal.workspace_id, form["name"], form["role"], actor=principal.actor
+                    )
                 )
             except InvalidInput as invalid:
                 errors[refused_field(invalid, "name")] = invalid.message
@@ -156,5 +158,5 @@ class TokenPages(Controller):
         revoke_token: NamedDependency[RevokeTokenHandler],
     ) -> Response[Any]:
         principal.require(Role.ADMIN)
-        await revoke_token(RevokeToken(principal.workspace_id, token_id))
+        await revoke_token(RevokeToken(principal.workspace_id, token_id, actor=principal.actor))
         return Redirect("/console/tokens?notice=token-revoked", status_code=303)

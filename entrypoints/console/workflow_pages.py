@@ -147,7 +147,9 @@ class WorkflowPages(Controller):
         error = given.error
         if error is None:
             try:
-                command = StartRun(principal.workspace_id, workflow_id, given.value)
+                command = StartRun(
+                    principal.workspace_id, workflow_id, given.value, actor=principal.actor
+                )
                 started = await start_run(command)
             except (InvalidInput, UnstorableValue) as invalid:
                 error = invalid.message
@@ -185,6 +187,7 @@ class WorkflowPages(Controller):
                 form["cron"],
                 form["timezone"] or "UTC",
                 given.value,
+                actor=principal.actor,
             )
             try:
                 await create_schedule(command)
@@ -209,7 +212,11 @@ class WorkflowPages(Controller):
         if action not in {"enable", "disable"}:
             raise InvalidInput("action", "a schedule can be enabled or disabled")
         enabled = action == "enable"
-        await update_schedule(UpdateSchedule(principal.workspace_id, schedule_id, enabled=enabled))
+        await update_schedule(
+            UpdateSchedule(
+                principal.workspace_id, schedule_id, enabled=enabled, actor=principal.actor
+            )
+        )
         return _back_to_schedules(workflow_id, "enabled" if enabled else "disabled")
 
     @get("/{workflow_id:str}/diff")
@@ -253,5 +260,7 @@ class WorkflowPages(Controller):
     ) -> Response[Any]:
         """Archive it (editors): it can no longer be run; its history stays readable."""
         principal.require(Role.EDITOR)
-        await archive_workflow(ArchiveWorkflow(principal.workspace_id, workflow_id))
+        await archive_workflow(
+            ArchiveWorkflow(principal.workspace_id, workflow_id, actor=principal.actor)
+        )
         return Redirect(f"/console/workflows/{workflow_id}?notice=archived", status_code=303)

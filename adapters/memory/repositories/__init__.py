@@ -1,6 +1,7 @@
 """In-memory repositories: the same contract as the Postgres ones, over InMemoryStore."""
 
 from adapters.memory.repositories.accounts import MemorySecrets, MemoryTokens, MemoryWorkspaces
+from adapters.memory.repositories.audit import MemoryAudit
 from adapters.memory.repositories.catalog import MemorySchedules, MemoryWorkflows
 from adapters.memory.repositories.executions import MemoryExecutions
 from adapters.memory.repositories.flow_control import MemoryFlowControl
@@ -9,6 +10,7 @@ from adapters.memory.repositories.node_kinds import MemoryNodeKinds
 from adapters.memory.repositories.triggers import MemoryTriggers
 
 __all__ = [
+    "MemoryAudit",
     "MemoryEvents",
     "MemoryExecutions",
     "MemoryFlowControl",

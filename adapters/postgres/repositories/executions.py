@@ -119,6 +119,9 @@ _LOCK = hot_sql.GET_EXECUTION + " FOR UPDATE"
 INSERTED_COLUMNS = ["id", *_ROW_COLUMNS, *_CREATION_COLUMNS]
 _INSERT_EXECUTION = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=False)
 INSERT_EXECUTION_IF_CURRENT = hot_sql.insert_execution(INSERTED_COLUMNS, guarded=True)
+INSERT_AUDITED_EXECUTION_IF_CURRENT = hot_sql.insert_execution(
+    INSERTED_COLUMNS, guarded=True, audited=True
+)
 _INSERT_MANY = hot_sql.insert_executions(INSERTED_COLUMNS)
 _FRESH_RUN = NodeRun("")
 

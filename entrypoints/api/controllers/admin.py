@@ -47,7 +47,9 @@ class SecretController(Controller):
         principal: NamedDependency[Principal],
         create_secret: NamedDependency[CreateSecretHandler],
     ) -> SecretOut:
-        info = await create_secret(PutSecret(principal.workspace_id, data.name, data.value))
+        info = await create_secret(
+            PutSecret(principal.workspace_id, data.name, data.value, actor=principal.actor)
+        )
         return SecretOut.of(info)
 
     @get("/")
@@ -65,7 +67,9 @@ class SecretController(Controller):
         rotate_secret: NamedDependency[RotateSecretHandler],
     ) -> SecretOut:
         """Replace the value; executions read the new one from their next node on."""
-        info = await rotate_secret(PutSecret(principal.workspace_id, name, data.value))
+        info = await rotate_secret(
+            PutSecret(principal.workspace_id, name, data.value, actor=principal.actor)
+        )
         return SecretOut.of(info)
 
     @delete("/{name:str}")
@@ -75,7 +79,7 @@ class SecretController(Controller):
         principal: NamedDependency[Principal],
         delete_secret: NamedDependency[DeleteSecretHandler],
     ) -> None:
-        await delete_secret(DeleteSecret(principal.workspace_id, name))
+        await delete_secret(DeleteSecret(principal.workspace_id, name, actor=principal.actor))
 
 
 class TokenController(Controller):
@@ -91,7 +95,9 @@ class TokenController(Controller):
         create_token: NamedDependency[CreateTokenHandler],
     ) -> TokenCreated:
         """The `token` field is shown this once: only its hash is stored."""
-        created = await create_token(CreateToken(principal.workspace_id, data.name, data.role))
+        created = await create_token(
+            CreateToken(principal.workspace_id, data.name, data.role, actor=principal.actor)
+        )
         out = TokenOut.of(created.record)
         return TokenCreated(
             id=out.id,
@@ -116,7 +122,7 @@ class TokenController(Controller):
         revoke_token: NamedDependency[RevokeTokenHandler],
     ) -> None:
         """Revoked tokens stay listed (with `revoked_at`) and authenticate no more."""
-        await revoke_token(RevokeToken(principal.workspace_id, token_id))
+        await revoke_token(RevokeToken(principal.workspace_id, token_id, actor=principal.actor))
 
 
 class WorkspaceController(Controller):

@@ -147,7 +147,9 @@ class ExecutionController(Controller):
         data: JSONBody[Any] = None,
     ) -> SignalOut:
         """Store a signal (any JSON body is its payload); a waiting node takes the oldest."""
-        command = DeliverSignal(principal.workspace_id, execution_id, name, data)
+        command = DeliverSignal(
+            principal.workspace_id, execution_id, name, data, actor=principal.actor
+        )
         return SignalOut.of(await deliver_signal(command))
 
     @post("/executions/{execution_id:str}/cancel", guards=[EDITOR], status_code=202)
@@ -158,7 +160,9 @@ class ExecutionController(Controller):
         cancel_execution: NamedDependency[CancelExecutionHandler],
     ) -> ExecutionOut:
         """Cancel at once, or at the next boundary when a worker is running it."""
-        execution = await cancel_execution(CancelExecution(principal.workspace_id, execution_id))
+        execution = await cancel_execution(
+            CancelExecution(principal.workspace_id, execution_id, actor=principal.actor)
+        )
         return ExecutionOut.of(execution)
 
     @post("/executions/{execution_id:str}/retry", guards=[EDITOR], status_code=202)
@@ -169,7 +173,9 @@ class ExecutionController(Controller):
         retry_execution: NamedDependency[RetryExecutionHandler],
     ) -> ExecutionOut:
         """Run a failed or timed-out execution again from its failed nodes."""
-        execution = await retry_execution(RetryExecution(principal.workspace_id, execution_id))
+        execution = await retry_execution(
+            RetryExecution(principal.workspace_id, execution_id, actor=principal.actor)
+        )
         return ExecutionOut.of(execution)
 
     @post("/executions/{execution_id:str}/rerun", guards=[EDITOR], status_code=201)
@@ -180,5 +186,7 @@ class ExecutionController(Controller):
         rerun_execution: NamedDependency[RerunExecutionHandler],
     ) -> ExecutionOut:
         """A new execution of the same workflow version with the same input."""
-        execution = await rerun_execution(RerunExecution(principal.workspace_id, execution_id))
+        execution = await rerun_execution(
+            RerunExecution(principal.workspace_id, execution_id, actor=principal.actor)
+        )
         return ExecutionOut.of(execution)

@@ -52,6 +52,7 @@ class ScheduleController(Controller):
             enabled=data.enabled,
             overlap=data.overlap,
             catch_up=data.catch_up,
+            actor=principal.actor,
         )
         return ScheduleOut.of(await create_schedule(command))
 
@@ -83,7 +84,9 @@ class ScheduleController(Controller):
         update_schedule: NamedDependency[UpdateScheduleHandler],
     ) -> ScheduleOut:
         """Change the fields present; a new cron or time zone recomputes the next fire time."""
-        command = UpdateSchedule(principal.workspace_id, schedule_id, **_changes(data))
+        command = UpdateSchedule(
+            principal.workspace_id, schedule_id, **_changes(data), actor=principal.actor
+        )
         return ScheduleOut.of(await update_schedule(command))
 
     @post("/{schedule_id:str}/enable", guards=[EDITOR], status_code=200)
@@ -93,7 +96,9 @@ class ScheduleController(Controller):
         principal: NamedDependency[Principal],
         update_schedule: NamedDependency[UpdateScheduleHandler],
     ) -> ScheduleOut:
-        command = UpdateSchedule(principal.workspace_id, schedule_id, enabled=True)
+        command = UpdateSchedule(
+            principal.workspace_id, schedule_id, enabled=True, actor=principal.actor
+        )
         return ScheduleOut.of(await update_schedule(command))
 
     @post("/{schedule_id:str}/disable", guards=[EDITOR], status_code=200)
@@ -103,7 +108,9 @@ class ScheduleController(Controller):
         principal: NamedDependency[Principal],
         update_schedule: NamedDependency[UpdateScheduleHandler],
     ) -> ScheduleOut:
-        command = UpdateSchedule(principal.workspace_id, schedule_id, enabled=False)
+        command = UpdateSchedule(
+            principal.workspace_id, schedule_id, enabled=False, actor=principal.actor
+        )
         return ScheduleOut.of(await update_schedule(command))
 
     @delete("/{schedule_id:str}", guards=[EDITOR])
@@ -113,4 +120,6 @@ class ScheduleController(Controller):
         principal: NamedDependency[Principal],
         delete_schedule: NamedDependency[DeleteScheduleHandler],
     ) -> None:
-        await delete_schedule(DeleteSchedule(principal.workspace_id, schedule_id))
+        await delete_schedule(
+            DeleteSchedule(principal.workspace_id, schedule_id, actor=principal.actor)
+        )

@@ -74,7 +74,9 @@ class TriggerController(Controller):
     ) -> TriggerSaved:
         """A public URL, `POST /hooks/{id}`, that starts a run of the workflow. A made
         secret is in the answer this once."""
-        command = CreateTrigger(principal.workspace_id, data.workflow_id, _settings(data))
+        command = CreateTrigger(
+            principal.workspace_id, data.workflow_id, _settings(data), actor=principal.actor
+        )
         return _saved(await create_trigger(command), request)
 
     @get("/")
@@ -122,7 +124,9 @@ class TriggerController(Controller):
     ) -> TriggerSaved:
         """Change the fields present. A verification that needs a secret the trigger does
         not have yet gets a made one, shown this once."""
-        command = UpdateTrigger(principal.workspace_id, trigger_id, _changes(data))
+        command = UpdateTrigger(
+            principal.workspace_id, trigger_id, _changes(data), actor=principal.actor
+        )
         return _saved(await update_trigger(command), request)
 
     @post("/{trigger_id:str}/enable", guards=[EDITOR], status_code=200)
@@ -133,7 +137,9 @@ class TriggerController(Controller):
         principal: NamedDependency[Principal],
         update_trigger: NamedDependency[UpdateTriggerHandler],
     ) -> TriggerOut:
-        command = UpdateTrigger(principal.workspace_id, trigger_id, {"enabled": True})
+        command = UpdateTrigger(
+            principal.workspace_id, trigger_id, {"enabled": True}, actor=principal.actor
+        )
         return TriggerOut.of((await update_trigger(command)).trigger, _base(request))
 
     @post("/{trigger_id:str}/disable", guards=[EDITOR], status_code=200)
@@ -145,7 +151,9 @@ class TriggerController(Controller):
         update_trigger: NamedDependency[UpdateTriggerHandler],
     ) -> TriggerOut:
         """A disabled trigger's URL answers 404 until it is enabled again."""
-        command = UpdateTrigger(principal.workspace_id, trigger_id, {"enabled": False})
+        command = UpdateTrigger(
+            principal.workspace_id, trigger_id, {"enabled": False}, actor=principal.actor
+        )
         return TriggerOut.of((await update_trigger(command)).trigger, _base(request))
 
     @delete("/{trigger_id:str}", guards=[EDITOR])
@@ -155,4 +163,6 @@ class TriggerController(Controller):
         principal: NamedDependency[Principal],
         delete_trigger: NamedDependency[DeleteTriggerHandler],
     ) -> None:
-        await delete_trigger(DeleteTrigger(principal.workspace_id, trigger_id))
+        await delete_trigger(
+            DeleteTrigger(principal.workspace_id, trigger_id, actor=principal.actor)
+        )

@@ -3,6 +3,7 @@ run, and bulk runs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
@@ -112,6 +113,7 @@ class WorkflowController(Controller):
             data.definition,
             data.description,
             source=source_of(request, data.definition, data.source),
+            actor=principal.actor,
         )
         saved = await create_workflow.save(command)
         found = await workflow_queries.get(principal.workspace_id, saved.workflow.id)
@@ -185,6 +187,7 @@ class WorkflowController(Controller):
             data.definition,
             data.description,
             source=source_of(request, data.definition, data.source),
+            actor=principal.actor,
         )
         saved = await update_workflow.save(command)
         found = await workflow_queries.get(principal.workspace_id, workflow_id)
@@ -219,7 +222,9 @@ class WorkflowController(Controller):
         archive_workflow: NamedDependency[ArchiveWorkflowHandler],
     ) -> WorkflowOut:
         """Archived workflows cannot be run or scheduled; their executions stay readable."""
-        workflow = await archive_workflow(ArchiveWorkflow(principal.workspace_id, workflow_id))
+        workflow = await archive_workflow(
+            ArchiveWorkflow(principal.workspace_id, workflow_id, actor=principal.actor)
+        )
         return WorkflowOut.of(workflow)
 
     @post(
@@ -239,7 +244,7 @@ class WorkflowController(Controller):
         """Start an execution and return at once with its id (201; 200 for a repeated key)."""
         body = data or RunRequest()
         command = body.command(principal.workspace_id, workflow_id, idempotency_key)
-        started = await start_run(command)
+        started = await start_run(replace(command, actor=principal.actor))
         return Response(RunOut.of(started), status_code=201 if started.created else 200)
 
     @post(
@@ -263,7 +268,7 @@ class WorkflowController(Controller):
         run that is not acceptable is a 422 naming it (`runs[3].start_at`)."""
         space = principal.workspace_id
         runs = [run.command(space, workflow_id, run.idempotency_key) for run in data.runs]
-        started = await start_runs(StartRuns(space, workflow_id, runs))
+        started = await start_runs(StartRuns(space, workflow_id, runs, actor=principal.actor))
         created = sum(one.created for one in started)
         out = BulkRunOut(runs=[RunOut.of(one) for one in started], created=created)
         return Response(out, status_code=201 if created else 200)

@@ -1,0 +1,68 @@
+"""Reading the audit log: admins only, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from application.access import Principal, Role
+from application.audit import AuditEntry, AuditFilter
+from application.input_errors import InvalidCursor
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.queries.pagination import Page, decode_cursor, encode_cursor
+
+_CURSOR = "audit"
+MAX_PAGE = 200
+EXECUTION_ACTIONS = 50
+"""Entries shown about one execution on its page (who started, cancelled, signalled it)."""
+
+
+def _position(cursor: str) -> tuple[datetime, int]:
+    position = decode_cursor(_CURSOR, cursor)
+    try:
+        at = datetime.fromisoformat(str(position["t"]))
+        entry_id = position["id"]
+    except (KeyError, ValueError):
+        raise InvalidCursor() from None
+    if type(entry_id) is not int or at.tzinfo is None:
+        raise InvalidCursor()
+    return at, entry_id
+
+
+def _next_cursor(last: AuditEntry) -> str:
+    return encode_cursor(_CURSOR, {"t": last.at.isoformat(), "id": last.id})
+
+
+class AuditQueries:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def page(
+        self,
+        principal: Principal,
+        where: AuditFilter,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[AuditEntry]:
+        """The caller's workspace's entries matching `where`, newest first, by keyset: a
+        cursor holds the (at, id) of the last entry of the previous page. Admins only."""
+        principal.require(Role.ADMIN)
+        limit = max(1, min(limit, MAX_PAGE))
+        before = _position(cursor) if cursor else None
+        async with self._uow() as uow:
+            rows = await uow.audit.search(
+                principal.workspace_id, where, limit=limit + 1, before=before
+            )
+        page = rows[:limit]
+        more = len(rows) > limit and bool(page)
+        return Page(page, _next_cursor(page[-1]) if more else None)
+
+    async def of_execution(self, principal: Principal, execution_id: str) -> list[AuditEntry]:
+        """Who started, cancelled, retried or signalled an execution, oldest first; nothing
+        for a caller who may not read the audit log."""
+        if not principal.allows(Role.ADMIN):
+            return []
+        where = AuditFilter(object_type="execution", object_id=execution_id)
+        async with self._uow() as uow:
+            rows = await uow.audit.search(principal.workspace_id, where, limit=EXECUTION_ACTIONS)
+        return list(reversed(rows))
