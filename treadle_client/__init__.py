@@ -22,6 +22,9 @@ from treadle_client.errors import (
     Unavailable,
 )
 from treadle_client.models import (
+    AuditActor,
+    AuditEntry,
+    AuditPage,
     BulkRuns,
     ChangesMissed,
     Delivery,
@@ -54,6 +57,9 @@ from treadle_client.models import (
 
 __all__ = [
     "AsyncClient",
+    "AuditActor",
+    "AuditEntry",
+    "AuditPage",
     "BadRequest",
     "BulkRuns",
     "ChangesMissed",

@@ -17,6 +17,8 @@ import msgspec
 from treadle_client._retry import REPEATABLE_METHODS
 from treadle_client.errors import TreadleError, error_of
 from treadle_client.models import (
+    AuditEntry,
+    AuditPage,
     BulkRuns,
     Delivery,
     Event,
@@ -413,6 +415,49 @@ def delete_secret(name: str) -> Call[None]:
 
 def create_token(name: str, role: str) -> Call[TokenCreated]:
     return Call("POST", "/tokens", TokenCreated, body={"name": name, "role": role})
+
+
+def list_audit(
+    action: str | None,
+    object_type: str | None,
+    object_id: str | None,
+    actor_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> Call[AuditPage]:
+    params = {
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor_id": actor_id,
+        "since": since,
+        "until": until,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    return Call("GET", "/audit", AuditPage, params=params)
+
+
+def all_audit(
+    action: str | None,
+    object_type: str | None,
+    object_id: str | None,
+    actor_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    page_size: int,
+) -> Listing[AuditPage, AuditEntry]:
+    """Every entry of `list_audit`, following `next_cursor` with the same filter."""
+
+    def page(cursor: str | None) -> Call[AuditPage]:
+        return list_audit(action, object_type, object_id, actor_id, since, until, page_size, cursor)
+
+    def following(current: AuditPage) -> Call[AuditPage] | None:
+        return None if current.next_cursor is None else page(current.next_cursor)
+
+    return Listing(page(None), lambda current: current.items, following)
 
 
 def list_tokens() -> Call[list[Token]]:

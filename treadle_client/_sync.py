@@ -21,6 +21,8 @@ from treadle_client._stream import (
 )
 from treadle_client.errors import TreadleError, connection_failed, error_of
 from treadle_client.models import (
+    AuditEntry,
+    AuditPage,
     BulkRuns,
     ChangesMissed,
     Delivery,
@@ -411,6 +413,41 @@ class Client:
     def create_token(self, name: str, role: str) -> TokenCreated:
         """A token of this workspace; `token` is shown this once."""
         return self._send(calls.create_token(name, role))
+
+    def list_audit(
+        self,
+        *,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AuditPage:
+        """Who changed what in the workspace, newest first (admins only): each filter
+        given must match; `since` is inclusive, `until` exclusive."""
+        call = calls.list_audit(
+            action, object_type, object_id, actor_id, since, until, limit, cursor
+        )
+        return self._send(call)
+
+    def iter_audit(
+        self,
+        *,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        actor_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 50,
+    ) -> Generator[AuditEntry, None, None]:
+        """Every entry `list_audit` would list with these filters, page after page as
+        they are used."""
+        listing = calls.all_audit(action, object_type, object_id, actor_id, since, until, page_size)
+        return self._each(listing)
 
     def list_tokens(self) -> list[Token]:
         return self._send(calls.list_tokens())

@@ -206,6 +206,33 @@ class TokenCreated(Token):
     """The bearer token: shown this once."""
 
 
+class AuditActor(Model):
+    """Who made a change: `kind` is `token` (by id and name, never its value), `user` or
+    `system`."""
+
+    kind: str
+    id: str
+    name: str
+
+
+class AuditEntry(Model):
+    """One change in the workspace: who, when, what (`action`, e.g. `execution.cancelled`)
+    and to which object; `details` hold ids, names, versions and counts only."""
+
+    id: int
+    at: Moment
+    actor: AuditActor
+    action: str
+    object_type: str
+    object_id: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(Model):
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
 class Workspace(Model):
     id: str
     name: str

@@ -45,6 +45,9 @@ SCHEMA_OF: dict[type[models.Model], str] = {
     models.Trigger: "TriggerOut",
     models.TriggerSaved: "TriggerSaved",
     models.Delivery: "DeliveryOut",
+    models.AuditActor: "ActorOut",
+    models.AuditEntry: "AuditEntryOut",
+    models.AuditPage: "AuditPage",
 }
 # The request bodies the client sends, and the schema the server reads them with.
 BODY_OF: dict[type[msgspec.Struct], str] = {models.RunSpec: "BulkRun"}
