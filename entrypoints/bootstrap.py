@@ -103,6 +103,7 @@ def memory_storage(store: InMemoryStore) -> Storage:
     from adapters.memory.notifications import InMemoryNotifications
     from adapters.memory.queue import InMemoryWorkQueue
     from adapters.memory.readiness import AlwaysReady
+    from adapters.memory.retention import InMemoryRetentionPolicies
     from adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 
     queue = InMemoryWorkQueue(store)
@@ -112,6 +113,7 @@ def memory_storage(store: InMemoryStore) -> Storage:
         notifications=InMemoryNotifications(store),
         readiness=AlwaysReady(),
         pruner=InMemoryExecutionPruner(store),
+        retention_policies=InMemoryRetentionPolicies(store),
         close=queue.close,
         where=MEMORY,
     )
@@ -130,6 +132,7 @@ async def postgres_storage(
     has (it claims only executions that need no other)."""
     from adapters.postgres.maintenance import PostgresExecutionPruner
     from adapters.postgres.readiness import SchemaReadiness
+    from adapters.postgres.retention import PostgresRetentionPolicies
     from adapters.postgres.setup import PostgresAdapters
 
     url = settings.require_database()
@@ -149,6 +152,7 @@ async def postgres_storage(
         notifications=postgres.listener,
         readiness=SchemaReadiness(postgres.engine),
         pruner=PostgresExecutionPruner(postgres.engine),
+        retention_policies=PostgresRetentionPolicies(postgres.engine),
         commit_uow_factory=postgres.commit_uow_factory,
         run_inserts=postgres.run_inserts,
         close=postgres.close,

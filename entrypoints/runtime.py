@@ -14,6 +14,7 @@ from application.ports.maintenance import ExecutionPruner
 from application.ports.notifications import Notifications, Subscriber
 from application.ports.queue import WorkQueue
 from application.ports.readiness import Readiness
+from application.ports.retention import RetentionPolicies
 from application.ports.run_inserts import RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
 from entrypoints.containers import Engine
@@ -40,6 +41,7 @@ class Storage:
     notifications: Notifications
     readiness: Readiness
     pruner: ExecutionPruner
+    retention_policies: RetentionPolicies
     commit_uow_factory: UnitOfWorkFactory | None = None
     """Units of work for the group committer, which runs one at a time (None: `uow_factory`)."""
     run_inserts: RunInserts | None = None

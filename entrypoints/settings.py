@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     revocation through another process (or the CLI) takes effect within this; 0 turns
     the cache off."""
     pool_size: int = Field(default=10, ge=1, le=200)
+    retention_interval_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    """How often each worker runs the retention pass (one worker at a time prunes; the
+    others skip); 0 turns automatic retention off."""
     log_level: str = "INFO"
 
     @property

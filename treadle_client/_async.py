@@ -34,6 +34,7 @@ from treadle_client.models import (
     ExecutionDetail,
     ExecutionPage,
     NodeKind,
+    Retention,
     Run,
     RunSpec,
     Schedule,
@@ -474,3 +475,22 @@ class AsyncClient:
     async def list_node_kinds(self) -> list[NodeKind]:
         """Every node kind: built-in ones, then those installed packages add."""
         return await self._send(calls.list_node_kinds())
+
+    async def get_retention(self) -> Retention:
+        """How long the workspace keeps finished executions and audit entries."""
+        return await self._send(calls.get_retention())
+
+    async def set_retention(
+        self,
+        *,
+        keep_finished_days: int = calls.DEFAULT_FINISHED_DAYS,
+        keep_failed_days: int = calls.DEFAULT_FAILED_DAYS,
+        keep_succeeded_hours: int | None = None,
+        keep_audit_days: int = calls.DEFAULT_AUDIT_DAYS,
+    ) -> Retention:
+        """Replace the workspace's retention policy (admin); a value left out takes its
+        default. InvalidInput names every value out of bounds."""
+        call = calls.set_retention(
+            keep_finished_days, keep_failed_days, keep_succeeded_hours, keep_audit_days
+        )
+        return await self._send(call)

@@ -27,6 +27,7 @@ from treadle_client.models import (
     ExecutionDetail,
     ExecutionPage,
     NodeKind,
+    Retention,
     Run,
     RunSpec,
     Schedule,
@@ -474,3 +475,28 @@ def workspace() -> Call[Workspace]:
 
 def list_node_kinds() -> Call[list[NodeKind]]:
     return Call("GET", "/node-kinds", list[NodeKind])
+
+
+DEFAULT_FINISHED_DAYS = 30
+DEFAULT_FAILED_DAYS = 30
+DEFAULT_AUDIT_DAYS = 365
+"""The server's retention defaults (a policy left unset keeps these)."""
+
+
+def get_retention() -> Call[Retention]:
+    return Call("GET", "/retention", Retention)
+
+
+def set_retention(
+    keep_finished_days: int,
+    keep_failed_days: int,
+    keep_succeeded_hours: int | None,
+    keep_audit_days: int,
+) -> Call[Retention]:
+    body = {
+        "keep_finished_days": keep_finished_days,
+        "keep_failed_days": keep_failed_days,
+        "keep_succeeded_hours": keep_succeeded_hours,
+        "keep_audit_days": keep_audit_days,
+    }
+    return Call("PUT", "/retention", Retention, body=body)

@@ -240,6 +240,16 @@ class Workspace(Model):
     """The role of the token that asked."""
 
 
+class Retention(Model):
+    """How long the workspace keeps its history: finished executions, failed ones (failed,
+    timed out or cancelled), successful ones when a shorter span is set, audit entries."""
+
+    keep_finished_days: int
+    keep_failed_days: int
+    keep_succeeded_hours: int | None
+    keep_audit_days: int
+
+
 class NodeKind(Model):
     """A node kind a workflow can use: built in, or added by an installed package."""
 

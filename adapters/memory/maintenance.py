@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 
 from adapters.memory.store import InMemoryStore
 from domain.execution import Execution
@@ -44,7 +43,7 @@ class InMemoryExecutionPruner:
 
     async def delete_audit_before(self, workspace_id: str, before: datetime, limit: int) -> int:
         async with self._store.lock:
-            entries: list[Any] = getattr(self._store, "audit", [])
+            entries = self._store.audit
             doomed = sorted(
                 (e for e in entries if e.workspace_id == workspace_id and e.at < before),
                 key=lambda entry: (entry.at, entry.id or 0),

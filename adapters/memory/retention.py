@@ -27,5 +27,5 @@ class InMemoryRetentionPolicies:
             # own (one the CLI made on the database, a test's): those count too.
             known = {*self._store.workspaces, *self._policies}
             known.update(run.workspace_id for run in self._store.executions.values())
-            known.update(entry.workspace_id for entry in getattr(self._store, "audit", ()))
+            known.update(entry.workspace_id for entry in self._store.audit)
         return {workspace: self._policies.get(workspace, DEFAULT_POLICY) for workspace in known}

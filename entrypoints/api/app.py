@@ -17,6 +17,7 @@ from entrypoints.api.controllers.executions import ExecutionController
 from entrypoints.api.controllers.health import HealthController
 from entrypoints.api.controllers.hooks import HookController
 from entrypoints.api.controllers.node_kinds import NodeKindController
+from entrypoints.api.controllers.retention import RetentionController
 from entrypoints.api.controllers.schedules import ScheduleController
 from entrypoints.api.controllers.streams import StreamController
 from entrypoints.api.controllers.triggers import TriggerController
@@ -64,6 +65,7 @@ def api_router() -> Router:
             TokenController,
             WorkspaceController,
             NodeKindController,
+            RetentionController,
             AuditController,
         ],
         middleware=[DefineMiddleware(BearerTokenMiddleware)],

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from application.audit import LOCAL_CLI
+from application.audit import AuditEntry, AuditFilter
 from application.errors import NotFound
 from application.node_kinds import KindListing
 from application.records import ApiToken, StoredEvent, Workflow
@@ -22,6 +23,7 @@ from application.use_cases.update_workflow import UpdateWorkflow
 from domain.execution import Execution
 from domain.status import ExecutionStatus
 from entrypoints.api.schemas.workflows import source_reader
+from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.common import ensure_workspace, find_workflow, find_workspace, with_runtime
 from entrypoints.cli.views import (
     Applied,
@@ -263,6 +265,29 @@ class DatabaseOperations:
 
         return with_runtime(revoke).id
 
+    def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
+        async def load(runtime: Runtime) -> list[AuditEntry]:
+            space = await find_workspace(runtime, workspace)
+            where = AuditFilter(action=query.action, object_id=query.object_id, since=query.since)
+            async with runtime.uow_factory() as uow:
+                return await uow.audit.search(space.id, where, limit=query.limit)
+
+        return [_audit_row(entry) for entry in with_runtime(load)]
+
 
 def _token_row(token: ApiToken) -> TokenRow:
     return TokenRow(token.id, token.name, token.role, token.created_at, token.revoked_at)
+
+
+def _audit_row(entry: AuditEntry) -> AuditRow:
+    actor = entry.actor
+    return AuditRow(
+        at=entry.at,
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        details=dict(entry.details),
+    )

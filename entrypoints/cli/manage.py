@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from entrypoints.cli.audit import audit
 from entrypoints.cli.executions import executions_app
 from entrypoints.cli.node_kinds import node_kinds
 from entrypoints.cli.prune import prune
@@ -22,6 +23,7 @@ def register(app: typer.Typer) -> None:
     app.command("run-many")(run_many)
     app.add_typer(executions_app, name="executions")
     app.add_typer(tokens_app, name="tokens")
+    app.command("audit")(audit)
     app.command("prune")(prune)
     app.add_typer(secrets_app, name="secrets")
     app.add_typer(schedules_app, name="schedules")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.views import (
     Applied,
     Checked,
@@ -116,6 +117,11 @@ class Operations(Protocol):
 
     def revoke_token(self, workspace: str, token_id: str) -> str:
         """Revoke the token; answer its id."""
+        ...
+
+    def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
+        """The workspace's audit entries matching `query`, newest first (an admin token's
+        over the API)."""
         ...
 
 

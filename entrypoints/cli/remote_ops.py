@@ -15,6 +15,7 @@ from rich.live import Live
 
 from application.use_cases.start_runs import MAX_RUNS
 from domain.problems import Problem
+from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.common import console, fail
 from entrypoints.cli.operations import Remote
 from entrypoints.cli.views import (
@@ -38,6 +39,7 @@ from entrypoints.cli.views import (
 )
 from entrypoints.cli.watch import render
 from treadle_client import (
+    AuditEntry,
     Client,
     Conflict,
     Delivery,
@@ -237,6 +239,18 @@ class ApiOperations:
     def revoke_token(self, workspace: str, token_id: str) -> str:
         self._call(lambda client: client.revoke_token(token_id))
         return token_id
+
+    def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
+        def load(client: Client) -> list[AuditRow]:
+            page = client.list_audit(
+                action=query.action,
+                object_id=query.object_id,
+                since=query.since,
+                limit=query.limit,
+            )
+            return [_audit_row(entry) for entry in page.items]
+
+        return self._call(load)
 
     # Secrets
 
@@ -502,4 +516,18 @@ def _delivery(delivery: Delivery) -> DeliveryRow:
         delivery.execution_id,
         delivery.delivery_id,
         delivery.error_code,
+    )
+
+
+def _audit_row(entry: AuditEntry) -> AuditRow:
+    actor = entry.actor
+    return AuditRow(
+        at=entry.at,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        details=dict(entry.details),
     )

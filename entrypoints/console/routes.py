@@ -29,6 +29,7 @@ from entrypoints.console.execution_actions import ExecutionActions
 from entrypoints.console.execution_pages import ExecutionPages
 from entrypoints.console.live import LiveStreams
 from entrypoints.console.presentation import TEMPLATE_FILTERS, TEMPLATE_GLOBALS
+from entrypoints.console.retention_pages import RetentionPages
 from entrypoints.console.schedule_pages import SchedulePages
 from entrypoints.console.secret_pages import SecretPages
 from entrypoints.console.session import same_origin_guard
@@ -79,6 +80,7 @@ def console_handlers() -> list[ControllerRouterHandler]:
             SchedulePages,
             SecretPages,
             TokenPages,
+            RetentionPages,
             console_home,
         ],
         dependencies={"principal": Provide(remembered_principal)},

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -26,6 +28,7 @@ from application.engine.runner import Advanced, Ending
 from application.errors import StorageError
 from application.node_kinds import register_kinds
 from application.nodes.builtin import ExecutorMap
+from application.retention import RetentionPass
 from application.worker_loop import WorkerLoop, WorkerSettings
 from domain.events import EventType
 from entrypoints.bootstrap import WORKER_CHANNELS, bootstrap, executors_for
@@ -33,7 +36,13 @@ from entrypoints.event_loop import run_loop
 from entrypoints.logs import configure_logging, log
 from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings, database_host
-from entrypoints.worker.metrics import IN_FLIGHT, TimedQueue, record_advanced, timed_executors
+from entrypoints.worker.metrics import (
+    IN_FLIGHT,
+    TimedQueue,
+    record_advanced,
+    record_retention_pass,
+    timed_executors,
+)
 
 logger = logging.getLogger("treadle.worker")
 
@@ -188,12 +197,14 @@ async def run_worker(
     )
     gauge = asyncio.create_task(_track_in_flight(loop))
     registering = asyncio.create_task(_keep_kinds_registered(runtime))
+    retention = asyncio.create_task(_apply_retention(runtime, settings.retention_interval_seconds))
     try:
         await loop.run()
         await loop.drain(settings.grace_seconds)
     finally:
         gauge.cancel()
         registering.cancel()
+        retention.cancel()
         await runtime.close()
         log(logger, "worker stopped", worker_id=worker_id)
 
@@ -214,6 +225,35 @@ async def _keep_kinds_registered(runtime: Runtime) -> None:
             await register_kinds(runtime.uow_factory, kinds, runtime.clock.now())
         except StorageError as error:  # the database is away: the next refresh tries again
             log(logger, "could not register node kinds", logging.WARNING, error=str(error))
+
+
+async def _apply_retention(runtime: Runtime, interval: float) -> None:
+    """Run the retention pass every `interval` seconds (never when 0). Every worker tries;
+    the one that takes the maintenance turn prunes and the others skip that round."""
+    if interval <= 0:
+        return
+    retention = RetentionPass(
+        runtime.storage.retention_policies, runtime.storage.pruner, runtime.clock
+    )
+    while True:
+        # A random start spreads the workers' attempts instead of all trying at once.
+        await asyncio.sleep(interval * random.uniform(0.5, 1.0))
+        try:
+            report = await retention.run()
+        except StorageError as error:  # the database is away: the next round tries again
+            log(logger, "retention pass failed", logging.WARNING, error=str(error))
+            continue
+        if report is None:
+            continue
+        record_retention_pass(report, time.time())
+        if report.deleted:
+            log(
+                logger,
+                "retention pass",
+                deleted=sum(report.deleted.values()),
+                batches=report.batches,
+                longest_batch_ms=round(report.longest_batch_seconds * 1000, 1),
+            )
 
 
 async def _track_in_flight(loop: WorkerLoop) -> None:

@@ -13,6 +13,7 @@ from application.nodes.builtin import ExecutorMap, inline_decider
 from application.ports.executors import NodeCall, NodeExecutor, NodeResult
 from application.ports.queue import WorkQueue
 from application.records import Lease
+from application.retention import PassReport
 
 CLAIMED = Counter("treadle_executions_claimed_total", "Executions claimed by this worker")
 FINISHED = Counter(
@@ -23,6 +24,27 @@ NODE_SECONDS = Histogram(
 )
 CLAIM_SECONDS = Histogram("treadle_claim_duration_seconds", "Time to claim a batch")
 IN_FLIGHT = Gauge("treadle_executions_in_flight", "Executions this worker is advancing")
+RETENTION_DELETED = Counter(
+    "treadle_retention_deleted_total",
+    "Rows the retention passes of this worker deleted, by kind (an execution status, or audit)",
+    ["kind"],
+)
+RETENTION_LAST_PASS = Gauge(
+    "treadle_retention_last_pass_timestamp_seconds",
+    "When this worker last completed a retention pass (Unix time)",
+)
+RETENTION_LONGEST_BATCH = Gauge(
+    "treadle_retention_longest_batch_seconds",
+    "The longest single pruning transaction of this worker's last retention pass",
+)
+
+
+def record_retention_pass(report: PassReport, finished_at: float) -> None:
+    """Count what a retention pass deleted and note when it ended."""
+    for kind, count in report.deleted.items():
+        RETENTION_DELETED.labels(kind).inc(count)
+    RETENTION_LAST_PASS.set(finished_at)
+    RETENTION_LONGEST_BATCH.set(report.longest_batch_seconds)
 
 
 def record_advanced(result: Advanced) -> None:

@@ -42,6 +42,7 @@ SCHEMA_OF: dict[type[models.Model], str] = {
     models.TokenCreated: "TokenCreated",
     models.Workspace: "WorkspaceOut",
     models.NodeKind: "NodeKindOut",
+    models.Retention: "RetentionOut",
     models.Trigger: "TriggerOut",
     models.TriggerSaved: "TriggerSaved",
     models.Delivery: "DeliveryOut",

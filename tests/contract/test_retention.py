@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from adapters.postgres.retention import PostgresRetentionPolicies
 from adapters.postgres.setup import create_engine
 from adapters.postgres.tables import metadata
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from application.audit import SYSTEM, AuditEntry
 from application.ports.maintenance import ExecutionPruner
 from application.ports.retention import RetentionPolicies
 from application.ports.unit_of_work import UnitOfWorkFactory
@@ -61,16 +61,14 @@ async def retention(request: pytest.FixtureRequest) -> AsyncIterator[Retention]:
     clock = FakeClock()
     if request.param == "memory":
         store = InMemoryStore(clock=clock)
-        entries: list[Any] = getattr(store, "audit", [])
-        if not hasattr(store, "audit"):
-            store.audit = entries  # type: ignore[attr-defined]
         pruner = InMemoryExecutionPruner(store)
 
         async def add_memory_audit(workspace_id: str, at: datetime) -> None:
-            entries.append(SimpleNamespace(workspace_id=workspace_id, at=at, id=len(entries) + 1))
+            entry = AuditEntry(workspace_id, at, SYSTEM, "test", "test", None)
+            store.audit.append(replace(entry, id=len(store.audit) + 1))
 
         async def count_memory_audit(workspace_id: str) -> int:
-            return sum(1 for entry in entries if entry.workspace_id == workspace_id)
+            return sum(1 for entry in store.audit if entry.workspace_id == workspace_id)
 
         yield Retention(
             "memory",
