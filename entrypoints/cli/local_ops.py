@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from application.audit import LOCAL_CLI
-from application.audit import AuditEntry, AuditFilter
+from application.audit import LOCAL_CLI, AuditEntry, AuditFilter
 from application.errors import NotFound
 from application.node_kinds import KindListing
 from application.records import ApiToken, StoredEvent, Workflow
+from application.retention import RetentionSettings
 from application.use_cases.cancel_execution import CancelExecution
 from application.use_cases.create_workflow import CreateWorkflow, SourceText
 from application.use_cases.deliver_signal import DeliverSignal
@@ -21,6 +21,7 @@ from application.use_cases.start_runs import MAX_RUNS, StartRuns
 from application.use_cases.tokens import CreatedToken, CreateToken, RevokeToken, RevokeTokenHandler
 from application.use_cases.update_workflow import UpdateWorkflow
 from domain.execution import Execution
+from domain.retention import RetentionPolicy
 from domain.status import ExecutionStatus
 from entrypoints.api.schemas.workflows import source_reader
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
@@ -273,6 +274,24 @@ class DatabaseOperations:
                 return await uow.audit.search(space.id, where, limit=query.limit)
 
         return [_audit_row(entry) for entry in with_runtime(load)]
+
+    def get_retention(self, workspace: str) -> RetentionPolicy:
+        async def load(runtime: Runtime) -> RetentionPolicy:
+            space = await find_workspace(runtime, workspace)
+            return await _retention(runtime).policy_of(space.id)
+
+        return with_runtime(load)
+
+    def set_retention(self, workspace: str, policy: RetentionPolicy) -> RetentionPolicy:
+        async def store(runtime: Runtime) -> RetentionPolicy:
+            space = await find_workspace(runtime, workspace)
+            return await _retention(runtime).set_policy(space.id, policy)
+
+        return with_runtime(store)
+
+
+def _retention(runtime: Runtime) -> RetentionSettings:
+    return RetentionSettings(runtime.storage.retention_policies, runtime.clock)
 
 
 def _token_row(token: ApiToken) -> TokenRow:

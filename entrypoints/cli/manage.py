@@ -10,6 +10,7 @@ from entrypoints.cli.executions import executions_app
 from entrypoints.cli.node_kinds import node_kinds
 from entrypoints.cli.prune import prune
 from entrypoints.cli.remote_commands import schedules_app, secrets_app
+from entrypoints.cli.retention import retention_app
 from entrypoints.cli.run_many import run_many
 from entrypoints.cli.runs import run
 from entrypoints.cli.tokens import tokens_app
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tokens_app, name="tokens")
     app.command("audit")(audit)
     app.command("prune")(prune)
+    app.add_typer(retention_app, name="retention")
     app.add_typer(secrets_app, name="secrets")
     app.add_typer(schedules_app, name="schedules")
     app.add_typer(triggers_app, name="triggers")

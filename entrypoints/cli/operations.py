@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from domain.retention import RetentionPolicy
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.views import (
     Applied,
@@ -122,6 +123,14 @@ class Operations(Protocol):
     def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
         """The workspace's audit entries matching `query`, newest first (an admin token's
         over the API)."""
+        ...
+
+    def get_retention(self, workspace: str) -> RetentionPolicy:
+        """The workspace's retention policy (the defaults until one is set)."""
+        ...
+
+    def set_retention(self, workspace: str, policy: RetentionPolicy) -> RetentionPolicy:
+        """Replace the workspace's retention policy; an error names every bad value."""
         ...
 
 

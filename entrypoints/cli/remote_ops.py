@@ -15,6 +15,7 @@ from rich.live import Live
 
 from application.use_cases.start_runs import MAX_RUNS
 from domain.problems import Problem
+from domain.retention import RetentionPolicy
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.common import console, fail
 from entrypoints.cli.operations import Remote
@@ -47,6 +48,7 @@ from treadle_client import (
     Execution,
     ExecutionDetail,
     NotFound,
+    Retention,
     RunSpec,
     Schedule,
     Token,
@@ -251,6 +253,23 @@ class ApiOperations:
             return [_audit_row(entry) for entry in page.items]
 
         return self._call(load)
+
+    # Retention
+
+    def get_retention(self, workspace: str) -> RetentionPolicy:
+        return self._call(lambda client: _policy(client.get_retention()))
+
+    def set_retention(self, workspace: str, policy: RetentionPolicy) -> RetentionPolicy:
+        def store(client: Client) -> RetentionPolicy:
+            saved = client.set_retention(
+                keep_finished_days=policy.keep_finished_days,
+                keep_failed_days=policy.keep_failed_days,
+                keep_succeeded_hours=policy.keep_succeeded_hours,
+                keep_audit_days=policy.keep_audit_days,
+            )
+            return _policy(saved)
+
+        return self._call(store)
 
     # Secrets
 
@@ -516,6 +535,15 @@ def _delivery(delivery: Delivery) -> DeliveryRow:
         delivery.execution_id,
         delivery.delivery_id,
         delivery.error_code,
+    )
+
+
+def _policy(found: Retention) -> RetentionPolicy:
+    return RetentionPolicy(
+        keep_finished_days=found.keep_finished_days,
+        keep_failed_days=found.keep_failed_days,
+        keep_succeeded_hours=found.keep_succeeded_hours,
+        keep_audit_days=found.keep_audit_days,
     )
 
 
