@@ -243,6 +243,9 @@ async def _apply_retention(runtime: Runtime, interval: float) -> None:
         except StorageError as error:  # the database is away: the next round tries again
             log(logger, "retention pass failed", logging.WARNING, error=str(error))
             continue
+        except Exception as error:  # a fault in one pass must not end pruning for good
+            log(logger, "retention pass failed", logging.ERROR, error=repr(error))
+            continue
         if report is None:
             continue
         record_retention_pass(report, time.time())
