@@ -144,6 +144,8 @@ async def postgres_storage(
         runs_worker=runs_worker,
         queues=settings.queue_names if runs_worker else (),
         kinds=kinds,
+        session_url=settings.session_database_url,
+        pooler=settings.database_pooler,
     )
     await postgres.start()
     return Storage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
@@ -17,6 +18,12 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "SUPABASE_DB_URL", "TREADLE_DATABASE_URL"),
     )
+    session_database_url: str | None = None
+    """A direct or session-mode connection to the same database, for the LISTEN connection
+    and the worker membership lock when `DATABASE_URL` is a transaction pooler."""
+    database_pooler: Literal["auto", "transaction", "session"] = "auto"
+    """Whether `DATABASE_URL` is a transaction pooler: `auto` says so for port 6543 or
+    `?pgbouncer=true`; `transaction` or `session` (direct, or a session-mode pooler) say it."""
     secret_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SECRET_KEY", "TREADLE_SECRET_KEY")
     )

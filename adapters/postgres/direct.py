@@ -5,7 +5,8 @@ themselves. Sent through the pool, each paid for a checkout, an isolation-level 
 a checkin in Python, more than the statement itself; on a connection of their own they
 cost one round trip. Statements take turns on it; a lost connection is replaced and the
 statement retried once (every statement sent here may safely run twice). Bulk runs send a
-few statements in one transaction on it (`transaction`).
+few statements in one transaction on it (`transaction`). Through a transaction pooler
+nothing is prepared on the server (`urls.driver_options`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ from typing import Any
 import psycopg
 
 from adapters.postgres.database import fetch_rows, is_connection_error, translated_errors
+from adapters.postgres.urls import conninfo_is_transaction_pooler, driver_options
 from application.errors import StorageError
 
 
 class DirectConnection:
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, *, transaction_pooler: bool | None = None) -> None:
+        """`transaction_pooler`: whether `conninfo` goes through one (None: it does when its
+        port is the one Supabase's transaction pooler uses)."""
         self._conninfo = conninfo
+        if transaction_pooler is None:
+            transaction_pooler = conninfo_is_transaction_pooler(conninfo)
+        self._options = driver_options(transaction_pooler)
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._turn = asyncio.Lock()
 
@@ -66,7 +73,7 @@ class DirectConnection:
         if self._connection is None or self._connection.closed:
             with translated_errors():
                 self._connection = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True
+                    self._conninfo, autocommit=True, **self._options
                 )
         return self._connection
 
@@ -94,8 +101,10 @@ class DirectConnections:
     Last in, first out: a light load keeps to one connection, whose server process is
     awake and warm, instead of rotating through all of them."""
 
-    def __init__(self, conninfo: str, size: int) -> None:
-        self._all = [DirectConnection(conninfo) for _ in range(size)]
+    def __init__(self, conninfo: str, size: int, *, transaction_pooler: bool | None = None) -> None:
+        self._all = [
+            DirectConnection(conninfo, transaction_pooler=transaction_pooler) for _ in range(size)
+        ]
         self._idle: asyncio.LifoQueue[DirectConnection] = asyncio.LifoQueue()
         for connection in self._all:
             self._idle.put_nowait(connection)

@@ -4,6 +4,11 @@ One autocommit psycopg connection LISTENs on the given channels. Each notificati
 to every subscriber as `(channel, payload_dict)`; one on the work channel also sets
 `work_available`. When the connection drops the listener reconnects with backoff and sets
 `work_available` (notifications sent meanwhile are lost, so workers should look).
+
+LISTEN and the membership lock live as long as the session: through a transaction pooler
+they would land on whichever server session served that one statement. Without a session
+connection to use (`conninfo` None) the listener never connects: nothing is heard, and
+workers find work by polling.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ Subscriber = Callable[[str, Mapping[str, Any]], None]
 class PostgresListener:
     def __init__(
         self,
-        conninfo: str,
+        conninfo: str | None,
         channels: Sequence[str] = (WORK_CHANNEL,),
         *,
         work_channel: str = WORK_CHANNEL,
@@ -38,7 +43,8 @@ class PostgresListener:
         membership: tuple[int, int] | None = None,
     ) -> None:
         """`membership`: an advisory lock key (class, slot) held on the LISTEN connection,
-        so that the processes listening for work can see each other in `pg_locks`."""
+        so that the processes listening for work can see each other in `pg_locks`.
+        `conninfo`: a direct or session-mode connection (None: never listen)."""
         self._conninfo = conninfo
         self._channels = tuple(dict.fromkeys(channels))
         self._work_channel = work_channel
@@ -73,8 +79,9 @@ class PostgresListener:
             self._subscribers.remove(subscriber)
 
     async def start(self) -> None:
-        """Connect and LISTEN (raising StorageError if the database is unreachable)."""
-        if self._task is not None:
+        """Connect and LISTEN (raising StorageError if the database is unreachable); without
+        a connection to listen on, nothing."""
+        if self._task is not None or self._conninfo is None:
             return
         self._closing = False
         try:
@@ -93,6 +100,7 @@ class PostgresListener:
         await self._disconnect()
 
     async def _connect(self) -> None:
+        assert self._conninfo is not None
         connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         try:
             if self._membership is not None:

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, pool
 
 from adapters.postgres.database import translated_errors
-from adapters.postgres.urls import sqlalchemy_url
+from adapters.postgres.urls import driver_options, driver_url, is_transaction_pooler, sqlalchemy_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -47,7 +47,11 @@ def head_revision() -> str:
 
 def current_revision(url: str) -> str | None:
     """The revision the database at `url` is at; None when it was never migrated."""
-    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    engine = create_engine(
+        driver_url(url),
+        poolclass=pool.NullPool,
+        connect_args=driver_options(is_transaction_pooler(url)),
+    )
     try:
         with translated_errors(), engine.connect() as connection:
             return _revision_of(connection)

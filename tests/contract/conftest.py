@@ -30,7 +30,7 @@ from application.ports.queue import WorkQueue
 from application.ports.run_inserts import RunInserts
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.run_inserts import InsertsThroughUnitOfWork
-from tests.support.databases import drop_database, fresh_database_url
+from tests.support.databases import drop_database, fresh_database_url, session_url_for
 
 Subscriber = Callable[[str, Mapping[str, Any]], None]
 _TRUNCATE = text(
@@ -77,7 +77,10 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
         )
         return
     url: str = request.getfixturevalue("contract_database_url")
-    adapters = PostgresAdapters(url, clock, pool_size=4, channels=(WORK_CHANNEL, EVENTS_CHANNEL))
+    # Through a transaction pooler, the LISTEN connection goes to the server directly.
+    channels = (WORK_CHANNEL, EVENTS_CHANNEL)
+    session_url = session_url_for(url)
+    adapters = PostgresAdapters(url, clock, pool_size=4, channels=channels, session_url=session_url)
     async with adapters.engine.begin() as connection:
         await connection.execute(_TRUNCATE)
     await adapters.start()

@@ -18,6 +18,7 @@ from application.records import Lease
 from domain.status import ExecutionStatus
 from tests.contract.builders import add_execution, add_workflow, get_execution
 from tests.contract.conftest import Backend
+from tests.support.databases import session_url_for
 
 LEASE = timedelta(seconds=30)
 S = ExecutionStatus
@@ -215,7 +216,10 @@ async def start_worker(
             worker = WorkerProcess(queue, queue.close)
         else:
             url: str = request.getfixturevalue("contract_database_url")
-            adapters = PostgresAdapters(url, backend.clock, pool_size=2, runs_worker=True)
+            session_url = session_url_for(url)  # the membership lock needs a session
+            adapters = PostgresAdapters(
+                url, backend.clock, pool_size=2, runs_worker=True, session_url=session_url
+            )
             await adapters.start()
             worker = WorkerProcess(adapters.queue, adapters.close)
         running.append(worker)

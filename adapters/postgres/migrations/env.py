@@ -10,7 +10,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 
 from adapters.postgres.tables import metadata
-from adapters.postgres.urls import sqlalchemy_url
+from adapters.postgres.urls import driver_options, driver_url, is_transaction_pooler, sqlalchemy_url
 
 config = context.config
 
@@ -27,7 +27,9 @@ def run_online() -> None:
         run_on(given)
         return
     url = sqlalchemy_url(config.get_main_option("sqlalchemy.url") or "")
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # Through a transaction pooler, as every other connection: nothing prepared on the server.
+    options = driver_options(is_transaction_pooler(url))
+    engine = create_engine(driver_url(url), poolclass=pool.NullPool, connect_args=options)
     try:
         with engine.connect() as connection:
             run_on(connection)
