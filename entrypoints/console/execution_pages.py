@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from application.access import Principal
 from application.errors import NotFound
 from application.input_errors import InvalidInput
+from application.queries.audit import AuditQueries
 from application.queries.executions import ExecutionFilter, ExecutionQueries
 from application.queries.pagination import Page
 from application.queries.triggers import TriggerQueries
@@ -191,6 +192,7 @@ class ExecutionPages(Controller):
         execution_queries: NamedDependency[ExecutionQueries],
         workflow_queries: NamedDependency[WorkflowQueries],
         trigger_queries: NamedDependency[TriggerQueries],
+        audit_queries: NamedDependency[AuditQueries],
         node: Annotated[str | None, QueryParameter()] = None,
     ) -> Template:
         return await execution_page(
@@ -200,6 +202,7 @@ class ExecutionPages(Controller):
             execution_id,
             node=node,
             trigger_queries=trigger_queries,
+            audit_queries=audit_queries,
         )
 
     @get("/{execution_id:str}/nodes/{node_id:str}")
@@ -248,6 +251,7 @@ async def execution_page(
     status_code: int = 200,
     signal_form: dict[str, str] | None = None,
     trigger_queries: TriggerQueries | None = None,
+    audit_queries: AuditQueries | None = None,
 ) -> Template:
     """The execution page; `signal_form` refills the signal form with what was sent and
     the error beside it."""
@@ -280,6 +284,8 @@ async def execution_page(
         "signal_form": signal_form or {},
         "children": children.items,
         "more_children": children.next_cursor is not None,
+        # Who started, cancelled, retried or signalled it (admins: from the audit log).
+        "who": await audit_queries.of_execution(principal, execution_id) if audit_queries else [],
     }
     return Template("execution.html", context=context, status_code=status_code)
 

@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from entrypoints.console.audit_pages import AuditPages
 from entrypoints.console.auth_pages import SignInPages
 from entrypoints.console.builder_api import BuilderCalls
 from entrypoints.console.editor_pages import EditorPages
@@ -80,6 +81,7 @@ def console_handlers() -> list[ControllerRouterHandler]:
             SchedulePages,
             SecretPages,
             TokenPages,
+            AuditPages,
             RetentionPages,
             console_home,
         ],
