@@ -13,6 +13,7 @@ from typing import Any
 from application.ids import new_id
 from application.ports.unit_of_work import EventBatch, FencedSave, NewExecution, UnitOfWork
 from application.records import Lease, Workflow
+from application.tracing import new_trace_context
 from domain import execution as ex
 from domain.definition import WorkflowDefinition
 from domain.events import DomainEvent, EventType
@@ -68,6 +69,7 @@ def new_execution(
         queue=settings.queue,
         required_kinds=definition.extension_kinds,
         seq=1,
+        trace_context=new_trace_context(),
     )
     payload: dict[str, Any] = {"workflow_id": workflow.id, "version": version}
     if execution.wake_at is not None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from application.creation import record
 from application.definitions import DefinitionCache
 from application.ports.unit_of_work import UnitOfWork
+from application.tracing import retried_trace_context
 from domain import execution as ex
 from domain import node_run as nr
 from domain.events import DomainEvent
@@ -39,7 +40,8 @@ async def reopen(
     reopened, exec_events = ex.reopen(execution)
     events.extend(exec_events)
     deadline = execution_deadline(now, definition.settings.execution_timeout)
-    reopened = replace(reopened, deadline_at=deadline)
+    trace = retried_trace_context(execution)
+    reopened = replace(reopened, deadline_at=deadline, trace_context=trace)
     return await record(uow, execution, reopened, changed, events, now)
 
 

@@ -63,6 +63,9 @@ class Execution:
     """Why it waits to start (a concurrency slot, a rate window); see `flow_control`."""
     seq: int = 0
     """The sequence number of the execution's last event; every write moves it."""
+    trace_context: dict[str, str] | None = None
+    """Its trace, as W3C headers (`traceparent`, `tracestate`), when tracing is on: every
+    worker that advances it continues that trace."""
 
     def _to(self, status: ExecutionStatus, **changes: Any) -> Execution:
         check_execution_transition(self.status, status)

@@ -9,10 +9,12 @@ instead of patching.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import providers
 
@@ -21,6 +23,7 @@ from application.creation import CONTROL_CHANNEL, EVENTS_CHANNEL, WORK_CHANNEL
 from application.node_kinds import register_kinds
 from application.nodes.builtin import ExecutorMap, builtin_executors
 from application.ports.clock import Clock
+from application.ports.tracing import NO_TRACING, Tracer
 from entrypoints.containers import Engine
 from entrypoints.runtime import MEMORY, Runtime, Storage
 from entrypoints.settings import Settings, database_host
@@ -47,6 +50,7 @@ async def bootstrap(
     channels: Sequence[str] = API_CHANNELS,
     runs_worker: bool = False,
     installed: PluginCatalog | None = None,
+    tracer_provider: Any = None,
 ) -> Runtime:
     """Open the runtime `settings` describe; the caller closes it.
 
@@ -54,7 +58,9 @@ async def bootstrap(
     `runs_worker` makes it one of the workers that share out work notifications. A given
     `storage` is used as it is (and closed with the runtime); `executors` replace the
     configured node executors. `installed`: the node kinds from installed packages (by
-    default those the `treadle.nodes` entry points list).
+    default those the `treadle.nodes` entry points list). `tracer_provider`: an
+    OpenTelemetry tracer provider to trace into; without one, tracing is on only when the
+    `OTEL_*` variables ask for it (and the `treadle[otel]` extra is installed).
 
     A worker registers the installed kinds it has, and claims only executions that need no
     other; so does a process over memory, which is its own worker.
@@ -70,13 +76,67 @@ async def bootstrap(
     if runs_worker or storage.where == MEMORY:
         has = [kind for kind in catalog.descriptions() if executors.has(kind.name)]
         await register_kinds(storage.uow_factory, has, clock.now())
+    tracing = open_tracing(tracer_provider)
+    storage = traced_storage(storage, tracing, clock)
     cipher = secret_cipher(settings)
     engine = engine_over(settings, clock, storage, executors)
     engine.installed_kinds.override(providers.Object(catalog))
+    engine.tracer.override(providers.Object(tracing.tracer))
     if cipher is not None:
         engine.decryptor.override(providers.Object(cipher))
     services = partial(services_over, settings, clock, storage, cipher, engine)
-    return Runtime(settings, clock, storage, engine, services)
+    return Runtime(settings, clock, storage, engine, services, tracer_provider=tracing.provider)
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """The tracer the engine uses, the OpenTelemetry provider behind it (None: off), and
+    whether the runtime made that provider (then it flushes and shuts it on close)."""
+
+    tracer: Tracer = NO_TRACING
+    provider: Any = None
+    owned: bool = False
+
+
+def open_tracing(tracer_provider: Any = None) -> Tracing:
+    """OpenTelemetry tracing over `tracer_provider`, or over a provider the `OTEL_*`
+    variables describe when they ask for tracing; otherwise none (and nothing of
+    OpenTelemetry is imported)."""
+    from adapters.tracing.config import tracing_installed, tracing_requested
+
+    if tracer_provider is None and not tracing_requested():
+        return Tracing()
+    if not tracing_installed():
+        logging.getLogger("treadle").warning(
+            "OTEL_* variables ask for tracing but the treadle[otel] extra is not installed:"
+            " tracing is off"
+        )
+        return Tracing()
+    from adapters.tracing.otel import OtelTracer, provider_from_environment
+
+    owned = tracer_provider is None
+    provider = provider_from_environment() if owned else tracer_provider
+    return Tracing(OtelTracer(provider), provider, owned)
+
+
+def traced_storage(storage: Storage, tracing: Tracing, clock: Clock) -> Storage:
+    """The storage with its claims traced, and closing the tracer provider it owns (which
+    sends the spans still buffered); as it is when tracing is off."""
+    if not tracing.tracer.enabled:
+        return storage
+    from adapters.tracing.queue import TracedQueue
+
+    close_storage = storage.close
+
+    async def close() -> None:
+        try:
+            await close_storage()
+        finally:
+            if tracing.owned:
+                tracing.provider.shutdown()
+
+    queue = TracedQueue(storage.queue, tracing.tracer, clock)
+    return replace(storage, queue=queue, close=close)
 
 
 async def open_storage(

@@ -24,6 +24,7 @@ from application.engine.runner import ExecutionRunner
 from application.node_kinds import NodeKindCatalogue
 from application.nodes.builtin import builtin_executors
 from application.ports.node_kinds import NoInstalledKinds, RegisteredKind
+from application.ports.tracing import NO_TRACING
 from application.run_inserts import InsertsThroughUnitOfWork
 from application.use_cases.cancel_execution import CancelExecutionHandler
 from application.use_cases.create_workflow import CreateWorkflowHandler
@@ -60,6 +61,8 @@ class Engine(containers.DeclarativeContainer):
         default=providers.Object(NoInstalledKinds())
     )
     """The node kinds this process has from installed packages (their save-time checks)."""
+    tracer: providers.Dependency[Any] = providers.Dependency(default=providers.Object(NO_TRACING))
+    """Records each execution's trace (OpenTelemetry when configured); no-op by default."""
     rng = providers.Object(random.random)
     poison_pill_after = providers.Object(DEFAULT_POISON_PILL_AFTER)
     max_depth = providers.Object(DEFAULT_MAX_DEPTH)
@@ -77,6 +80,7 @@ class Engine(containers.DeclarativeContainer):
         rng=rng,
         poison_pill_after=poison_pill_after,
         max_depth=max_depth,
+        tracer=tracer,
     )
     create_workflow = providers.Singleton(
         CreateWorkflowHandler, uow_factory, clock, installed_kinds

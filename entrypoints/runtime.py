@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from application.ports.clock import Clock
 from application.ports.maintenance import ExecutionPruner
@@ -59,6 +59,9 @@ class Runtime:
     engine: Engine
     build_services: Callable[[], ApiServices] = field(repr=False)
     """Builds `services` on first use: a worker never uses them, nor imports their modules."""
+    tracer_provider: Any = field(default=None, repr=False)
+    """The OpenTelemetry tracer provider when tracing is on (the API traces requests into
+    it); None when it is off."""
     _closed: bool = field(default=False, repr=False)
 
     @cached_property

@@ -71,7 +71,7 @@ class HttpRequestExecutor:
         config = typed_config(call, HttpRequestConfig)
         if isinstance(config, Failed):
             return config
-        request = _build_request(config, call.idempotency_key)
+        request = _build_request(config, call.idempotency_key, call.trace_headers)
         if isinstance(request, Failed):
             return request
         what = describe(request.method, request.url)
@@ -129,7 +129,9 @@ def _status_failure(
     return Failed(NodeError("http_status", message, retryable=retryable, details=details))
 
 
-def _build_request(config: HttpRequestConfig, idempotency_key: str) -> _Request | Failed:
+def _build_request(
+    config: HttpRequestConfig, idempotency_key: str, trace_headers: Mapping[str, str]
+) -> _Request | Failed:
     problems: list[Problem] = []
     method = config.method.upper()
     if method not in HTTP_METHODS:
@@ -151,7 +153,7 @@ def _build_request(config: HttpRequestConfig, idempotency_key: str) -> _Request 
     return _Request(
         method=method,
         url=url,
-        headers=_with_idempotency_key(config.headers, idempotency_key),
+        headers=_with_trace(_with_idempotency_key(config.headers, idempotency_key), trace_headers),
         json=config.json,
         content=None if config.body is None or config.json is not None else config.body.encode(),
         retry_on_status=frozenset(codes),
@@ -178,6 +180,16 @@ def _with_idempotency_key(headers: Mapping[str, str], key: str) -> dict[str, str
     if not any(name.lower() == IDEMPOTENCY_HEADER.lower() for name in merged):
         merged[IDEMPOTENCY_HEADER] = key
     return merged
+
+
+def _with_trace(headers: dict[str, str], trace_headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers plus the attempt's trace context (`traceparent`), so the service called
+    joins the execution's trace; a header the node sets itself wins."""
+    chosen = {name.lower() for name in headers}
+    for name, value in trace_headers.items():
+        if name.lower() not in chosen:
+            headers[name] = value
+    return headers
 
 
 def _query_params(query: Mapping[str, Any]) -> dict[str, Any]:

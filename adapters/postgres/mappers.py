@@ -65,6 +65,7 @@ def execution_to_row(execution: Execution) -> dict[str, Any]:
         "holds_slot": execution.holds_slot,
         "waiting_reason": execution.waiting_reason,
         "seq": execution.seq,
+        "trace_context": execution.trace_context,
     }
 
 
@@ -101,6 +102,7 @@ def row_to_execution(row: Row) -> Execution:
         holds_slot=bool(row.get("holds_slot", False)),
         waiting_reason=row.get("waiting_reason"),
         seq=row["seq"],
+        trace_context=row.get("trace_context"),
     )
 
 

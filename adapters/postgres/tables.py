@@ -156,6 +156,8 @@ executions = Table(
     # poison-pill rule ends the execution when the count reaches its limit.
     Column("step_failures", Integer, nullable=False, server_default=text("0")),
     Column("last_step_failure", _json()),
+    # Its trace as W3C headers (`traceparent`, `tracestate`) when tracing is on.
+    Column("trace_context", _json()),
     ForeignKeyConstraint(
         ["workflow_id", "version"], ["workflow_versions.workflow_id", "workflow_versions.version"]
     ),

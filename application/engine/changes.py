@@ -34,6 +34,8 @@ class Held:
     secret_values: set[str] = field(default_factory=set)
     step_failure: StepFailure | None = None
     """How its last steps failed, until a step of this worker's commits."""
+    last_changed: dict[str, NodeRun] = field(default_factory=dict)
+    """The node runs the last committed step changed (what its trace records)."""
     planned: bool = False
     """Whether a committed step planned the whole graph: later steps plan only what lies
     downstream of the nodes they change."""
@@ -64,6 +66,7 @@ class Held:
         """Take in a committed step: the saved row and the node runs it changed."""
         self.execution = execution
         self.runs.update(changes.changed)
+        self.last_changed = changes.changed
         self.finished = changes.finished
         self.secret_values |= changes.secret_values
         self.unfinished = changes.unfinished

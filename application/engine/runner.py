@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from application.definitions import DefinitionCache
@@ -20,11 +21,23 @@ from application.engine.decision import DEFAULT_MAX_DEPTH, Advance, Close, Park,
 from application.engine.group_commit import GroupCommitter, Opening
 from application.engine.poison_pill import DEFAULT_POISON_PILL_AFTER, describe_failure
 from application.errors import LeaseLost
+from application.nodes.builtin import inline_decider
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
 from application.ports.executors import ExecutorRegistry, Failed, NodeCall, NodeResult
+from application.ports.tracing import NO_TRACING, Tracer
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Lease
+from application.tracing import (
+    NODE_ATTEMPT_SPAN,
+    STEP_SPAN,
+    call_attributes,
+    ended_attempts,
+    established,
+    open_trace,
+    result_attributes,
+    run_attributes,
+)
 from domain.policies import NodeError, is_past
 from domain.status import ExecutionStatus
 
@@ -57,13 +70,16 @@ class ExecutionRunner:
         commit_uow_factory: UnitOfWorkFactory | None = None,
         poison_pill_after: int = DEFAULT_POISON_PILL_AFTER,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
         """`commit_uow_factory`, when given, serves the group committer, which uses one unit
         of work at a time (an adapter can keep a connection for it). `decryptor` opens the
         secrets node templates read (none without it). An execution whose step failed
         `poison_pill_after` times in a row the same way is ended `failed`; sub-workflows nest
-        at most `max_depth` deep."""
+        at most `max_depth` deep. `tracer` records each execution's steps and node attempts
+        in its trace (see `application.tracing`)."""
         self._uow = uow_factory
+        self._tracer = tracer
         self._poison_pill_after = poison_pill_after
         self._clock = clock
         self._executors = executors
@@ -83,10 +99,13 @@ class ExecutionRunner:
         secrets: set[str] = set()
         try:
             opening = Opening(cancelled.is_set(), self._poison_pill_after)
+            opening_at = self._clock.now()
             opened = await self._committer.open(lease, opening)
             if opened is None:
                 return Advanced(lease.execution_id, Ending.GONE)
             held, started = opened
+            if self._tracer.enabled:
+                await self._trace_opening(held, opening_at, stepped=started is not None)
             held.step_failure = None  # the first step committed: the count is forgotten
             secrets = held.secret_values
             if started is not None:
@@ -171,6 +190,24 @@ class ExecutionRunner:
             tasks[call.node_id] = asyncio.create_task(self._run_body(held, call))
 
     async def _run_body(self, held: Held, call: NodeCall) -> NodeResult:
+        if not self._tracer.enabled:
+            return await self._run_untraced(held, call)
+        parent = established(held.execution.trace_context)
+        with self._tracer.start_span(
+            NODE_ATTEMPT_SPAN, parent=parent, attributes=call_attributes(call)
+        ) as span:
+            try:
+                result = await self._run_untraced(held, replace(call, trace_headers=span.carrier()))
+            except asyncio.CancelledError:
+                span.set_attributes({"treadle.node.status": "cancelled"})
+                raise
+            ended = result_attributes(result)
+            span.set_attributes(ended)
+            if "treadle.error.kind" in ended:
+                span.record_error(ended["treadle.error.kind"])
+            return result
+
+    async def _run_untraced(self, held: Held, call: NodeCall) -> NodeResult:
         node = held.definition.node(call.node_id)
         executor = self._executors.get(node.kind)
         try:
@@ -206,8 +243,74 @@ class ExecutionRunner:
         """Have `request` decided on the up-to-date held copy and committed with other
         runners' steps. The committer locks the row first, so the save cannot go stale;
         every other writer locks the row too."""
-        return await self._committer.commit(held, request)
+        if not self._tracer.enabled:
+            return await self._committer.commit(held, request)
+        with self._tracer.start_span(
+            STEP_SPAN,
+            parent=established(held.execution.trace_context),
+            attributes={"treadle.execution.id": held.execution.id},
+        ) as span:
+            started = await self._committer.commit(held, request)
+            span.set_attributes(_step_attributes(held, request, len(started)))
+        self._trace_inline_attempts(held)
+        return started
+
+    async def _trace_opening(self, held: Held, opening_at: datetime, *, stepped: bool) -> None:
+        """Establish the execution's trace if it has none yet (its next save stores it),
+        and record the opening step and the attempts it decided."""
+        if established(held.execution.trace_context) is None:
+            original = await self._original_trace(held.execution.rerun_of)
+            held.execution = open_trace(self._tracer, held.execution, original)
+        if not stepped:
+            return
+        span = self._tracer.start_span(
+            STEP_SPAN,
+            parent=established(held.execution.trace_context),
+            attributes={"treadle.execution.id": held.execution.id},
+            start_time=opening_at,
+        )
+        span.set_attributes(_step_attributes(held, Advance(opening=True), 0))
+        span.end()
+        self._trace_inline_attempts(held)
+
+    async def _original_trace(self, rerun_of: str | None) -> dict[str, str] | None:
+        """The trace of the execution a re-run repeats, to link the re-run's to."""
+        if rerun_of is None:
+            return None
+        with contextlib.suppress(Exception):  # a link is not worth failing a step for
+            async with self._uow() as uow:
+                original = await uow.executions.get(rerun_of)
+            if original is not None:
+                found = established(original.trace_context)
+                return dict(found) if found else None
+        return None
+
+    def _trace_inline_attempts(self, held: Held) -> None:
+        """Record a span for each attempt the last step decided inside itself (network
+        attempts have live spans of their own), timed from its committed run."""
+        parent = established(held.execution.trace_context)
+        for run in ended_attempts(list(held.last_changed.values())):
+            kind = held.definition.node(run.node_id).kind
+            if inline_decider(self._executors.get(kind)) is None:
+                continue
+            span = self._tracer.start_span(
+                NODE_ATTEMPT_SPAN,
+                parent=parent,
+                attributes=run_attributes(held.execution.id, kind, run),
+                start_time=run.started_at,
+            )
+            if run.error is not None:
+                span.record_error(str(run.error.get("kind", "error")))
+            span.end(run.finished_at)
 
     @staticmethod
     def _ended(held: Held, ending: Ending) -> Advanced:
         return Advanced(held.execution.id, ending, held.execution.status.value)
+
+
+def _step_attributes(held: Held, request: Request, started: int) -> dict[str, str | int]:
+    return {
+        "treadle.step.request": type(request).__name__.lower(),
+        "treadle.execution.status": held.execution.status.value,
+        "treadle.step.started_attempts": started,
+    }

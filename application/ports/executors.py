@@ -29,6 +29,9 @@ class NodeCall:
     # Secret values and the texts rendered from them: a body that must cut text (an
     # excerpt) scrubs these first, so a cut cannot leave part of one in clear.
     sensitive_texts: frozenset[str] = frozenset()
+    trace_headers: Mapping[str, str] = field(default_factory=dict)
+    """The W3C trace context (`traceparent`, `tracestate`) of the attempt's span, which a
+    body that calls a service sends along (empty when tracing is off)."""
 
 
 @dataclass(frozen=True)

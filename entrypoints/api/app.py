@@ -27,6 +27,7 @@ from entrypoints.api.errors import EXCEPTION_HANDLERS
 from entrypoints.api.live import EventHub
 from entrypoints.api.schemas.common import ErrorBody
 from entrypoints.api.services import ApiServices
+from entrypoints.api.tracing import tracing_plugins
 from entrypoints.console import console_handlers, console_template_config
 from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
@@ -127,6 +128,7 @@ def create_app(
         before_request=refuse_nul_in_url,
         openapi_config=openapi_config(),
         middleware=[metrics.middleware],
+        plugins=tracing_plugins(runtime.tracer_provider),
         # Litestar's default logging set-up would replace the process's handler, and with it
         # the one-line format and the filter that keeps `?token=` values out of access lines.
         logging_config=None,

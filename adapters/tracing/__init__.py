@@ -1,0 +1,1 @@
+"""Tracing adapters: OpenTelemetry behind the tracing port, and the traced work queue."""
