@@ -123,9 +123,11 @@ def test_the_settings_read_the_session_url_and_the_pooler_mode(
 
 @pytest.fixture
 def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, migrated database, reached directly (even when the suite runs through a
+    pooler): these tests declare the pooler mode and look at the sessions themselves."""
     url = fresh_database_url(postgres_server_url, "treadle_pooler")
     upgrade(url)
-    yield url
+    yield session_url_for(url) or url
     drop_database(url)
 
 
