@@ -1,4 +1,8 @@
-"""`python -m bench [--quick] [--only W1,W3]`: run the workloads, print a table, save JSON."""
+"""`python -m bench [--quick] [--only W1,W3]`: run the workloads, print a table, save JSON.
+
+With `BENCH_PGBOUNCER=1` the chosen workloads run once more through PgBouncer in
+transaction mode (`bench.pgbouncer`), their figures marked "via PgBouncer".
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import asyncio
 import logging
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
+from bench import pgbouncer
 from bench.database import benchmark_server, commit_ceiling, drop, fresh_database, server_facts
 from bench.report import Figure, figure, machine, print_table, save
 from bench.scale import QUICK, Context, Scale
@@ -76,16 +82,35 @@ async def run_all(console: Console, scale: Scale, chosen: list[str]) -> None:
         }
         figures = ceiling(server_url, scale.ceiling_seconds)
         context = Context(server_url, scale, logs)
-        for name in chosen:
-            console.log(f"running {name}")
-            try:
-                figures += await WORKLOADS[name](context)
-            except Exception as error:  # one broken workload must not hide the others
-                console.log(f"[red]{name} failed: {type(error).__name__}: {error}[/red]")
-                figures.append(figure(name, "failed", float("nan"), "", note=str(error)[:80]))
+        figures += await run_workloads(console, context, chosen)
+        if pgbouncer.requested():
+            facts["pgbouncer"] = pgbouncer.version()
+            figures += await run_through_pgbouncer(console, context, chosen)
         figures += ceiling(server_url, scale.ceiling_seconds)
     print_table(figures, facts, console)
     console.print(f"results: {save(figures, facts)}  worker logs: {logs}")
+
+
+async def run_workloads(console: Console, context: Context, chosen: list[str]) -> list[Figure]:
+    figures: list[Figure] = []
+    for name in chosen:
+        console.log(f"running {name}")
+        try:
+            figures += await WORKLOADS[name](context)
+        except Exception as error:  # one broken workload must not hide the others
+            console.log(f"[red]{name} failed: {type(error).__name__}: {error}[/red]")
+            figures.append(figure(name, "failed", float("nan"), "", note=str(error)[:80]))
+    return figures
+
+
+async def run_through_pgbouncer(
+    console: Console, context: Context, chosen: list[str]
+) -> list[Figure]:
+    """The chosen workloads again, the engine and workers on PgBouncer (transaction mode)."""
+    with pgbouncer.running_pgbouncer(context.server_url) as pooled:
+        console.log(f"through PgBouncer {pgbouncer.version()} (transaction mode)")
+        figures = await run_workloads(console, replace(context, server_url=pooled), chosen)
+    return [replace(each, workload=f"{each.workload} {pgbouncer.LABEL}") for each in figures]
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from adapters.postgres.migrate import upgrade
 from adapters.postgres.urls import libpq_conninfo, sqlalchemy_url
+from bench.pgbouncer import direct_url_for, on_pooler
 
 
 def free_port() -> int:
@@ -55,15 +56,18 @@ def benchmark_server() -> Iterator[tuple[str, bool]]:
 
 
 def fresh_database(server_url: str, label: str) -> str:
-    """A new, migrated database on the server; its SQLAlchemy URL."""
-    url = ensure_database(server_url, f"treadle_bench_{label}_{time.time_ns() % 10**12}")
+    """A new, migrated database on the server; its SQLAlchemy URL (through the pooler when
+    `server_url` is one: the database itself is made directly)."""
+    direct_server = direct_url_for(server_url) or server_url
+    url = ensure_database(direct_server, f"treadle_bench_{label}_{time.time_ns() % 10**12}")
     upgrade(url)
-    return url
+    return url if direct_server == server_url else on_pooler(url, server_url)
 
 
 def drop(url: str) -> None:
     name = make_url(url).database
-    with psycopg.connect(libpq_conninfo(url, database="postgres"), autocommit=True) as conn:
+    direct = direct_url_for(url) or url
+    with psycopg.connect(libpq_conninfo(direct, database="postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -24,6 +24,7 @@ from adapters.postgres.urls import libpq_conninfo
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
 from application.use_cases.workspaces import EnsureWorkspace
+from bench.pgbouncer import direct_url_for
 from entrypoints.bootstrap import bootstrap
 from entrypoints.runtime import Runtime
 from entrypoints.settings import Settings
@@ -33,7 +34,12 @@ SECRET_KEY = "a-benchmark-secret-key-of-some-length"
 
 
 def settings_for(url: str, **extra: Any) -> Settings:
-    return Settings.model_validate({"database_url": url, "secret_key": SECRET_KEY, **extra})
+    """Settings on `url`; through the bench's pooler, with the direct URL for sessions."""
+    values = {"database_url": url, "secret_key": SECRET_KEY, **extra}
+    session_url = direct_url_for(url)
+    if session_url is not None:
+        values["session_database_url"] = session_url
+    return Settings.model_validate(values)
 
 
 @asynccontextmanager
@@ -113,6 +119,9 @@ def spawn(module: str, url: str, log: Path, **env: str) -> subprocess.Popen[byte
         **env,
     }
     environment.pop("SUPABASE_DB_URL", None)
+    session_url = direct_url_for(url)
+    if session_url is not None:  # through the bench's pooler: LISTEN and membership go direct
+        environment["TREADLE_SESSION_DATABASE_URL"] = session_url
     return subprocess.Popen(
         [sys.executable, "-m", module],
         cwd=ROOT,
