@@ -116,12 +116,16 @@ class RetentionPass:
         self, workspace_id: str, policy: RetentionPolicy, now: datetime, report: PassReport
     ) -> None:
         cutoffs = policy.cutoffs(now)
+        after = None
         while True:
             started = time.perf_counter()
-            deleted = await self._pruner.delete_expired(cutoffs, self._batch_size, workspace_id)
-            report.record_batch(deleted, time.perf_counter() - started)
-            if not deleted:
+            batch = await self._pruner.delete_expired(
+                cutoffs, self._batch_size, workspace_id, after
+            )
+            report.record_batch(batch.deleted, time.perf_counter() - started)
+            if batch.resume_after is None:
                 return
+            after = batch.resume_after
             await asyncio.sleep(self._pause)
 
     async def _prune_audit(

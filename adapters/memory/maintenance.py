@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from adapters.memory.store import InMemoryStore
+from application.ports.maintenance import FamilyPosition, PrunedBatch
 from domain.execution import Execution
 from domain.retention import ExpiryCutoffs
 
@@ -23,23 +24,33 @@ class InMemoryExecutionPruner:
             return len(self._tops(ExpiryCutoffs.uniform(finished_before), None))
 
     async def delete_prunable(self, finished_before: datetime, limit: int) -> int:
-        deleted = await self.delete_expired(ExpiryCutoffs.uniform(finished_before), limit)
-        return sum(deleted.values())
+        batch = await self.delete_expired(ExpiryCutoffs.uniform(finished_before), limit)
+        return sum(batch.deleted.values())
 
     async def delete_expired(
-        self, cutoffs: ExpiryCutoffs, limit: int, workspace_id: str | None = None
-    ) -> dict[str, int]:
+        self,
+        cutoffs: ExpiryCutoffs,
+        limit: int,
+        workspace_id: str | None = None,
+        after: FamilyPosition | None = None,
+    ) -> PrunedBatch:
         async with self._store.lock:
             children = self._children_by_parent()
             deleted: Counter[str] = Counter()
-            for top in self._tops(cutoffs, workspace_id)[:limit]:
+            tops = [
+                top
+                for top in self._tops(cutoffs, workspace_id)
+                if after is None or _position(top) > after
+            ][:limit]
+            for top in tops:
                 family = self._family(top, children)
                 if any(not member.status.is_terminal for member in family):
                     continue  # a member still runs: the family waits for a later pass
                 for member in family:
                     self._delete(member.id)
                     deleted[str(member.status)] += 1
-            return dict(deleted)
+            resume_after = _position(tops[-1]) if len(tops) == limit else None
+            return PrunedBatch(dict(deleted), resume_after)
 
     async def delete_audit_before(self, workspace_id: str, before: datetime, limit: int) -> int:
         async with self._store.lock:
@@ -75,7 +86,7 @@ class InMemoryExecutionPruner:
             and (run.parent is None or run.parent.execution_id not in executions)
             and run.id not in active_parents
         ]
-        return sorted(found, key=lambda run: (run.created_at, run.id))
+        return sorted(found, key=_position)
 
     def _children_by_parent(self) -> dict[str, list[Execution]]:
         children: dict[str, list[Execution]] = defaultdict(list)
@@ -103,3 +114,7 @@ class InMemoryExecutionPruner:
             table.pop(execution_id, None)
         for key in [key for key, value in store.idempotency.items() if value == execution_id]:
             del store.idempotency[key]
+
+
+def _position(execution: Execution) -> FamilyPosition:
+    return execution.created_at, execution.id

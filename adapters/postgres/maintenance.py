@@ -7,24 +7,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
-    CTE,
+    Select,
     and_,
     delete,
     exists,
     func,
+    literal,
     literal_column,
     not_,
     or_,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.postgres.database import translated_errors
 from adapters.postgres.tables import ACTIVE_STATUSES, audit_log, executions
+from application.ports.maintenance import FamilyPosition, PrunedBatch
 from domain.retention import FAILED, SUCCEEDED, ExpiryCutoffs
 
 MAINTENANCE_LOCK_KEY = 0x7472_6561_646C_6501
@@ -71,15 +75,29 @@ def _family_top(cutoffs: ExpiryCutoffs, workspace_id: str | None) -> ColumnEleme
     return and_(*conditions)
 
 
-def _families(tops: CTE) -> CTE:
-    """Each top execution with all its descendants, as (id, top, status) rows."""
-    family = select(tops.c.id, tops.c.id.label("top"), tops.c.status).cte("family", recursive=True)
+def _delete_families(top_ids: list[str]) -> Select[Any]:
+    """Delete the families of the (locked) `tops` but those with a member still active (a
+    grandchild, say: it waits for a later pass); count the executions deleted by status."""
+    family = (
+        select(executions.c.id, executions.c.id.label("top"), executions.c.status)
+        .where(executions.c.id.in_(top_ids))
+        .cte("family", recursive=True)
+    )
     child = executions.alias("descendant")
-    return family.union_all(
+    family = family.union_all(
         select(child.c.id, family.c.top, child.c.status).where(
             child.c.parent_execution_id == family.c.id
         )
     )
+    live = select(family.c.top).where(family.c.status.in_(ACTIVE_STATUSES))
+    doomed = select(family.c.id).where(family.c.top.not_in(live))
+    removed = (
+        delete(executions)
+        .where(executions.c.id.in_(doomed))
+        .returning(executions.c.status)
+        .cte("removed")
+    )
+    return select(removed.c.status, func.count(literal_column("*"))).group_by(removed.c.status)
 
 
 class PostgresExecutionPruner:
@@ -94,38 +112,35 @@ class PostgresExecutionPruner:
                 return int((await connection.execute(query)).scalar_one())
 
     async def delete_prunable(self, finished_before: datetime, limit: int) -> int:
-        deleted = await self.delete_expired(ExpiryCutoffs.uniform(finished_before), limit)
-        return sum(deleted.values())
+        batch = await self.delete_expired(ExpiryCutoffs.uniform(finished_before), limit)
+        return sum(batch.deleted.values())
 
     async def delete_expired(
-        self, cutoffs: ExpiryCutoffs, limit: int, workspace_id: str | None = None
-    ) -> dict[str, int]:
+        self,
+        cutoffs: ExpiryCutoffs,
+        limit: int,
+        workspace_id: str | None = None,
+        after: FamilyPosition | None = None,
+    ) -> PrunedBatch:
+        where = _family_top(cutoffs, workspace_id)
+        if after is not None:
+            position = tuple_(executions.c.created_at, executions.c.id)
+            where = and_(where, position > tuple_(literal(after[0]), literal(after[1])))
         # SKIP LOCKED: a top another transaction holds (a retry reopening it) is left alone.
         tops = (
-            select(executions.c.id, executions.c.status)
-            .where(_family_top(cutoffs, workspace_id))
+            select(executions.c.id, executions.c.created_at)
+            .where(where)
             .order_by(executions.c.created_at, executions.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
-            .cte("tops")
-        )
-        family = _families(tops)
-        # A family with any member still active (a grandchild, say) waits for a later pass.
-        live = select(family.c.top).where(family.c.status.in_(ACTIVE_STATUSES))
-        doomed = select(family.c.id).where(family.c.top.not_in(live))
-        removed = (
-            delete(executions)
-            .where(executions.c.id.in_(doomed))
-            .returning(executions.c.status)
-            .cte("removed")
-        )
-        counted = select(removed.c.status, func.count(literal_column("*"))).group_by(
-            removed.c.status
         )
         with translated_errors():
             async with self._engine.begin() as connection:
-                rows = (await connection.execute(counted)).all()
-        return {str(status): int(count) for status, count in rows}
+                found = [(row.created_at, row.id) for row in await connection.execute(tops)]
+                statement = _delete_families([execution_id for _, execution_id in found])
+                counts = (await connection.execute(statement)).all() if found else []
+        resume_after = found[-1] if len(found) == limit else None
+        return PrunedBatch({str(row[0]): int(row[1]) for row in counts}, resume_after)
 
     async def delete_audit_before(self, workspace_id: str, before: datetime, limit: int) -> int:
         batch = (

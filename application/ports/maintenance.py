@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from domain.retention import ExpiryCutoffs
+
+FamilyPosition = tuple[datetime, str]
+"""Where a family's top execution stands in pruning order: (created_at, id)."""
+
+
+@dataclass(frozen=True)
+class PrunedBatch:
+    """What one pruning transaction did, and where the next one carries on."""
+
+    deleted: dict[str, int]
+    """Executions deleted (tops and descendants), by status."""
+    resume_after: FamilyPosition | None
+    """The position of the last top this batch looked at, when there may be more; None
+    when it found fewer than it was allowed (nothing is left past its cutoff)."""
 
 
 class ExecutionPruner(Protocol):
@@ -30,11 +45,16 @@ class ExecutionPruner(Protocol):
         ...
 
     async def delete_expired(
-        self, cutoffs: ExpiryCutoffs, limit: int, workspace_id: str | None = None
-    ) -> dict[str, int]:
+        self,
+        cutoffs: ExpiryCutoffs,
+        limit: int,
+        workspace_id: str | None = None,
+        after: FamilyPosition | None = None,
+    ) -> PrunedBatch:
         """Delete up to `limit` families whose top execution is past its cutoff for its
-        status (of one workspace, or of all), in one transaction; return how many
-        executions went, by status."""
+        status (of one workspace, or of all), oldest first from just after `after`, in
+        one transaction. Passing the previous batch's `resume_after` as `after` keeps each
+        batch from walking again over what the ones before it deleted or left."""
         ...
 
     async def delete_audit_before(self, workspace_id: str, before: datetime, limit: int) -> int:

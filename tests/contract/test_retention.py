@@ -24,7 +24,7 @@ from adapters.postgres.setup import create_engine
 from adapters.postgres.tables import metadata
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from application.audit import SYSTEM, AuditEntry
-from application.ports.maintenance import ExecutionPruner
+from application.ports.maintenance import ExecutionPruner, FamilyPosition, PrunedBatch
 from application.ports.retention import RetentionPolicies
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.retention import AUDIT_KIND, RetentionPass
@@ -295,11 +295,15 @@ async def test_a_pass_deletes_in_batches_of_the_given_size(retention: Retention)
         """The adapter's pruner, noting how many executions each batch deleted."""
 
         async def delete_expired(
-            self, cutoffs: ExpiryCutoffs, limit: int, workspace_id: str | None = None
-        ) -> dict[str, int]:
-            deleted = await inner.delete_expired(cutoffs, limit, workspace_id)
-            batches.append(sum(deleted.values()))
-            return deleted
+            self,
+            cutoffs: ExpiryCutoffs,
+            limit: int,
+            workspace_id: str | None = None,
+            after: FamilyPosition | None = None,
+        ) -> PrunedBatch:
+            batch = await inner.delete_expired(cutoffs, limit, workspace_id, after)
+            batches.append(sum(batch.deleted.values()))
+            return batch
 
         def __getattr__(self, name: str) -> Any:
             return getattr(inner, name)
@@ -308,7 +312,7 @@ async def test_a_pass_deletes_in_batches_of_the_given_size(retention: Retention)
         retention.policies, CountingPruner(), retention.clock, batch_size=3, pause_seconds=0
     ).run()  # type: ignore[arg-type]
 
-    assert batches == [3, 3, 1, 0]
+    assert batches == [3, 3, 1]
     assert report is not None and report.deleted["completed"] == 7
 
 
@@ -350,3 +354,32 @@ async def test_while_one_process_holds_the_maintenance_turn_another_pass_skips(
 
     report = await other.run()
     assert report is not None and report.deleted == {"failed": 1}
+
+
+async def test_families_that_must_wait_do_not_stop_the_pass_reaching_later_ones(
+    retention: Retention,
+) -> None:
+    workspace = _workspace()
+    flow = await add_workflow(retention.uow, retention.clock.now())
+    old = 40 * DAY
+    waiting = []
+    for _ in range(4):  # two full batches of tops that cannot go: a grandchild still runs
+        top = await _add(retention, flow.id, workspace, ExecutionStatus.COMPLETED, finished_ago=old)
+        child = await _add(
+            retention, flow.id, workspace, ExecutionStatus.COMPLETED, finished_ago=old, parent=top
+        )
+        await _add(
+            retention, flow.id, workspace, ExecutionStatus.RUNNING, finished_ago=None, parent=child
+        )
+        waiting.append(top)
+    later = [
+        await _add(retention, flow.id, workspace, ExecutionStatus.FAILED, finished_ago=old - HOUR)
+        for _ in range(3)
+    ]
+
+    report = await RetentionPass(
+        retention.policies, retention.pruner, retention.clock, batch_size=2, pause_seconds=0
+    ).run()
+
+    assert report is not None and report.deleted == {"failed": 3}
+    assert await _surviving(retention, waiting + later) == {e.id for e in waiting}
