@@ -36,8 +36,16 @@ def requested() -> bool:
     return os.environ.get(ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
+def binary() -> str:
+    """PgBouncer on the PATH, or where Debian puts it (not on every user's PATH)."""
+    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+    if found is None:
+        raise SystemExit(f"{ENV}=1 needs PgBouncer installed (apt-get install pgbouncer)")
+    return found
+
+
 def version() -> str:
-    found = subprocess.run(["pgbouncer", "--version"], capture_output=True, text=True, check=True)
+    found = subprocess.run([binary(), "--version"], capture_output=True, text=True, check=True)
     return found.stdout.splitlines()[0].removeprefix("PgBouncer ").strip()
 
 
@@ -61,8 +69,7 @@ def on_pooler(direct_url: str, pooled_server_url: str) -> str:
 def running_pgbouncer(server_url: str) -> Iterator[str]:
     """PgBouncer in transaction mode in front of `server_url`'s server, on a free port: its
     server URL (stopped however the block ends)."""
-    if shutil.which("pgbouncer") is None:
-        raise SystemExit(f"{ENV}=1 needs PgBouncer installed (apt-get install pgbouncer)")
+    executable = binary()
     server = make_url(sqlalchemy_url(server_url))
     folder = Path(tempfile.mkdtemp(prefix="treadle-bench-pgbouncer-"))
     port = _free_port()
@@ -73,7 +80,7 @@ def running_pgbouncer(server_url: str) -> Iterator[str]:
             shutil.chown(path, user)
     # It logs to its log file as well: the terminal keeps the benchmark's own output.
     process = subprocess.Popen(
-        ["pgbouncer", str(folder / "pgbouncer.ini")],
+        [executable, str(folder / "pgbouncer.ini")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         user=user,

@@ -232,14 +232,20 @@ def pooler(postgres_server_url: str) -> Iterator[Pooler]:
     if configured is not None and direct is not None:
         yield Pooler(configured, direct)
         return
-    if shutil.which("pgbouncer") is None:
+    binary = pgbouncer_binary()
+    if binary is None:
         skip_or_fail("pgbouncer is not installed (apt-get install pgbouncer)")
-    with running_pgbouncer(postgres_server_url) as url:
+    with running_pgbouncer(binary, postgres_server_url) as url:
         yield Pooler(url, postgres_server_url)
 
 
+def pgbouncer_binary() -> str | None:
+    """PgBouncer on the PATH, or where Debian puts it (not on every user's PATH)."""
+    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+
+
 @contextlib.contextmanager
-def running_pgbouncer(server_url: str) -> Iterator[str]:
+def running_pgbouncer(binary: str, server_url: str) -> Iterator[str]:
     """Start PgBouncer in front of `server_url`'s server; its URL (with `pgbouncer=true`);
     stopped however the block ends."""
     folder = Path(tempfile.mkdtemp(prefix="treadle-pgbouncer-"))
@@ -253,7 +259,7 @@ def running_pgbouncer(server_url: str) -> Iterator[str]:
         for path in folder.iterdir():
             shutil.chown(path, user)
     process = subprocess.Popen(
-        ["pgbouncer", str(folder / "pgbouncer.ini")],
+        [binary, str(folder / "pgbouncer.ini")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         user=user,
