@@ -29,6 +29,7 @@ from bench.workloads import (
     limited,
     memory,
     pickup,
+    retention,
     steps,
     throughput,
 )
@@ -43,6 +44,7 @@ WORKLOADS = {
     "W7": largest.measure,
     "W8": bulk.measure,
     "W9": limited.measure,
+    "W10": retention.measure,
     "MEM": memory.measure,
 }
 
