@@ -41,9 +41,7 @@ def test_show_gives_the_defaults_of_a_workspace_that_set_none(cli: Cli) -> None:
     assert "as finished ones" in result.stdout
 
 
-def test_set_changes_only_the_values_given_and_stores_them(
-    cli: Cli, cli_database_url: str
-) -> None:
+def test_set_changes_only_the_values_given_and_stores_them(cli: Cli, cli_database_url: str) -> None:
     workspace = _workspace(cli)
 
     first = cli("retention", "set", "-w", workspace, "--failed-days", "90", "--audit-days", "30")
