@@ -8,8 +8,6 @@ transaction, so that pruning a large backlog never holds locks for long.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -118,24 +116,26 @@ class RetentionPass:
         cutoffs = policy.cutoffs(now)
         after = None
         while True:
-            started = time.perf_counter()
+            started = self._clock.monotonic()
             batch = await self._pruner.delete_expired(
                 cutoffs, self._batch_size, workspace_id, after
             )
-            report.record_batch(batch.deleted, time.perf_counter() - started)
+            report.record_batch(batch.deleted, self._clock.monotonic() - started)
             if batch.resume_after is None:
                 return
             after = batch.resume_after
-            await asyncio.sleep(self._pause)
+            await self._clock.sleep(self._pause)
 
     async def _prune_audit(
         self, workspace_id: str, policy: RetentionPolicy, now: datetime, report: PassReport
     ) -> None:
         before = policy.audit_cutoff(now)
         while True:
-            started = time.perf_counter()
+            started = self._clock.monotonic()
             count = await self._pruner.delete_audit_before(workspace_id, before, self._batch_size)
-            report.record_batch({AUDIT_KIND: count} if count else {}, time.perf_counter() - started)
+            report.record_batch(
+                {AUDIT_KIND: count} if count else {}, self._clock.monotonic() - started
+            )
             if count < self._batch_size:
                 return
-            await asyncio.sleep(self._pause)
+            await self._clock.sleep(self._pause)
