@@ -36,9 +36,13 @@ def requested() -> bool:
     return os.environ.get(ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
-def binary() -> str:
+def find_binary() -> str | None:
     """PgBouncer on the PATH, or where Debian puts it (not on every user's PATH)."""
-    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
+
+
+def binary() -> str:
+    found = find_binary()
     if found is None:
         raise SystemExit(f"{ENV}=1 needs PgBouncer installed (apt-get install pgbouncer)")
     return found
@@ -66,26 +70,30 @@ def on_pooler(direct_url: str, pooled_server_url: str) -> str:
 
 
 @contextlib.contextmanager
-def running_pgbouncer(server_url: str) -> Iterator[str]:
-    """PgBouncer in transaction mode in front of `server_url`'s server, on a free port: its
-    server URL (stopped however the block ends)."""
-    executable = binary()
+def running_pgbouncer(
+    server_url: str, *, pool_size: int = 40, executable: str | None = None
+) -> Iterator[str]:
+    """PgBouncer in transaction mode in front of `server_url`'s server (on TCP or a Unix
+    socket), on a free port: its server URL, with `pgbouncer=true` (stopped however the
+    block ends). The benchmark and the pooler tests both start theirs here."""
     server = make_url(sqlalchemy_url(server_url))
-    folder = Path(tempfile.mkdtemp(prefix="treadle-bench-pgbouncer-"))
+    folder = Path(tempfile.mkdtemp(prefix="treadle-pgbouncer-"))
     port = _free_port()
-    _write_config(folder, server, port)
-    user = _unprivileged_user()
+    (folder / "users.txt").write_text(f'"{server.username}" ""\n')
+    (folder / "pgbouncer.ini").write_text(_config(server, port, folder, pool_size))
+    user = _unprivileged_user(server)
     if user is not None:
         for path in (folder, *folder.iterdir()):
             shutil.chown(path, user)
-    # It logs to its log file as well: the terminal keeps the benchmark's own output.
+    # It logs to its log file as well: the terminal keeps the caller's own output.
     process = subprocess.Popen(
-        [executable, str(folder / "pgbouncer.ini")],
+        [executable or binary(), str(folder / "pgbouncer.ini")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         user=user,
     )
-    pooled = server.set(host="127.0.0.1", port=port).update_query_dict({POOLER_MARKER: "true"})
+    # The pooler is on TCP: a socket server's host and port in the query are not its own.
+    pooled = server.set(host="127.0.0.1", port=port, query={POOLER_MARKER: "true"})
     _DIRECT_BEHIND[("127.0.0.1", port)] = server.render_as_string(hide_password=False)
     try:
         _wait_for(port, process, folder / "pgbouncer.log")
@@ -101,22 +109,29 @@ def running_pgbouncer(server_url: str) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _write_config(folder: Path, server: URL, port: int) -> None:
-    (folder / "users.txt").write_text(f'"{server.username}" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        f"[databases]\n* = host={server.host or '127.0.0.1'} port={server.port or 5432}\n\n"
-        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+def _config(server: URL, port: int, folder: Path, pool_size: int) -> str:
+    """A transaction-mode pooler for every database of the server, trusting its user."""
+    socket_folder = server.query.get("host")
+    host = socket_folder or server.host or "127.0.0.1"
+    server_port = server.query.get("port") or server.port or 5432
+    return (
+        f"[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {folder / 'users.txt'}\npool_mode = transaction\n"
-        "default_pool_size = 40\nmax_client_conn = 1000\nserver_reset_query =\n"
+        f"default_pool_size = {pool_size}\nmax_client_conn = 1000\nserver_reset_query =\n"
         "ignore_startup_parameters = extra_float_digits,options\n"
         f"logfile = {folder / 'pgbouncer.log'}\n"
     )
 
 
-def _unprivileged_user() -> str | None:
-    """PgBouncer refuses to run as root: then it runs as `postgres` (or `nobody`)."""
+def _unprivileged_user(server: URL) -> str | None:
+    """PgBouncer refuses to run as root: then it runs as the owner of the server's socket
+    folder (who may reach the socket), else as `postgres` (or `nobody`)."""
     if os.geteuid() != 0:
         return None
+    socket_folder = server.query.get("host")
+    if isinstance(socket_folder, str) and socket_folder:
+        return Path(socket_folder).owner()
     for name in ("postgres", "nobody"):
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name).pw_name

@@ -15,14 +15,10 @@ in front of the test server: that needs `pgbouncer` installed, and is skipped wi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +44,8 @@ from adapters.postgres.wake_routing import MEMBERSHIP_CLASS
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun
 from application.use_cases.workspaces import EnsureWorkspace
+from bench.pgbouncer import find_binary as find_pgbouncer
+from bench.pgbouncer import running_pgbouncer
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import Settings
 from tests.support.databases import (
@@ -232,95 +230,11 @@ def pooler(postgres_server_url: str) -> Iterator[Pooler]:
     if configured is not None and direct is not None:
         yield Pooler(configured, direct)
         return
-    binary = pgbouncer_binary()
+    binary = find_pgbouncer()
     if binary is None:
         skip_or_fail("pgbouncer is not installed (apt-get install pgbouncer)")
-    with running_pgbouncer(binary, postgres_server_url) as url:
+    with running_pgbouncer(postgres_server_url, pool_size=20, executable=binary) as url:
         yield Pooler(url, postgres_server_url)
-
-
-def pgbouncer_binary() -> str | None:
-    """PgBouncer on the PATH, or where Debian puts it (not on every user's PATH)."""
-    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin")
-
-
-@contextlib.contextmanager
-def running_pgbouncer(binary: str, server_url: str) -> Iterator[str]:
-    """Start PgBouncer in front of `server_url`'s server; its URL (with `pgbouncer=true`);
-    stopped however the block ends."""
-    folder = Path(tempfile.mkdtemp(prefix="treadle-pgbouncer-"))
-    port = free_port()
-    server = make_url(server_url)
-    user = run_as(server)
-    (folder / "users.txt").write_text(f'"{server.username}" ""\n')
-    (folder / "pgbouncer.ini").write_text(pgbouncer_ini(server, port, folder))
-    if user is not None:
-        shutil.chown(folder, user)
-        for path in folder.iterdir():
-            shutil.chown(path, user)
-    process = subprocess.Popen(
-        [binary, str(folder / "pgbouncer.ini")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        user=user,
-    )
-    try:
-        wait_for_port(port, process, folder / "pgbouncer.log")
-        pooled = server.set(host="127.0.0.1", port=port, query={"pgbouncer": "true"})
-        yield pooled.render_as_string(hide_password=False)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def pgbouncer_ini(server: Any, port: int, folder: Path) -> str:
-    """A transaction-mode pooler for every database of the server, trusting its user."""
-    socket_folder = server.query.get("host")
-    host = socket_folder or server.host or "127.0.0.1"
-    server_port = server.query.get("port") or server.port or 5432
-    return (
-        f"[databases]\n* = host={host} port={server_port}\n\n[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\npool_mode = transaction\n"
-        "default_pool_size = 20\nserver_reset_query =\n"
-        "ignore_startup_parameters = extra_float_digits,options\n"
-        f"logfile = {folder / 'pgbouncer.log'}\n"
-    )
-
-
-def run_as(server: Any) -> str | None:
-    """PgBouncer refuses to run as root: then it runs as the owner of the server's socket
-    folder (who may reach the socket), or `postgres` for a server on TCP."""
-    if os.geteuid() != 0:
-        return None
-    socket_folder = server.query.get("host")
-    if socket_folder:
-        return Path(socket_folder).owner()
-    return "postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    details = log.read_text() if log.exists() else "(no log)"
-    raise AssertionError(f"PgBouncer did not start on port {port}:\n{details}")
 
 
 @pytest.fixture
