@@ -21,6 +21,8 @@ MAX_NESTING = 64
 MIN_INTEGER = -(2**63)
 MAX_INTEGER = 2**63 - 1
 NUL = "\x00"
+MAX_RUNS = 1_000
+"""Runs in one request: a larger batch goes in several requests."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from application.audit import SYSTEM, Actor, AuditAction, AuditEntry, audit_entry
 from application.definitions import DefinitionCache
+from application.document_limits import MAX_RUNS
 from application.errors import Conflict, NotFound
 from application.input_errors import InvalidInput
 from application.ports.clock import Clock
@@ -27,8 +28,6 @@ from application.records import Workflow
 from application.use_cases.start_run import RunStarted, StartRun, new_run
 from domain.definition import WorkflowDefinition
 
-MAX_RUNS = 1_000
-"""Runs in one request: a larger batch goes in several requests."""
 ATTEMPTS = 3
 """Tries when the workflow changes, or a key is taken, between the look-up and the insert."""
 

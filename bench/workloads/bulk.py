@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from application.document_limits import MAX_RUNS
 from application.use_cases.start_run import StartRun
-from application.use_cases.start_runs import MAX_RUNS, StartRuns
+from application.use_cases.start_runs import StartRuns
 from bench.database import drop, fresh_database
 from bench.harness import count_status, engine_runtime, execute, new_workflow, start_runs
 from bench.report import Figure, figure

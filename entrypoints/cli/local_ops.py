@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from application.audit import LOCAL_CLI, AuditEntry, AuditFilter
+from application.document_limits import MAX_RUNS
 from application.errors import NotFound
 from application.node_kinds import KindListing
 from application.records import ApiToken, StoredEvent, Workflow
@@ -17,7 +18,7 @@ from application.use_cases.deliver_signal import DeliverSignal
 from application.use_cases.rerun_execution import RerunExecution
 from application.use_cases.retry_execution import RetryExecution
 from application.use_cases.start_run import StartRun
-from application.use_cases.start_runs import MAX_RUNS, StartRuns
+from application.use_cases.start_runs import StartRuns
 from application.use_cases.tokens import CreatedToken, CreateToken, RevokeToken, RevokeTokenHandler
 from application.use_cases.update_workflow import UpdateWorkflow
 from domain.execution import Execution

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import islice
 from typing import Any, TypeVar
 
 from rich.live import Live
 
-from application.use_cases.start_runs import MAX_RUNS
+from application.document_limits import MAX_RUNS
 from domain.problems import Problem
 from domain.retention import RetentionPolicy
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
@@ -119,7 +120,7 @@ class ApiOperations:
 
     def list_workflows(self, workspace: str, limit: int) -> list[WorkflowRow]:
         def load(client: Client) -> list[WorkflowRow]:
-            found = [w for w in _workflows(client, None)][:limit]
+            found = islice(client.iter_workflows(page_size=min(limit, 100)), limit)
             return [
                 WorkflowRow(w.name, w.id, w.latest_version, w.updated_at, w.description)
                 for w in found
@@ -174,20 +175,10 @@ class ApiOperations:
     ) -> list[ExecutionRow]:
         def load(client: Client) -> list[ExecutionRow]:
             workflow_id = _workflow(client, workflow).id if workflow else None
-            rows: list[ExecutionRow] = []
-            cursor = None
-            while len(rows) < limit:
-                page = client.list_executions(
-                    workflow_id=workflow_id,
-                    status=statuses or None,
-                    limit=min(limit - len(rows), 100),
-                    cursor=cursor,
-                )
-                rows += [_row(execution) for execution in page.items]
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-            return rows
+            found = client.iter_executions(
+                workflow_id=workflow_id, status=statuses or None, page_size=min(limit, 100)
+            )
+            return [_row(execution) for execution in islice(found, limit)]
 
         return self._call(load)
 
@@ -199,15 +190,7 @@ class ApiOperations:
             view = _view(detail, _kinds(client, detail))
             if not events:
                 return view, []
-            rows: list[EventRow] = []
-            after: int | None = 0
-            while after is not None:
-                page = client.list_events(execution_id, after=after, limit=100)
-                rows += [
-                    EventRow(e.seq, e.created_at, e.type, e.node_id, e.attempt) for e in page.items
-                ]
-                after = page.next_after
-            return view, rows
+            return view, [_event(event) for event in client.iter_events(execution_id)]
 
         return self._call(load)
 
@@ -392,19 +375,8 @@ def _detail_line(detail: Any) -> str:
     return f"{where}: {message}" if where else str(message)
 
 
-def _workflows(client: Client, name: str | None) -> Iterator[Workflow]:
-    """The workspace's live workflows (whose names contain `name`, when given)."""
-    cursor = None
-    while True:
-        page = client.list_workflows(name, limit=100, cursor=cursor)
-        yield from page.items
-        cursor = page.next_cursor
-        if cursor is None:
-            return
-
-
 def _by_name(client: Client, name: str) -> Workflow | None:
-    return next((w for w in _workflows(client, name) if w.name == name), None)
+    return next((w for w in client.iter_workflows(name, page_size=100) if w.name == name), None)
 
 
 def _workflow(client: Client, name_or_id: str) -> Workflow:

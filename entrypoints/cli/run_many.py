@@ -13,8 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from application.document_limits import first_refusal
-from application.use_cases.start_runs import MAX_RUNS
+from application.document_limits import MAX_RUNS, first_refusal
 from entrypoints.cli.common import WORKSPACE_OPTION, fail
 from entrypoints.cli.operations import operations
 from entrypoints.cli.views import RunRequest, StartedRuns

@@ -12,13 +12,14 @@ import pytest
 from dependency_injector import providers
 
 from application.creation import EVENTS_CHANNEL, WORK_CHANNEL
+from application.document_limits import MAX_RUNS
 from application.errors import Conflict, NotFound
 from application.input_errors import InvalidInput
 from application.ports.run_inserts import KeyedRun
 from application.use_cases.archive_workflow import ArchiveWorkflow, ArchiveWorkflowHandler
 from application.use_cases.create_workflow import CreateWorkflow
 from application.use_cases.start_run import StartRun, new_run
-from application.use_cases.start_runs import MAX_RUNS, StartRuns
+from application.use_cases.start_runs import StartRuns
 from application.use_cases.update_workflow import UpdateWorkflow
 from domain.definition import WorkflowDefinition
 from domain.status import ExecutionStatus
