@@ -42,6 +42,7 @@ from application.workflow_tests_calls import (
     CallExpectation,
     RequestMatch,
     expected_calls,
+    is_number,
     shown_calls,
 )
 from application.workflow_tests_errors import ErrorExpectation
@@ -209,7 +210,7 @@ def _case(raw: Any, path: str) -> WorkflowTestCase:
     if not isinstance(name, str) or not name.strip():
         raise TestFileError(f"{path}.name: every case needs a name")
     advance = case.get("advance_seconds", DEFAULT_ADVANCE_SECONDS)
-    if not _is_number(advance) or advance < 0:
+    if not is_number(advance) or advance < 0:
         raise TestFileError(f"{path}.advance_seconds: a number of seconds, 0 or more")
     responses = _mapping(case.get("responses", {}), f"{path}.responses", None)
     secrets = _mapping(case.get("secrets", {}), f"{path}.secrets", None)
@@ -246,7 +247,7 @@ def _response(raw: Any, path: str) -> ScriptedResponse:
     keys = {"status", "headers", "body", "error", "delay_seconds", "when"}
     answer = _mapping(raw, path, keys)
     delay = answer.get("delay_seconds", 0)
-    if not _is_number(delay) or delay < 0:
+    if not is_number(delay) or delay < 0:
         raise TestFileError(f"{path}.delay_seconds: a number of seconds, 0 or more")
     when = _request_match(answer["when"], f"{path}.when") if "when" in answer else None
     error = answer.get("error")
@@ -331,7 +332,7 @@ def _signal(raw: Any, path: str) -> ScheduledSignal:
     if not isinstance(name, str) or not name:
         raise TestFileError(f"{path}.name: the signal's name")
     after = signal.get("after_seconds", 0)
-    if not _is_number(after) or after < 0:
+    if not is_number(after) or after < 0:
         raise TestFileError(f"{path}.after_seconds: a number of seconds, 0 or more")
     return ScheduledSignal(name, signal.get("payload"), float(after))
 
@@ -414,10 +415,6 @@ def _mapping(raw: Any, path: str, keys: set[str] | None) -> dict[str, Any]:
             expected = ", ".join(sorted(keys))
             raise TestFileError(f"{where}unknown field {unknown[0]!r} (expected: {expected})")
     return raw
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # ---- Running a case -----------------------------------------------------------------------

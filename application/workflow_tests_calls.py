@@ -60,12 +60,13 @@ def contains(expected: Any, actual: Any) -> bool:
             and len(actual) == len(expected)
             and all(contains(e, a) for e, a in zip(expected, actual, strict=True))
         )
-    if _is_number(expected) and _is_number(actual):
+    if is_number(expected) and is_number(actual):
         return bool(expected == actual)  # 1 and 1.0 are one JSON number
     return type(expected) is type(actual) and bool(expected == actual)
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A JSON number (a bool is not one, though Python counts it as an int)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

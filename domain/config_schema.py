@@ -15,8 +15,6 @@ TEMPLATE_SCHEMA: dict[str, Any] = {
     "description": "A template such as {{ input.count }}, rendered just before the node runs.",
 }
 
-_STRING_KEYWORDS = ("enum", "pattern", "min_length", "format")
-
 
 def config_schema(shape: ConfigShape) -> dict[str, Any]:
     """The JSON Schema of a config document: an object with exactly `shape`'s fields."""

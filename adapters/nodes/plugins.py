@@ -33,10 +33,13 @@ logger = logging.getLogger("treadle.plugins")
 
 @dataclass(frozen=True)
 class LoadedKind:
-    """A kind and the package (name and version) it came from."""
+    """A kind, the package (name and version) it came from, and its description."""
 
     kind: PluginKind[Any]
-    package: str | None = None
+    package: str | None
+    description: KindDescription
+    """Built once when loaded: the catalogue never changes after, and its JSON Schema is
+    read on every listing and every registration."""
 
 
 @dataclass
@@ -59,13 +62,13 @@ class PluginCatalog:
         if problem is not None:
             logger.error("node kind left out: %s", problem)
             return
-        self.loaded[kind.name] = LoadedKind(kind, package)
+        self.loaded[kind.name] = LoadedKind(kind, package, _describe(kind, package))
 
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self.loaded))
 
     def descriptions(self) -> Sequence[KindDescription]:
-        return [_describe(found) for _, found in sorted(self.loaded.items())]
+        return [found.description for _, found in sorted(self.loaded.items())]
 
     def check_config(self, kind: str, config: Mapping[str, Any], path: str) -> list[Problem] | None:
         found = self.loaded.get(kind)
@@ -117,15 +120,14 @@ def _naming_problem(kind: PluginKind[Any], loaded: Mapping[str, LoadedKind]) -> 
     return None
 
 
-def _describe(found: LoadedKind) -> KindDescription:
-    kind = found.kind
+def _describe(kind: PluginKind[Any], package: str | None) -> KindDescription:
     return KindDescription(
         name=kind.name,
         title=kind.title,
         description=kind.description,
         config_schema=kind.config.model_json_schema(),
         example=dict(kind.example) if kind.example is not None else None,
-        package=found.package,
+        package=package,
     )
 
 

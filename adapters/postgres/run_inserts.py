@@ -19,7 +19,7 @@ from adapters.postgres.database import is_connection_error
 from adapters.postgres.direct import DirectConnections, Transaction
 from adapters.postgres.hot_sql import dumps_json
 from adapters.postgres.repositories.audit import INSERT_AUDIT, audit_parameters
-from adapters.postgres.repositories.batches import by_rows_written, in_batches
+from adapters.postgres.repositories.batches import by_rows_written
 from adapters.postgres.repositories.executions import (
     INSERT_AUDITED_EXECUTION_IF_CURRENT,
     INSERT_EXECUTION_IF_CURRENT,
@@ -128,7 +128,8 @@ async def _insert_all(
     keys = sorted(
         (k.idempotency_key, k.run.execution.id) for k in new if k.idempotency_key is not None
     )
-    for part in in_batches(keys, 2):
+    # The keys travel as one JSON parameter: only the rows a statement writes bound a batch.
+    for part in by_rows_written(keys, lambda _: 1):
         rows = [{"key": key, "execution_id": execution_id} for key, execution_id in part]
         params = {"workflow_id": workflow_id, "keys": hot_sql.json_rows(rows)}
         [answer] = await transaction.fetch(_REMEMBER_KEYS, params)

@@ -170,12 +170,13 @@ class RevokeTokenHandler:
                 raise NotFound(f"no token {command.token_id} in this workspace")
             revoked = found
             if found.revoked_at is None:
-                revoked = replace(found, revoked_at=self._clock.now())
+                now = self._clock.now()
+                revoked = replace(found, revoked_at=now)
                 await uow.tokens.save(revoked)
                 await record_change(
                     uow,
                     command.workspace_id,
-                    self._clock.now(),
+                    now,
                     command.actor,
                     AuditAction.TOKEN_REVOKED,
                     found.id,
