@@ -220,7 +220,11 @@ class ExecutionPages(Controller):
         execution = detail.execution
         found = await workflow_queries.get(workspace, execution.workflow_id, execution.version)
         events = await all_events(execution_queries, workspace, execution_id)
-        children = await _children(execution_queries, workspace, execution.id)
+        # Only a node that starts executions lists them: the others need no query.
+        starts_children = _kind_of(found.version.document, node_id) in CHILD_KINDS
+        children = (
+            await _children(execution_queries, workspace, execution.id) if starts_children else None
+        )
         context = {
             "node": _node_context(
                 detail.node_runs, events, node_id, found.version.document, children
@@ -299,7 +303,7 @@ def _node_context(
     events: list[StoredEvent],
     node_id: str,
     document: dict[str, Any],
-    children: Page[Execution],
+    children: Page[Execution] | None,
 ) -> dict[str, Any]:
     run = next((r for r in runs if r.node_id == node_id), None)
     attempts = attempts_of(events, node_id)
@@ -307,7 +311,7 @@ def _node_context(
         raise NotFound(f"no node {node_id} has run in this execution")
     kind = _kind_of(document, node_id)
     context: dict[str, Any] = {"id": node_id, "run": run, "attempts": attempts, "kind": kind}
-    if kind in CHILD_KINDS:
+    if kind in CHILD_KINDS and children is not None:
         mine = [c for c in children.items if c.parent and c.parent.node_id == node_id]
         context["children"] = mine
         # Only the first page of children was read: there may be more of this node's.

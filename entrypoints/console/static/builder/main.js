@@ -223,7 +223,7 @@ async function start() {
       if (selection && selection.node && !model.node(selection.node)) canvas.select(null);
       if (selection && selection.edge !== undefined) canvas.select(model.edges[selection.edge] ? selection : null);
     }
-    if (reason !== "source" && !data.readonly) sync.write();
+    if (reason !== "source" && !data.readonly) sync.schedule();
     check();
   });
 
@@ -256,7 +256,7 @@ async function start() {
     if (saved && !saved.saved && saved.problems) showProblems(saved.problems, canvas, panel);
   });
   form.addEventListener("submit", async (event) => {
-    if (!sync.pending) return;
+    if (!sync.pending && !sync.scheduled) return;
     event.preventDefault();  // a YAML text is written by the server: wait for it
     await sync.settled();
     form.submit();  // no second submit event: the checks the browser makes were made

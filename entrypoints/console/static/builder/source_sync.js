@@ -15,6 +15,8 @@ export class SourceSync {
     this.onProblem = options.onProblem || (() => {});
     this.format = looksLikeJson(textarea.value) || !textarea.value.trim() ? "json" : "yaml";
     this.writing = 0;
+    this.pending = null;  // the write under way, if any
+    this.scheduled = null;  // the timer of a write to come, if any
     this.timer = null;
     textarea.addEventListener("input", () => {
       clearTimeout(this.timer);
@@ -62,8 +64,23 @@ export class SourceSync {
     return this.pending;
   }
 
+  // Write soon: a burst of changes (typing in a node's form) is written once, not per key
+  // (a YAML text is written by the server).
+  schedule() {
+    clearTimeout(this.scheduled);
+    this.scheduled = setTimeout(() => {
+      this.scheduled = null;
+      this.write();
+    }, 250);
+  }
+
   // Resolves once the text holds every change made so far (at once when it does).
   settled() {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled);
+      this.scheduled = null;
+      return this.write();
+    }
     return this.pending || Promise.resolve();
   }
 }
