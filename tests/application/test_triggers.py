@@ -99,8 +99,12 @@ def test_token_buckets_forget_the_least_recently_used() -> None:
     buckets = TokenBuckets(max_buckets=2)
     buckets.take("a", 1, now=0.0)
     buckets.take("b", 1, now=0.0)
-    buckets.take("c", 1, now=0.0)
-    buckets.take("a", 1, now=0.0)  # forgotten, so full again
+    with pytest.raises(TooManyRequests):
+        buckets.take("a", 1, now=0.0)  # a is used again: b is now the least recent
+    buckets.take("c", 1, now=0.0)  # one bucket too many: b is forgotten, not a
+    with pytest.raises(TooManyRequests):
+        buckets.take("a", 1, now=0.0)  # still remembered, still empty
+    buckets.take("b", 1, now=0.0)  # forgotten, so full again
 
 
 def test_bodies_are_read_by_content_type() -> None:

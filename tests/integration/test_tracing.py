@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from opentelemetry import trace as otel_trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -265,7 +266,11 @@ async def test_with_tracing_off_nothing_is_traced_and_runs_complete(
 ) -> None:
     for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
+    # Whatever the process would still trace goes to the global provider: catch it there.
     exporter = InMemorySpanExporter()
+    catch_all = TracerProvider()
+    catch_all.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(otel_trace, "_TRACER_PROVIDER", catch_all)
     runtime, app, tokens = await open_api(None)
     try:
         assert runtime.tracer_provider is None

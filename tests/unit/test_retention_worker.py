@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from adapters.clock import FakeClock
@@ -33,18 +34,30 @@ def _finished(store: InMemoryStore, clock: FakeClock, days_ago: int) -> Executio
     return execution
 
 
-async def _run_for(interval: float, seconds: float, clock: FakeClock, store: InMemoryStore) -> None:
+@contextlib.asynccontextmanager
+async def _retention_task(
+    interval: float, clock: FakeClock, store: InMemoryStore
+) -> AsyncIterator[asyncio.Task[None]]:
+    """The worker's retention task on a runtime over `store`, stopped however the test ends."""
     settings = Settings.model_validate({"database_url": None})
     runtime = await bootstrap(settings, clock=clock, storage=memory_storage(store))
     await runtime.storage.retention_policies.put(
         "ws", RetentionPolicy(keep_failed_days=7), clock.now()
     )
     task = asyncio.create_task(_apply_retention(runtime, interval))
-    await asyncio.sleep(seconds)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await runtime.close()
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await runtime.close()
+
+
+async def _until(condition: Callable[[], bool], deadline: float = 5.0) -> None:
+    async with asyncio.timeout(deadline):
+        while not condition():
+            await asyncio.sleep(0.01)
 
 
 async def test_the_task_prunes_by_the_policy_and_counts_it() -> None:
@@ -52,13 +65,14 @@ async def test_the_task_prunes_by_the_policy_and_counts_it() -> None:
     store = InMemoryStore(clock=clock)
     old, recent = _finished(store, clock, 8), _finished(store, clock, 6)
     before = RETENTION_DELETED.labels("failed")._value.get()
+    RETENTION_LAST_PASS.set(0)
 
-    await _run_for(0.02, 0.2, clock, store)
+    async with _retention_task(0.02, clock, store):
+        await _until(lambda: RETENTION_LAST_PASS._value.get() > 0)
 
     assert old.id not in store.executions
     assert recent.id in store.executions
     assert RETENTION_DELETED.labels("failed")._value.get() == before + 1
-    assert RETENTION_LAST_PASS._value.get() > 0
 
 
 async def test_an_interval_of_0_turns_it_off() -> None:
@@ -66,6 +80,7 @@ async def test_an_interval_of_0_turns_it_off() -> None:
     store = InMemoryStore(clock=clock)
     old = _finished(store, clock, 8)
 
-    await _run_for(0, 0.1, clock, store)
+    async with _retention_task(0, clock, store) as task:
+        assert await asyncio.wait_for(task, 1) is None  # it returns at once: no pass
 
     assert old.id in store.executions
