@@ -112,10 +112,11 @@ class RecoveryTimer:
 
 
 class EchoServer(BackgroundServer):
-    """Answers every request with its JSON body after a short pause (so kills land mid-call)."""
+    """Answers every request with its JSON body after a pause (so the run outlasts several kills
+    and kills land mid-call)."""
 
     def answer(self, request: RecordedRequest) -> Answer:
-        self.stopping.wait(0.02)
+        self.stopping.wait(0.2)
         try:
             return json_answer(200, request.json())
         except ValueError:  # cut short by a killed sender: nobody reads the answer
@@ -202,7 +203,7 @@ def _kill_at_random(
     env: dict[str, str],
     recoveries: RecoveryTimer,
 ) -> int:
-    """SIGKILL a random worker every KILL_EVERY seconds and start a new one in its place.
+    """SIGKILL a random busy worker every KILL_EVERY seconds and start a new one in its place.
 
     Each kill waits until every worker is up (holds its membership): what is timed is how
     soon the others take over, not how long a Python process takes to start."""
@@ -212,7 +213,10 @@ def _kill_at_random(
     while time.monotonic() < end and count_completed(url, ids) < EXECUTIONS:
         time.sleep(KILL_EVERY)  # the rhythm of the chaos, not a wait for state
         wait_until(lambda: members(url) == len(workers), "every worker to be up", 60)
-        index = chooser.randrange(len(workers))
+        busy = _holding_leases(workers, url)
+        if not busy:  # nothing in flight right now: a kill would test nothing
+            continue
+        index = chooser.choice(busy)
         killed_at = time.monotonic()
         workers[index].send_signal(signal.SIGKILL)
         workers[index].wait(10)
@@ -220,6 +224,20 @@ def _kill_at_random(
         kills += 1
         workers[index] = spawn("entrypoints.worker", url, logs / f"w{index}.log", **env)
     return kills
+
+
+def _holding_leases(workers: list[subprocess.Popen[bytes]], url: str) -> list[int]:
+    """The indexes of the workers that hold at least one execution's lease."""
+    owners = rows(
+        url,
+        "SELECT DISTINCT lease_owner FROM executions"
+        " WHERE lease_owner IS NOT NULL AND lease_expires_at > clock_timestamp()",
+    )
+    return [
+        index
+        for index, worker in enumerate(workers)
+        if any(f"-{worker.pid}-" in str(owner) for (owner,) in owners)
+    ]
 
 
 def members(url: str) -> int:
