@@ -5,10 +5,31 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.priority import parse_queues
+
+
+class OidcProviderSetting(BaseModel):
+    """An OpenID Connect provider people sign in with (`TREADLE_OIDC_PROVIDERS`, a JSON
+    list of these): its bearer tokens are accepted by the API, and the console offers a
+    "Sign in with <title>" button for it."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")
+    """Short and URL-safe: it appears in the console's sign-in paths."""
+    title: str = ""
+    issuer: str = Field(min_length=8)
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None
+    """None for a public client (PKCE alone)."""
+    audience: str | None = None
+    """The `aud` the API expects in this provider's access tokens; the client id when None."""
+    scopes: str = "openid email profile"
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
 
 
 class Settings(BaseSettings):
@@ -52,6 +73,23 @@ class Settings(BaseSettings):
     """How long an authenticated token is trusted without asking the database again; a
     revocation through another process (or the CLI) takes effect within this; 0 turns
     the cache off."""
+    oidc_providers: list[OidcProviderSetting] = Field(default_factory=list)
+    supabase_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SUPABASE_URL", "TREADLE_SUPABASE_URL")
+    )
+    """A Supabase project (`https://<ref>.supabase.co`) whose Auth access tokens the API
+    accepts, checked against the project's JWKS."""
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SUPABASE_JWT_SECRET", "TREADLE_SUPABASE_JWT_SECRET"),
+    )
+    """The project's legacy shared JWT secret, for projects that still sign with HS256."""
+    supabase_audience: str = "authenticated"
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    """How long a console sign-in lasts."""
+    public_url: str | None = None
+    """The address people reach the API and console at (`https://treadle.example.com`),
+    for the sign-in redirect; the request's own address when None."""
     pool_size: int = Field(default=10, ge=1, le=200)
     retention_interval_seconds: float = Field(default=300.0, ge=0, le=86_400)
     """How often each worker runs the retention pass (one worker at a time prunes; the
