@@ -1,4 +1,5 @@
-"""Who is calling: the principal a bearer token stands for, and what its role allows."""
+"""Who is calling: the principal a bearer token (or a person) stands for, and what its
+role allows."""
 
 from __future__ import annotations
 
@@ -26,23 +27,35 @@ _RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: every read and write it makes is scoped to `workspace_id`."""
+    """An authenticated caller: every read and write it makes is scoped to `workspace_id`.
+
+    A caller is an API token (`token_id`), or a person signed in through an identity
+    provider (`user_id`, with their role from their membership of the workspace)."""
 
     workspace_id: str
     role: Role
-    token_id: str
+    token_id: str = ""
     token_name: str = ""
+    user_id: str | None = None
+    user_name: str = ""
 
     @property
     def actor(self) -> Actor:
-        """Who this caller is in the audit log: its token, by id and name."""
+        """Who this caller is in the audit log: the person, or the token by id and name."""
+        if self.user_id is not None:
+            return Actor.user(self.user_id, self.user_name)
         return Actor.token(self.token_id, self.token_name)
+
+    @property
+    def is_person(self) -> bool:
+        return self.user_id is not None
 
     def allows(self, needed: Role) -> bool:
         return self.role.rank >= needed.rank
 
     def require(self, needed: Role) -> None:
         if not self.allows(needed):
+            caller = "your role in this workspace is" if self.is_person else "the token has"
             raise PermissionDenied(
-                f"this needs the {needed.value} role; the token has {self.role.value}"
+                f"this needs the {needed.value} role; {caller} {self.role.value}"
             )

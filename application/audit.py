@@ -29,7 +29,8 @@ class ActorKind(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who made a change: a token (its id and name, never its value), a person, or the
+    """Who made a change: a token (its id and name, never its value), a person (their user
+    id and display name), or the
     system itself (a webhook delivery, the CLI on the database)."""
 
     kind: ActorKind
@@ -87,6 +88,11 @@ class AuditAction(StrEnum):
     TRIGGER_ENABLED = "trigger.enabled"
     TRIGGER_DISABLED = "trigger.disabled"
     TRIGGER_DELETED = "trigger.deleted"
+    MEMBER_INVITED = "member.invited"
+    INVITATION_CANCELLED = "invitation.cancelled"
+    MEMBER_JOINED = "member.joined"
+    MEMBER_ROLE_CHANGED = "member.role_changed"
+    MEMBER_REMOVED = "member.removed"
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,8 @@ def audit_entry(
     object_type = action.value.split(".", 1)[0]
     if object_type == "runs":
         object_type = "workflow"  # a bulk start is recorded on its workflow
+    elif object_type == "member" and action is AuditAction.MEMBER_INVITED:
+        object_type = "invitation"  # recorded on the invitation, whose id it names
     elif object_type in ("run", "signal"):
         object_type = "execution"  # on the execution it started or signalled
     return AuditEntry(workspace_id, at, actor, action.value, object_type, object_id, details or {})

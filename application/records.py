@@ -102,6 +102,8 @@ class ApiToken:
     token_hash: str
     created_at: datetime
     revoked_at: datetime | None = None
+    created_by: str | None = None
+    """The user who created it, when a person did (not the CLI or another token)."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from application.audit import AuditEntry
+from application.people import ConsoleSession, Invitation, Membership, User
 from application.ports.clock import Clock
 from application.ports.node_kinds import RegisteredKind
 from application.ports.unit_of_work import StepFailure
@@ -71,6 +72,12 @@ class InMemoryStore:
     """The same, grouped by node: a step reads one node's items without a scan."""
     node_kinds: dict[str, RegisteredKind] = field(default_factory=dict)
     """The kinds that installed packages add, as the workers registered them, by name."""
+    users: dict[str, User] = field(default_factory=dict)
+    memberships: dict[tuple[str, str], Membership] = field(default_factory=dict)
+    """Each (workspace, user)'s membership."""
+    invitations: dict[tuple[str, str], Invitation] = field(default_factory=dict)
+    """Each (workspace, email)'s invitation."""
+    sessions: dict[str, ConsoleSession] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     """The audit log, in the order entries were added."""
     audit_ids: int = 0
@@ -109,6 +116,10 @@ class InMemoryStore:
             self.slots,
             self.rate_windows,
             self.node_kinds,
+            self.users,
+            self.memberships,
+            self.invitations,
+            self.sessions,
             self.audit,
         ):
             table.clear()

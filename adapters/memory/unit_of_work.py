@@ -30,6 +30,8 @@ class InMemoryUnitOfWork:
         self.secrets = repos.MemorySecrets(store, self._journal)
         self.node_kinds = repos.MemoryNodeKinds(store, self._journal)
         self.audit = repos.MemoryAudit(store, self._journal)
+        self.people = repos.MemoryPeople(store, self._journal)
+        self.sessions = repos.MemorySessions(store, self._journal)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -117,6 +117,7 @@ def token_to_row(token: ApiToken) -> dict[str, Any]:
         "token_hash": token.token_hash,
         "created_at": token.created_at,
         "revoked_at": token.revoked_at,
+        "created_by": token.created_by,
     }
 
 
@@ -129,6 +130,7 @@ def row_to_token(row: Row) -> ApiToken:
         token_hash=row["token_hash"],
         created_at=as_utc(row["created_at"]),
         revoked_at=utc(row["revoked_at"]),
+        created_by=row["created_by"],
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.postgres.database import translated_errors
 from application.errors import SchemaOutOfDate
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 """The revision of the newest script in `migrations/versions`."""
 
 _HAS_VERSION_TABLE = text("SELECT to_regclass('alembic_version') IS NOT NULL")

@@ -78,7 +78,60 @@ api_tokens = Table(
     Column("token_hash", Text, nullable=False, unique=True),
     Column("created_at", _time(), nullable=False),
     Column("revoked_at", _time()),
+    Column("created_by", _id()),
 )
+
+# People: a user is found again by how their identity provider names them.
+users = Table(
+    "users",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("email", Text),
+    Column("display_name", Text, nullable=False),
+    Column("created_at", _time(), nullable=False),
+    Column("last_seen_at", _time(), nullable=False),
+    UniqueConstraint("issuer", "subject", name="users_issuer_subject_key"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("workspace_id", _id(), primary_key=True),
+    Column("user_id", _id(), primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("created_at", _time(), nullable=False),
+    Column("added_by", Text, nullable=False, server_default=text("''")),
+)
+Index("memberships_user_idx", memberships.c.user_id)
+
+# A membership waiting for its email's first verified sign-in.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("invited_by", Text, nullable=False),
+    Column("created_at", _time(), nullable=False),
+    UniqueConstraint("workspace_id", "email", name="invitations_workspace_email_key"),
+)
+Index("invitations_email_idx", invitations.c.email)
+
+# Signed-in consoles, by the SHA-256 of their cookie's value (never the value itself).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("workspace_id", _id(), nullable=False),
+    Column("user_id", _id()),
+    Column("token_id", _id()),
+    Column("created_at", _time(), nullable=False),
+    Column("expires_at", _time(), nullable=False),
+)
+Index("console_sessions_expires_idx", console_sessions.c.expires_at)
 
 workflows = Table(
     "workflows",

@@ -32,6 +32,7 @@ from adapters.postgres.repositories.history import (
     PostgresSignals,
 )
 from adapters.postgres.repositories.node_kinds import PostgresNodeKinds
+from adapters.postgres.repositories.people import PostgresPeople, PostgresSessions
 from adapters.postgres.repositories.triggers import PostgresTriggers
 from application.ports.clock import Clock
 
@@ -141,6 +142,8 @@ class PostgresUnitOfWork:
         self.secrets = PostgresSecrets(self._db)
         self.node_kinds = PostgresNodeKinds(self._db)
         self.audit = PostgresAudit(self._db)
+        self.people = PostgresPeople(self._db)
+        self.sessions = PostgresSessions(self._db)
 
     async def __aenter__(self) -> Self:
         connection = await self._source.acquire()

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from application.audit import AuditEntry, AuditFilter
+from application.people import ConsoleSession, Invitation, Member, Membership, User
 from application.ports.node_kinds import NodeKindRepository
 from application.records import (
     ApiToken,
@@ -490,6 +491,61 @@ class AuditRepository(Protocol):
         ...
 
 
+class PeopleRepository(Protocol):
+    """Users, their memberships of workspaces, and invitations waiting for a sign-in."""
+
+    async def add_user(self, user: User) -> None: ...
+
+    async def save_user(self, user: User) -> None: ...
+
+    async def get_user(self, user_id: str) -> User | None: ...
+
+    async def find_user(self, issuer: str, subject: str) -> User | None: ...
+
+    async def memberships_of(self, user_id: str) -> list[Membership]:
+        """The user's memberships, oldest first."""
+        ...
+
+    async def membership(self, workspace_id: str, user_id: str) -> Membership | None: ...
+
+    async def members(self, workspace_id: str, *, lock: bool = False) -> list[Member]:
+        """The workspace's members, oldest first; with `lock`, their rows stay locked
+        until the unit of work ends (a role change checks the admins it read)."""
+        ...
+
+    async def put_membership(self, membership: Membership) -> None:
+        """Insert or replace the user's membership of that workspace."""
+        ...
+
+    async def remove_membership(self, workspace_id: str, user_id: str) -> bool: ...
+
+    async def add_invitation(self, invitation: Invitation) -> None:
+        """Store the invitation, replacing one for the same email in that workspace."""
+        ...
+
+    async def invitations(self, workspace_id: str) -> list[Invitation]: ...
+
+    async def invitations_for(self, email: str) -> list[Invitation]:
+        """Every workspace's invitations for `email` (normalised)."""
+        ...
+
+    async def remove_invitation(self, workspace_id: str, invitation_id: str) -> bool: ...
+
+
+class SessionRepository(Protocol):
+    """Signed-in consoles, by the hash of their cookie."""
+
+    async def add(self, session: ConsoleSession) -> None: ...
+
+    async def get(self, id_hash: str) -> ConsoleSession | None: ...
+
+    async def remove(self, id_hash: str) -> None: ...
+
+    async def remove_expired(self, now: datetime, limit: int) -> int:
+        """Forget up to `limit` sessions that expired before `now`; how many went."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def workflows(self) -> WorkflowRepository: ...
@@ -529,6 +585,12 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def people(self) -> PeopleRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

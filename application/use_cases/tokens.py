@@ -1,4 +1,5 @@
-"""API tokens: create (the secret is shown once), revoke, and authenticate a bearer token.
+"""API tokens: create (the secret is shown once), revoke, and authenticate a bearer token
+(a Treadle API token, or a JWT an identity provider signed for a person).
 
 Only a SHA-256 hash of a token is stored: tokens are long random strings, so a plain
 hash is enough to make a leaked table useless (no salt or slow hash is needed).
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from application.access import Principal, Role
 from application.audit import SYSTEM, Actor, AuditAction, record_change
@@ -147,6 +149,12 @@ class AuthenticatedTokens:
         self.generation += 1
         self._entries.pop(token_hash, None)
 
+    def forget_user(self, user_id: str) -> None:
+        """Drop every entry of a person whose memberships changed."""
+        self.generation += 1
+        for key in [k for k, (p, _) in self._entries.items() if p.user_id == user_id]:
+            del self._entries[key]
+
 
 class RevokeTokenHandler:
     def __init__(
@@ -190,25 +198,52 @@ class RevokeTokenHandler:
 
 
 class AuthenticateHandler:
-    """Turns a presented bearer token into the principal it stands for."""
+    """Turns a presented bearer token into the principal it stands for: a Treadle API
+    token, or a JWT from a configured identity provider (then the person's role in the
+    workspace they name, or in their only one)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, cache: AuthenticatedTokens | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        cache: AuthenticatedTokens | None = None,
+        people: PeopleSignIn | None = None,
+    ) -> None:
         self._uow = uow
         self._cache = cache
+        self._people = people
 
-    async def __call__(self, token: str) -> Principal:
-        if not token.startswith(TOKEN_PREFIX):
-            raise Unauthenticated("the bearer token is not a Treadle token")
-        token_hash = hash_token(token)
+    async def __call__(self, token: str, workspace: str | None = None) -> Principal:
+        if token.startswith(TOKEN_PREFIX):
+            return await self._cached(hash_token(token), lambda: self._api_token(token))
+        people = self._people
+        if people is not None and people.recognises(token):
+            key = hash_token(token) + "\n" + (workspace or "")
+            return await self._cached(key, lambda: people.principal(token, workspace))
+        if people is not None:
+            raise Unauthenticated("the bearer token is neither a Treadle token nor a JWT")
+        raise Unauthenticated("the bearer token is not a Treadle token")
+
+    async def _cached(self, key: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
         cache = self._cache
-        if cache is not None and (known := cache.get(token_hash)) is not None:
+        if cache is not None and (known := cache.get(key)) is not None:
             return known
         generation = cache.generation if cache is not None else 0
+        principal = await look_up()
+        if cache is not None:
+            cache.put(key, principal, generation)
+        return principal
+
+    async def _api_token(self, token: str) -> Principal:
         async with self._uow() as uow:
-            found = await uow.tokens.find_by_hash(token_hash)
+            found = await uow.tokens.find_by_hash(hash_token(token))
         if found is None or found.revoked_at is not None:
             raise Unauthenticated("the bearer token is unknown or revoked")
-        principal = Principal(found.workspace_id, Role(found.role), found.id, found.name)
-        if cache is not None:
-            cache.put(token_hash, principal, generation)
-        return principal
+        return Principal(found.workspace_id, Role(found.role), found.id, found.name)
+
+
+class PeopleSignIn(Protocol):
+    """How a person's JWT becomes a principal (`application.use_cases.people`)."""
+
+    def recognises(self, token: str) -> bool: ...
+
+    async def principal(self, token: str, workspace: str | None) -> Principal: ...

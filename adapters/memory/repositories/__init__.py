@@ -7,6 +7,7 @@ from adapters.memory.repositories.executions import MemoryExecutions
 from adapters.memory.repositories.flow_control import MemoryFlowControl
 from adapters.memory.repositories.history import MemoryEvents, MemoryNodeRuns, MemorySignals
 from adapters.memory.repositories.node_kinds import MemoryNodeKinds
+from adapters.memory.repositories.people import MemoryPeople, MemorySessions
 from adapters.memory.repositories.triggers import MemoryTriggers
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "MemoryFlowControl",
     "MemoryNodeKinds",
     "MemoryNodeRuns",
+    "MemoryPeople",
     "MemorySchedules",
     "MemorySecrets",
+    "MemorySessions",
     "MemorySignals",
     "MemoryTokens",
     "MemoryTriggers",
