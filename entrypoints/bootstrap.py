@@ -296,4 +296,17 @@ def services_over(
     )
     if cipher is not None:
         services.encryptor.override(providers.Object(cipher))
+    services.session_lifetime.override(providers.Object(timedelta(hours=settings.session_hours)))
+    _plug_sign_in(services, settings, clock)
     return services
+
+
+def _plug_sign_in(services: ApiServices, settings: Settings, clock: Clock) -> None:
+    """People's JWTs and the console's "Sign in with ..." buttons, when the settings name
+    an identity provider or a Supabase project."""
+    from entrypoints.identity import identity_verifier, oidc_providers
+
+    verifier = identity_verifier(settings, clock=clock)
+    if verifier is not None:
+        services.identity_verifier.override(providers.Object(verifier))
+        services.oidc_providers.override(providers.Object(oidc_providers(settings, verifier)))

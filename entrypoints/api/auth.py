@@ -1,5 +1,8 @@
 """Bearer-token authentication for /api/v1 and the role guards on its handlers.
 
+A bearer token is a Treadle API token or, when an identity provider is configured, a
+person's JWT (with `X-Treadle-Workspace` naming the workspace when they have several).
+
 EventSource cannot set headers, so the live streams (paths ending in `/stream`) also
 accept the token as `?token=`; nothing else does, to keep tokens out of access logs.
 """
@@ -19,6 +22,8 @@ from application.access import Principal, Role
 from application.errors import Unauthenticated
 
 STREAM_SUFFIX = "/stream"
+WORKSPACE_HEADER = "x-treadle-workspace"
+"""Which workspace a person's JWT acts in (name or id), for people in more than one."""
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -40,8 +45,9 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         authenticate = connection.app.state["services"].authenticate()
-        principal: Principal = await authenticate(bearer_token(connection))
-        return AuthenticationResult(user=principal, auth=principal.token_id)
+        workspace = connection.headers.get(WORKSPACE_HEADER) or None
+        principal: Principal = await authenticate(bearer_token(connection), workspace)
+        return AuthenticationResult(user=principal, auth=principal.token_id or principal.user_id)
 
 
 def requires(role: Role) -> Guard:

@@ -16,11 +16,20 @@ from dependency_injector import containers, providers
 from application.queries.admin import AdminQueries
 from application.queries.audit import AuditQueries
 from application.queries.executions import ExecutionQueries
+from application.queries.people import PeopleQueries
 from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
 from application.triggers.rate_limits import TokenBuckets
 from application.triggers.waiting import ExecutionWaits
 from application.use_cases.archive_workflow import ArchiveWorkflowHandler
+from application.use_cases.people import (
+    CancelInvitationHandler,
+    ChangeMembershipHandler,
+    InviteHandler,
+    PersonalTokens,
+    PrincipalForUserHandler,
+    SignInHandler,
+)
 from application.use_cases.receive_hook import ReceiveHookHandler
 from application.use_cases.schedules import (
     CreateScheduleHandler,
@@ -33,6 +42,7 @@ from application.use_cases.secrets import (
     NoEncryptor,
     RotateSecretHandler,
 )
+from application.use_cases.sessions import ConsoleSessions
 from application.use_cases.tokens import (
     AuthenticatedTokens,
     AuthenticateHandler,
@@ -62,8 +72,36 @@ class ApiServices(containers.DeclarativeContainer):
     """The engine's StartRun handler, which webhook triggers start runs through."""
     notifications: providers.Dependency[Any] = providers.Dependency(default=providers.Object(None))
     """Committed notifications, which a hook waiting for a node's output listens to."""
-    # Shared by authentication and revocation, so a token revoked here is refused at once.
+    identity_verifier: providers.Dependency[Any] = providers.Dependency(
+        default=providers.Object(None)
+    )
+    """Checks people's JWTs (`entrypoints.identity`); None when no issuer is configured."""
+    oidc_providers: providers.Dependency[Any] = providers.Dependency(default=providers.Object({}))
+    """The OpenID Connect providers the console offers sign-in with, by name."""
+    session_lifetime: providers.Dependency[timedelta] = providers.Dependency(
+        default=providers.Object(timedelta(hours=12))
+    )
+    # Shared by authentication, revocation and membership changes, so a token revoked or a
+    # member removed here is refused at once.
     token_cache = providers.Singleton(AuthenticatedTokens, clock, token_cache_ttl)
+
+    sign_in = providers.Singleton(SignInHandler, uow_factory, clock)
+    principal_for_user = providers.Singleton(PrincipalForUserHandler, uow_factory)
+    personal_tokens = providers.Singleton(
+        lambda verifier, sign_in, principal_for: (
+            None if verifier is None else PersonalTokens(verifier, sign_in, principal_for)
+        ),
+        identity_verifier,
+        sign_in,
+        principal_for_user,
+    )
+    console_sessions = providers.Singleton(ConsoleSessions, uow_factory, clock, session_lifetime)
+    people_queries = providers.Singleton(PeopleQueries, uow_factory)
+    invite = providers.Singleton(InviteHandler, uow_factory, clock)
+    cancel_invitation = providers.Singleton(CancelInvitationHandler, uow_factory, clock)
+    change_membership = providers.Singleton(
+        ChangeMembershipHandler, uow_factory, clock, token_cache
+    )
 
     workflow_queries = providers.Singleton(WorkflowQueries, uow_factory)
     execution_queries = providers.Singleton(ExecutionQueries, uow_factory)
@@ -79,7 +117,9 @@ class ApiServices(containers.DeclarativeContainer):
     delete_secret = providers.Singleton(DeleteSecretHandler, uow_factory, clock)
     create_token = providers.Singleton(CreateTokenHandler, uow_factory, clock)
     revoke_token = providers.Singleton(RevokeTokenHandler, uow_factory, clock, token_cache)
-    authenticate = providers.Singleton(AuthenticateHandler, uow_factory, token_cache)
+    authenticate = providers.Singleton(
+        AuthenticateHandler, uow_factory, token_cache, personal_tokens
+    )
     ensure_workspace = providers.Singleton(EnsureWorkspaceHandler, uow_factory, clock)
 
     trigger_queries = providers.Singleton(TriggerQueries, uow_factory)

@@ -1,0 +1,40 @@
+"""Reading a workspace's members and invitations, and the workspaces a person belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.people import Invitation, Member
+from application.ports.unit_of_work import UnitOfWorkFactory
+from application.records import Workspace
+
+
+@dataclass(frozen=True)
+class WorkspaceRole:
+    """A workspace a person belongs to, and their role in it."""
+
+    workspace: Workspace
+    role: str
+
+
+class PeopleQueries:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def members(self, workspace_id: str) -> list[Member]:
+        async with self._uow() as uow:
+            return await uow.people.members(workspace_id)
+
+    async def invitations(self, workspace_id: str) -> list[Invitation]:
+        async with self._uow() as uow:
+            return await uow.people.invitations(workspace_id)
+
+    async def workspaces_of(self, user_id: str) -> list[WorkspaceRole]:
+        """The person's workspaces, oldest membership first."""
+        async with self._uow() as uow:
+            found = []
+            for membership in await uow.people.memberships_of(user_id):
+                workspace = await uow.workspaces.get(membership.workspace_id)
+                if workspace is not None:
+                    found.append(WorkspaceRole(workspace, membership.role))
+        return found
