@@ -23,6 +23,9 @@ from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases.people import NotAMember, principal_of
 
 
+SWEEP_AT_SIGN_IN = 100
+
+
 class SessionEnded(Unauthenticated):
     """Your console session has ended: sign in again."""
 
@@ -84,6 +87,9 @@ class ConsoleSessions:
     ) -> str:
         secret = new_session_secret()
         now = self._clock.now()
+        # Each sign-in sweeps a few expired sessions away, so the table stays the size of
+        # the sessions in use without a job of its own.
+        await uow.sessions.remove_expired(now, SWEEP_AT_SIGN_IN)
         session = ConsoleSession(
             hash_session(secret), workspace_id, now, now + self._lifetime, user_id, token_id
         )

@@ -162,10 +162,15 @@ async def test_a_session_lasts_until_it_expires_or_ends(backend: Backend) -> Non
         await sessions.principal(secret)
     assert await sessions.remove_expired() == 1
 
-    other = await sessions.begin_for_user(user, team)
+    expired = await sessions.begin_for_user(user, team)
+    backend.clock.advance(3601)
+    other = await sessions.begin_for_user(user, team)  # sweeps the expired one away
+    assert await sessions.remove_expired() == 0
+    assert (await sessions.principal(other)).user_id == admin
     await sessions.end(other)
-    with pytest.raises(SessionEnded):
-        await sessions.principal(other)
+    for ended in (other, expired):
+        with pytest.raises(SessionEnded):
+            await sessions.principal(ended)
 
 
 async def test_a_removed_member_loses_their_session_at_once(backend: Backend) -> None:
