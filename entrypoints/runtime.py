@@ -84,4 +84,8 @@ class Runtime:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if "services" in self.__dict__:  # built: its sign-in verifier holds HTTP connections
+                verifier = self.services.identity_verifier()
+                if verifier is not None:
+                    await verifier.aclose()
             await self.storage.close()

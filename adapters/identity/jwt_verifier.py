@@ -54,7 +54,7 @@ class JwtVerifier:
     ) -> None:
         self._issuers = _by_issuer(issuers)
         self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=10.0)
+        self.http = http or _own_client()
         self.clock: Clock = clock or SystemClock()
         self.discovery = DiscoveryCache(self.http, clock=self.clock)
         self.jwks = JwksCache(self.http, clock=self.clock)
@@ -222,3 +222,10 @@ def _name(claims: Mapping[str, Any]) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return ""
+
+
+def _own_client() -> httpx.AsyncClient:
+    """A client that keeps no connection open between requests: its fetches are rare (the
+    documents are cached), and it may serve more than one event loop (an API test client,
+    a restarted loop), which must not find a socket of a loop that has ended."""
+    return httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(max_keepalive_connections=0))
