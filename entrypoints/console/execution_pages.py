@@ -288,8 +288,10 @@ async def execution_page(
         "signal_form": signal_form or {},
         "children": children.items,
         "more_children": children.next_cursor is not None,
-        # Who started, cancelled, retried or signalled it (admins: from the audit log).
-        "who": await audit_queries.of_execution(principal, execution_id) if audit_queries else [],
+        # Who started, cancelled, retried, re-ran or signalled it (admins: the audit log).
+        "changes": await audit_queries.of_execution(principal, execution_id)
+        if audit_queries
+        else [],
     }
     return Template("execution.html", context=context, status_code=status_code)
 

@@ -15,6 +15,7 @@ from application.document_limits import MAX_INTEGER
 from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
 from application.queries.admin import AdminQueries
+from application.queries.audit import AuditQueries
 from application.queries.executions import ExecutionFilter, ExecutionQueries
 from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
@@ -50,9 +51,10 @@ class WorkflowServices:
         executions: ExecutionQueries,
         admin: AdminQueries,
         triggers: TriggerQueries,
+        audit: AuditQueries,
     ) -> None:
         self.workflows, self.executions, self.admin = workflows, executions, admin
-        self.triggers = triggers
+        self.triggers, self.audit = triggers, audit
 
 
 async def _workflow_page(
@@ -75,6 +77,8 @@ async def _workflow_page(
         "workflow": found.workflow,
         "version": found.version,
         "versions": await services.workflows.versions(workspace, workflow_id),
+        # Who made each version (admins: from the audit log).
+        "authors": await services.audit.version_authors(principal, workflow_id),
         "graph": draw_graph(found.version.document),
         "definition_text": as_editor_text(found.version.document),
         "schedules": await services.admin.schedules(workspace, workflow_id),
@@ -96,8 +100,11 @@ def _services(
     execution_queries: NamedDependency[ExecutionQueries],
     admin_queries: NamedDependency[AdminQueries],
     trigger_queries: NamedDependency[TriggerQueries],
+    audit_queries: NamedDependency[AuditQueries],
 ) -> WorkflowServices:
-    return WorkflowServices(workflow_queries, execution_queries, admin_queries, trigger_queries)
+    return WorkflowServices(
+        workflow_queries, execution_queries, admin_queries, trigger_queries, audit_queries
+    )
 
 
 class WorkflowPages(Controller):

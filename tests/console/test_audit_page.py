@@ -16,7 +16,7 @@ def rows(page: str) -> list[str]:
 
 
 def who_did_what(page: str) -> list[str]:
-    section = re.search(r"<section [^>]*data-who>(.*?)</section>", page, re.S)
+    section = re.search(r"<section [^>]*data-changes>(.*?)</section>", page, re.S)
     if section is None:
         return []
     items = re.findall(r"<li[^>]*>(.*?)</li>", section.group(1), re.S)
@@ -87,5 +87,8 @@ async def test_the_execution_page_says_who_started_and_cancelled_it(console: Con
     as_editor = await console.client.get(f"/console/executions/{execution_id}")
 
     said = who_did_what(page.text)
-    assert [line.rsplit(" ", 2)[0] for line in said] == ["editor started it", "editor cancelled it"]
+    assert [line.split(" · ")[0] for line in said] == [
+        "token editor started it",
+        "token editor cancelled it",
+    ]
     assert who_did_what(as_editor.text) == []  # the audit log is the admins'
