@@ -1,7 +1,7 @@
 """The web console's routes and templates, mounted on the API app by `create_app`.
 
 Pages live under /console (and / sends you there); they call the same queries and use
-cases as the API, as the principal of the token in the console's cookie.
+cases as the API, as the principal of the session the console's cookie names.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from entrypoints.console.errors import (
 from entrypoints.console.execution_actions import ExecutionActions
 from entrypoints.console.execution_pages import ExecutionPages
 from entrypoints.console.live import LiveStreams
+from entrypoints.console.oidc_pages import OidcPages
 from entrypoints.console.presentation import TEMPLATE_FILTERS, TEMPLATE_GLOBALS
 from entrypoints.console.retention_pages import RetentionPages
 from entrypoints.console.schedule_pages import SchedulePages
@@ -72,6 +73,7 @@ def console_handlers() -> list[ControllerRouterHandler]:
         path="/",
         route_handlers=[
             SignInPages,
+            OidcPages,
             EditorPages,
             BuilderCalls,
             WorkflowPages,
