@@ -33,6 +33,10 @@ from treadle_client.models import (
     ExecutionChange,
     ExecutionDetail,
     ExecutionPage,
+    Invitation,
+    Me,
+    Member,
+    Members,
     NodeKind,
     Retention,
     Run,
@@ -471,6 +475,32 @@ class AsyncClient:
     async def workspace(self) -> Workspace:
         """The token's workspace and role."""
         return await self._send(calls.workspace())
+
+    async def me(self) -> Me:
+        """Who is calling (a token or a person), in which workspace and with which role, and
+        every workspace they may act in."""
+        return await self._send(calls.me())
+
+    # Members: everyone lists them; only admins change them (and see invitations)
+
+    async def list_members(self) -> Members:
+        return await self._send(calls.list_members())
+
+    async def invite(self, email: str, role: str) -> Invitation:
+        """Invite an email with a role: they join when they first sign in with it. Inviting
+        an email again replaces its invitation."""
+        return await self._send(calls.invite(email, role))
+
+    async def cancel_invitation(self, invitation_id: str) -> None:
+        await self._send(calls.cancel_invitation(invitation_id))
+
+    async def change_role(self, user_id: str, role: str) -> Member:
+        """Give a member another role; refused (`last_admin`) for the workspace's last admin."""
+        return await self._send(calls.change_role(user_id, role))
+
+    async def remove_member(self, user_id: str) -> None:
+        """Remove a member; refused (`last_admin`) for the workspace's last admin."""
+        await self._send(calls.remove_member(user_id))
 
     async def list_node_kinds(self) -> list[NodeKind]:
         """Every node kind: built-in ones, then those installed packages add."""

@@ -26,6 +26,10 @@ from treadle_client.models import (
     Execution,
     ExecutionDetail,
     ExecutionPage,
+    Invitation,
+    Me,
+    Member,
+    Members,
     NodeKind,
     Retention,
     Run,
@@ -471,6 +475,33 @@ def revoke_token(token_id: str) -> Call[None]:
 
 def workspace() -> Call[Workspace]:
     return Call("GET", "/workspace", Workspace)
+
+
+def me() -> Call[Me]:
+    return Call("GET", "/me", Me)
+
+
+# Members
+
+
+def list_members() -> Call[Members]:
+    return Call("GET", "/members", Members)
+
+
+def invite(email: str, role: str) -> Call[Invitation]:
+    return Call("POST", "/members/invitations", Invitation, body={"email": email, "role": role})
+
+
+def cancel_invitation(invitation_id: str) -> Call[None]:
+    return Call("DELETE", f"/members/invitations/{_id(invitation_id)}", None)
+
+
+def change_role(user_id: str, role: str) -> Call[Member]:
+    return Call("PATCH", f"/members/{_id(user_id)}", Member, body={"role": role})
+
+
+def remove_member(user_id: str) -> Call[None]:
+    return Call("DELETE", f"/members/{_id(user_id)}", None)
 
 
 def list_node_kinds() -> Call[list[NodeKind]]:

@@ -32,6 +32,10 @@ from treadle_client.models import (
     ExecutionChange,
     ExecutionDetail,
     ExecutionPage,
+    Invitation,
+    Me,
+    Member,
+    Members,
     NodeKind,
     Retention,
     Run,
@@ -459,6 +463,32 @@ class Client:
     def workspace(self) -> Workspace:
         """The token's workspace and role."""
         return self._send(calls.workspace())
+
+    def me(self) -> Me:
+        """Who is calling (a token or a person), in which workspace and with which role, and
+        every workspace they may act in."""
+        return self._send(calls.me())
+
+    # Members: everyone lists them; only admins change them (and see invitations)
+
+    def list_members(self) -> Members:
+        return self._send(calls.list_members())
+
+    def invite(self, email: str, role: str) -> Invitation:
+        """Invite an email with a role: they join when they first sign in with it. Inviting
+        an email again replaces its invitation."""
+        return self._send(calls.invite(email, role))
+
+    def cancel_invitation(self, invitation_id: str) -> None:
+        self._send(calls.cancel_invitation(invitation_id))
+
+    def change_role(self, user_id: str, role: str) -> Member:
+        """Give a member another role; refused (`last_admin`) for the workspace's last admin."""
+        return self._send(calls.change_role(user_id, role))
+
+    def remove_member(self, user_id: str) -> None:
+        """Remove a member; refused (`last_admin`) for the workspace's last admin."""
+        self._send(calls.remove_member(user_id))
 
     def list_node_kinds(self) -> list[NodeKind]:
         """Every node kind: built-in ones, then those installed packages add."""

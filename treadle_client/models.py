@@ -199,9 +199,11 @@ class Token(Model):
     role: str
     created_at: Moment
     revoked_at: Moment | None
+    created_by: str | None = None
+    """The id of the user who created it; None when the CLI or a token did."""
 
 
-class TokenCreated(Token):
+class TokenCreated(Token, kw_only=True):
     token: str
     """The bearer token: shown this once."""
 
@@ -238,6 +240,70 @@ class Workspace(Model):
     name: str
     role: str
     """The role of the token that asked."""
+
+
+class Member(Model):
+    """A person in the workspace and their role; `added_by` names who invited them."""
+
+    user_id: str
+    email: str | None
+    display_name: str
+    role: str
+    joined_at: Moment
+    added_by: str
+
+
+class Invitation(Model):
+    """A membership waiting for `email` to sign in for the first time."""
+
+    id: str
+    email: str
+    role: str
+    invited_by: str
+    created_at: Moment
+
+
+class Members(Model):
+    members: list[Member]
+    invitations: list[Invitation]
+    """Pending invitations: only an admin sees them (empty for everyone else)."""
+
+
+class WorkspaceRef(Model):
+    id: str
+    name: str
+
+
+class TokenRef(Model):
+    id: str
+    name: str
+
+
+class UserRef(Model):
+    id: str
+    email: str | None
+    display_name: str
+
+
+class WorkspaceRole(Model):
+    """A workspace the caller may act in, and their role there."""
+
+    id: str
+    name: str
+    role: str
+
+
+class Me(Model):
+    """Who is calling: an API token (`token`) or a person (`user`), acting in `workspace`
+    with `role`; `workspaces` are every one they may act in (a token: its own)."""
+
+    kind: str
+    """`token` or `user`."""
+    workspace: WorkspaceRef
+    role: str
+    token: TokenRef | None
+    user: UserRef | None
+    workspaces: list[WorkspaceRole]
 
 
 class Retention(Model):

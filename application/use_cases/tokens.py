@@ -53,6 +53,8 @@ class CreateToken:
     name: str
     role: str
     actor: Actor = SYSTEM
+    created_by: str | None = None
+    """The user who asked for the token, when a person did (None for the CLI or a token)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class CreateTokenHandler:
             role=role.value,
             token_hash=hash_token(secret),
             created_at=self._clock.now(),
+            created_by=command.created_by,
         )
         async with self._uow() as uow:
             if await uow.workspaces.get(command.workspace_id) is None:

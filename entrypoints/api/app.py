@@ -16,6 +16,7 @@ from entrypoints.api.controllers.audit import AuditController
 from entrypoints.api.controllers.executions import ExecutionController
 from entrypoints.api.controllers.health import HealthController
 from entrypoints.api.controllers.hooks import HookController
+from entrypoints.api.controllers.members import MeController, MemberController
 from entrypoints.api.controllers.node_kinds import NodeKindController
 from entrypoints.api.controllers.retention import RetentionController
 from entrypoints.api.controllers.schedules import ScheduleController
@@ -65,6 +66,8 @@ def api_router() -> Router:
             SecretController,
             TokenController,
             WorkspaceController,
+            MemberController,
+            MeController,
             NodeKindController,
             RetentionController,
             AuditController,

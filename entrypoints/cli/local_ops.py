@@ -10,11 +10,13 @@ from application.audit import LOCAL_CLI, AuditEntry, AuditFilter
 from application.document_limits import MAX_RUNS
 from application.errors import NotFound
 from application.node_kinds import KindListing
+from application.people import Invitation, Member
 from application.records import ApiToken, StoredEvent, Workflow
 from application.retention import RetentionSettings
 from application.use_cases.cancel_execution import CancelExecution
 from application.use_cases.create_workflow import CreateWorkflow, SourceText
 from application.use_cases.deliver_signal import DeliverSignal
+from application.use_cases.people import CancelInvitation, ChangeRole, Invite, RemoveMember
 from application.use_cases.rerun_execution import RerunExecution
 from application.use_cases.retry_execution import RetryExecution
 from application.use_cases.start_run import StartRun
@@ -27,6 +29,7 @@ from domain.status import ExecutionStatus
 from entrypoints.api.schemas.workflows import source_reader
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.common import ensure_workspace, find_workflow, find_workspace, with_runtime
+from entrypoints.cli.member_views import InvitationRow, MemberRow
 from entrypoints.cli.views import (
     Applied,
     Checked,
@@ -267,6 +270,52 @@ class DatabaseOperations:
 
         return with_runtime(revoke).id
 
+    def list_members(self, workspace: str) -> list[MemberRow]:
+        async def load(runtime: Runtime) -> list[Member]:
+            space = await find_workspace(runtime, workspace)
+            return await runtime.services.people_queries().members(space.id)
+
+        return [_member_row(member) for member in with_runtime(load)]
+
+    def list_invitations(self, workspace: str) -> list[InvitationRow]:
+        async def load(runtime: Runtime) -> list[Invitation]:
+            space = await find_workspace(runtime, workspace)
+            return await runtime.services.people_queries().invitations(space.id)
+
+        return [_invitation_row(invitation) for invitation in with_runtime(load)]
+
+    def invite(self, workspace: str, email: str, role: str) -> InvitationRow:
+        async def act(runtime: Runtime) -> Invitation:
+            # Like `tokens create`, so an install's first admin can be invited from here.
+            space = await ensure_workspace(runtime, workspace)
+            return await runtime.services.invite()(Invite(space.id, email, role, LOCAL_CLI))
+
+        return _invitation_row(with_runtime(act))
+
+    def cancel_invitation(self, workspace: str, invitation_id: str) -> None:
+        async def act(runtime: Runtime) -> None:
+            space = await find_workspace(runtime, workspace)
+            command = CancelInvitation(space.id, invitation_id, LOCAL_CLI)
+            await runtime.services.cancel_invitation()(command)
+
+        with_runtime(act)
+
+    def change_role(self, workspace: str, user_id: str, role: str) -> MemberRow:
+        async def act(runtime: Runtime) -> Member:
+            space = await find_workspace(runtime, workspace)
+            command = ChangeRole(space.id, user_id, role, LOCAL_CLI)
+            return await runtime.services.change_membership().change_role(command)
+
+        return _member_row(with_runtime(act))
+
+    def remove_member(self, workspace: str, user_id: str) -> None:
+        async def act(runtime: Runtime) -> None:
+            space = await find_workspace(runtime, workspace)
+            command = RemoveMember(space.id, user_id, LOCAL_CLI)
+            await runtime.services.change_membership().remove(command)
+
+        with_runtime(act)
+
     def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
         async def load(runtime: Runtime) -> list[AuditEntry]:
             space = await find_workspace(runtime, workspace)
@@ -297,6 +346,28 @@ def _retention(runtime: Runtime) -> RetentionSettings:
 
 def _token_row(token: ApiToken) -> TokenRow:
     return TokenRow(token.id, token.name, token.role, token.created_at, token.revoked_at)
+
+
+def _member_row(member: Member) -> MemberRow:
+    user, membership = member.user, member.membership
+    return MemberRow(
+        user.id,
+        user.email,
+        user.display_name,
+        membership.role,
+        membership.created_at,
+        membership.added_by,
+    )
+
+
+def _invitation_row(invitation: Invitation) -> InvitationRow:
+    return InvitationRow(
+        invitation.id,
+        invitation.email,
+        invitation.role,
+        invitation.invited_by,
+        invitation.created_at,
+    )
 
 
 def _audit_row(entry: AuditEntry) -> AuditRow:

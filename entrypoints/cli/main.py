@@ -8,6 +8,7 @@ import typer
 
 from entrypoints.cli import api_command, dev_command, manage, test_command
 from entrypoints.cli.common import fail, guarded, settings_or_exit
+from entrypoints.cli.members import members_app, whoami
 from entrypoints.cli.operations import choose
 
 __all__ = ["app", "fail", "guarded", "settings_or_exit"]
@@ -101,6 +102,8 @@ def worker(
 api_command.register(app)
 dev_command.register(app)
 manage.register(app)
+app.add_typer(members_app, name="members")
+app.command("whoami")(whoami)
 test_command.register(app)
 
 

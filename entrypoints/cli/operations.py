@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from domain.retention import RetentionPolicy
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
+from entrypoints.cli.member_views import InvitationRow, MemberRow, WhoAmI
 from entrypoints.cli.views import (
     Applied,
     Checked,
@@ -120,6 +121,26 @@ class Operations(Protocol):
         """Revoke the token; answer its id."""
         ...
 
+    def list_members(self, workspace: str) -> list[MemberRow]: ...
+
+    def list_invitations(self, workspace: str) -> list[InvitationRow]:
+        """Pending invitations (an admin's to see, over the API)."""
+        ...
+
+    def invite(self, workspace: str, email: str, role: str) -> InvitationRow:
+        """Invite the email (replacing its pending invitation, if any)."""
+        ...
+
+    def cancel_invitation(self, workspace: str, invitation_id: str) -> None: ...
+
+    def change_role(self, workspace: str, user_id: str, role: str) -> MemberRow:
+        """Refused for the workspace's last admin."""
+        ...
+
+    def remove_member(self, workspace: str, user_id: str) -> None:
+        """Refused for the workspace's last admin."""
+        ...
+
     def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
         """The workspace's audit entries matching `query`, newest first (an admin token's
         over the API)."""
@@ -140,6 +161,10 @@ class RemoteOperations(Operations, Protocol):
 
     def workspace_name(self) -> str:
         """The name of the workspace the token belongs to."""
+        ...
+
+    def whoami(self) -> WhoAmI:
+        """Who the token (or person) in use is, where, and with which role."""
         ...
 
     def list_secrets(self) -> list[SecretRow]: ...

@@ -19,6 +19,7 @@ from domain.problems import Problem
 from domain.retention import RetentionPolicy
 from entrypoints.cli.audit_views import AuditQuery, AuditRow
 from entrypoints.cli.common import console, fail
+from entrypoints.cli.member_views import InvitationRow, MemberRow, WhoAmI
 from entrypoints.cli.operations import Remote
 from entrypoints.cli.views import (
     Applied,
@@ -48,6 +49,9 @@ from treadle_client import (
     Event,
     Execution,
     ExecutionDetail,
+    Invitation,
+    Me,
+    Member,
     NotFound,
     Retention,
     RunSpec,
@@ -224,6 +228,37 @@ class ApiOperations:
     def revoke_token(self, workspace: str, token_id: str) -> str:
         self._call(lambda client: client.revoke_token(token_id))
         return token_id
+
+    def whoami(self) -> WhoAmI:
+        return self._call(lambda client: _whoami(client.me()))
+
+    # Members
+
+    def list_members(self, workspace: str) -> list[MemberRow]:
+        return self._call(lambda client: [_member(m) for m in client.list_members().members])
+
+    def list_invitations(self, workspace: str) -> list[InvitationRow]:
+        def load(client: Client) -> list[InvitationRow]:
+            # The listing leaves invitations out for other roles: say so rather than
+            # print an empty list that looks like there are none.
+            role = client.me().role
+            if role != "admin":
+                fail(f"only admins see invitations; the token's role is {role} (forbidden)")
+            return [_invitation(i) for i in client.list_members().invitations]
+
+        return self._call(load)
+
+    def invite(self, workspace: str, email: str, role: str) -> InvitationRow:
+        return self._call(lambda client: _invitation(client.invite(email, role)))
+
+    def cancel_invitation(self, workspace: str, invitation_id: str) -> None:
+        self._call(lambda client: client.cancel_invitation(invitation_id))
+
+    def change_role(self, workspace: str, user_id: str, role: str) -> MemberRow:
+        return self._call(lambda client: _member(client.change_role(user_id, role)))
+
+    def remove_member(self, workspace: str, user_id: str) -> None:
+        self._call(lambda client: client.remove_member(user_id))
 
     def list_audit(self, workspace: str, query: AuditQuery) -> list[AuditRow]:
         def load(client: Client) -> list[AuditRow]:
@@ -472,6 +507,38 @@ def _schedule(schedule: Schedule) -> ScheduleRow:
 
 def _token(token: Token) -> TokenRow:
     return TokenRow(token.id, token.name, token.role, token.created_at, token.revoked_at)
+
+
+def _member(member: Member) -> MemberRow:
+    return MemberRow(
+        member.user_id,
+        member.email,
+        member.display_name,
+        member.role,
+        member.joined_at,
+        member.added_by,
+    )
+
+
+def _invitation(invitation: Invitation) -> InvitationRow:
+    return InvitationRow(
+        invitation.id,
+        invitation.email,
+        invitation.role,
+        invitation.invited_by,
+        invitation.created_at,
+    )
+
+
+def _whoami(me: Me) -> WhoAmI:
+    others = [(w.name, w.role) for w in me.workspaces if w.id != me.workspace.id]
+    if me.user is not None:
+        name = (
+            f"{me.user.display_name} <{me.user.email}>" if me.user.email else me.user.display_name
+        )
+        return WhoAmI("user", name, me.user.id, me.workspace.name, me.role, others)
+    token_id, token_name = (me.token.id, me.token.name) if me.token else ("", "")
+    return WhoAmI("token", token_name, token_id, me.workspace.name, me.role, others)
 
 
 def _trigger(trigger: Trigger) -> TriggerRow:

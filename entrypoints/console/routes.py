@@ -29,6 +29,7 @@ from entrypoints.console.errors import (
 from entrypoints.console.execution_actions import ExecutionActions
 from entrypoints.console.execution_pages import ExecutionPages
 from entrypoints.console.live import LiveStreams
+from entrypoints.console.member_pages import MemberPages
 from entrypoints.console.oidc_pages import OidcPages
 from entrypoints.console.presentation import TEMPLATE_FILTERS, TEMPLATE_GLOBALS
 from entrypoints.console.retention_pages import RetentionPages
@@ -83,6 +84,7 @@ def console_handlers() -> list[ControllerRouterHandler]:
             SchedulePages,
             SecretPages,
             TokenPages,
+            MemberPages,
             AuditPages,
             RetentionPages,
             console_home,

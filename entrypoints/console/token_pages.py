@@ -17,6 +17,7 @@ from application.access import Principal, Role
 from application.errors import NotFound
 from application.input_errors import InvalidInput
 from application.queries.admin import AdminQueries
+from application.queries.people import PeopleQueries
 from application.records import ApiToken
 from application.use_cases.tokens import (
     CreateToken,
@@ -24,6 +25,7 @@ from application.use_cases.tokens import (
     RevokeToken,
     RevokeTokenHandler,
 )
+from entrypoints.api.controllers.members import PEOPLE_DEPENDENCIES
 from entrypoints.console.admin_forms import (
     Confirmation,
     confirmation_page,
@@ -43,11 +45,13 @@ async def _tokens_page(
     request: Request[Any, Any, Any],
     principal: Principal,
     admin_queries: AdminQueries,
+    people_queries: PeopleQueries,
     status: int = 200,
     **context: Any,
 ) -> Template:
     tokens = await admin_queries.tokens(principal.workspace_id)
     values = {
+        "creators": await _creators(people_queries, principal, tokens),
         "principal": principal,
         "nav": "tokens",
         "title": "API tokens",
@@ -61,6 +65,17 @@ async def _tokens_page(
         **context,
     }
     return Template("tokens.html", context=values, status_code=status, headers=NOT_STORED)
+
+
+async def _creators(
+    people_queries: PeopleQueries, principal: Principal, tokens: list[ApiToken]
+) -> dict[str, str]:
+    """The display names of the members who created tokens, by user id (a creator no
+    longer a member is shown by id)."""
+    if not any(token.created_by for token in tokens):
+        return {}
+    members = await people_queries.members(principal.workspace_id)
+    return {member.user.id: member.user.display_name for member in members}
 
 
 def _refusals(name: str, role: str) -> dict[str, str]:
@@ -86,6 +101,7 @@ async def _token(admin_queries: AdminQueries, principal: Principal, token_id: st
 class TokenPages(Controller):
     path = "/console/tokens"
     include_in_schema = False
+    dependencies = PEOPLE_DEPENDENCIES
 
     @get("/")
     async def list_tokens(
@@ -93,9 +109,10 @@ class TokenPages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         admin_queries: NamedDependency[AdminQueries],
+        people_queries: NamedDependency[PeopleQueries],
     ) -> Template:
         principal.require(Role.ADMIN)
-        return await _tokens_page(request, principal, admin_queries)
+        return await _tokens_page(request, principal, admin_queries, people_queries)
 
     @post("/", status_code=201)
     async def create_token(
@@ -103,6 +120,7 @@ class TokenPages(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         admin_queries: NamedDependency[AdminQueries],
+        people_queries: NamedDependency[PeopleQueries],
         create_token: NamedDependency[CreateTokenHandler],
     ) -> Template:
         principal.require(Role.ADMIN)
@@ -113,17 +131,23 @@ class TokenPages(Controller):
             try:
                 created = await create_token(
                     CreateToken(
-                        principal.workspace_id, form["name"], form["role"], actor=principal.actor
+                        principal.workspace_id,
+                        form["name"],
+                        form["role"],
+                        actor=principal.actor,
+                        created_by=principal.user_id,
                     )
                 )
             except InvalidInput as invalid:
                 errors[refused_field(invalid, "name")] = invalid.message
         if errors:
             return await _tokens_page(
-                request, principal, admin_queries, 422, form=form, errors=errors
+                request, principal, admin_queries, people_queries, 422, form=form, errors=errors
             )
         shown = {"id": created.record.id, "name": form["name"], "secret": created.secret}
-        return await _tokens_page(request, principal, admin_queries, 201, created=shown)
+        return await _tokens_page(
+            request, principal, admin_queries, people_queries, 201, created=shown
+        )
 
     @get("/{token_id:str}/revoke")
     async def confirm_revoke(

@@ -96,7 +96,13 @@ class TokenController(Controller):
     ) -> TokenCreated:
         """The `token` field is shown this once: only its hash is stored."""
         created = await create_token(
-            CreateToken(principal.workspace_id, data.name, data.role, actor=principal.actor)
+            CreateToken(
+                principal.workspace_id,
+                data.name,
+                data.role,
+                actor=principal.actor,
+                created_by=principal.user_id,
+            )
         )
         out = TokenOut.of(created.record)
         return TokenCreated(
@@ -105,6 +111,7 @@ class TokenController(Controller):
             role=out.role,
             created_at=out.created_at,
             revoked_at=out.revoked_at,
+            created_by=out.created_by,
             token=created.secret,
         )
 

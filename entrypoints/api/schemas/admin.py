@@ -106,6 +106,8 @@ class TokenOut(Out):
     role: str
     created_at: datetime
     revoked_at: datetime | None
+    created_by: str | None
+    """The id of the user who created the token; null when the CLI or a token did."""
 
     @classmethod
     def of(cls, token: ApiToken) -> TokenOut:
@@ -115,6 +117,7 @@ class TokenOut(Out):
             role=token.role,
             created_at=token.created_at,
             revoked_at=token.revoked_at,
+            created_by=token.created_by,
         )
 
 
