@@ -158,13 +158,15 @@ async def test_each_version_names_the_token_that_made_it(console: Runs) -> None:
     assert versions(shown) == ["v2 · by token editor", "v1 · by token admin"]
 
 
-async def test_only_admins_see_who_made_a_change(console: Runs) -> None:
+async def test_a_viewer_sees_who_made_a_change_but_not_the_audit_log(console: Runs) -> None:
     await console.sign_in("a_editor")
     workflow_id = await console.workflow(WAITS_FOR_GO, name="waits")
     execution_id = await start(console, workflow_id)
+    await console.sign_in("a_viewer")
 
     shown = await page(console, f"/console/executions/{execution_id}")
     workflow = await page(console, f"/console/workflows/{workflow_id}")
 
-    assert changes(shown) == []
-    assert versions(workflow) == ["v1"]
+    assert changes(shown) == ["token editor started it"]
+    assert versions(workflow) == ["v1 · by token editor"]
+    assert (await console.client.get("/console/audit")).status_code == 403
