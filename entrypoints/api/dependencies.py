@@ -45,6 +45,10 @@ SERVICE_NAMES = (
     "update_trigger",
     "delete_trigger",
     "receive_hook",
+    "people_queries",
+    "invite",
+    "cancel_invitation",
+    "change_membership",
 )
 
 

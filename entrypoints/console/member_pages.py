@@ -28,7 +28,6 @@ from application.use_cases.people import (
     InviteHandler,
     RemoveMember,
 )
-from entrypoints.api.controllers.members import PEOPLE_DEPENDENCIES
 from entrypoints.console.admin_forms import (
     Confirmation,
     confirmation_page,
@@ -99,7 +98,6 @@ async def _member(people_queries: PeopleQueries, principal: Principal, user_id: 
 class MemberPages(Controller):
     path = PAGE
     include_in_schema = False
-    dependencies = PEOPLE_DEPENDENCIES
 
     @get("/")
     async def list_members(

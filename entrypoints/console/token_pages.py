@@ -25,7 +25,6 @@ from application.use_cases.tokens import (
     RevokeToken,
     RevokeTokenHandler,
 )
-from entrypoints.api.controllers.members import PEOPLE_DEPENDENCIES
 from entrypoints.console.admin_forms import (
     Confirmation,
     confirmation_page,
@@ -101,7 +100,6 @@ async def _token(admin_queries: AdminQueries, principal: Principal, token_id: st
 class TokenPages(Controller):
     path = "/console/tokens"
     include_in_schema = False
-    dependencies = PEOPLE_DEPENDENCIES
 
     @get("/")
     async def list_tokens(

@@ -3,10 +3,8 @@ caller is (`/me`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from application.access import Principal, Role
@@ -35,22 +33,6 @@ from entrypoints.api.schemas.members import (
     WorkspaceRoleOut,
 )
 
-PEOPLE_SERVICES = ("people_queries", "invite", "cancel_invitation", "change_membership")
-
-
-def _service(name: str) -> Provide:
-    """A provider of the app's `ApiServices`, called per request (so a test's override
-    counts), as `entrypoints.api.dependencies` provides the others."""
-
-    async def dependency(request: Request[Any, Any, Any]) -> Any:
-        return getattr(request.app.state["services"], name)()
-
-    return Provide(dependency)
-
-
-PEOPLE_DEPENDENCIES = {name: _service(name) for name in PEOPLE_SERVICES}
-"""The people services by the names handlers ask for (the console's pages use them too)."""
-
 
 async def members_out(
     people_queries: PeopleQueries, principal: Principal, with_invitations: bool
@@ -70,7 +52,6 @@ class MemberController(Controller):
 
     path = "/members"
     tags = ["members"]
-    dependencies = PEOPLE_DEPENDENCIES
 
     @get("/")
     async def list_members(
@@ -138,7 +119,6 @@ class MemberController(Controller):
 class MeController(Controller):
     path = "/me"
     tags = ["workspace"]
-    dependencies = PEOPLE_DEPENDENCIES
 
     @get("/")
     async def who_am_i(
