@@ -14,21 +14,27 @@ from entrypoints.settings import Settings
 
 def issuer_configs(settings: Settings) -> list[IssuerConfig]:
     """One trusted issuer per OpenID Connect provider (its access tokens are meant for
-    `audience`, else its client id), and the Supabase project's when there is one."""
-    configs = [
-        IssuerConfig(issuer=provider.issuer, audience=provider.audience or provider.client_id)
+    `audience`, else its client id), and the Supabase project's when there is one.
+
+    A Supabase project that is also a sign-in provider (Supabase Auth's OpenID Connect
+    server) is one issuer: the project's settings say how its access tokens are checked
+    (audience `authenticated`, its key set, its legacy secret), and the console's sign-in
+    checks the ID token against the provider's client id all the same."""
+    configs = {
+        provider.issuer: IssuerConfig(
+            issuer=provider.issuer, audience=provider.audience or provider.client_id
+        )
         for provider in settings.oidc_providers
-    ]
+    }
     if settings.supabase_url:
         secret = settings.supabase_jwt_secret
-        configs.append(
-            supabase_issuer(
-                settings.supabase_url,
-                settings.supabase_audience,
-                secret.get_secret_value() if secret else None,
-            )
+        project = supabase_issuer(
+            settings.supabase_url,
+            settings.supabase_audience,
+            secret.get_secret_value() if secret else None,
         )
-    return configs
+        configs[project.issuer] = project
+    return list(configs.values())
 
 
 def identity_verifier(

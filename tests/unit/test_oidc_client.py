@@ -236,3 +236,21 @@ def test_no_verifier_without_an_identity_provider() -> None:
     settings = Settings(oidc_providers=[], supabase_url=None)
 
     assert identity_verifier(settings) is None
+
+
+def test_a_supabase_project_that_is_also_a_sign_in_provider_is_one_issuer() -> None:
+    project = "https://ref.supabase.co"
+    settings = Settings(
+        oidc_providers=[
+            OidcProviderSetting(name="supabase", issuer=f"{project}/auth/v1", client_id="c1")
+        ],
+        supabase_url=project,
+        supabase_jwt_secret=SecretStr("x" * 40),
+    )
+
+    verifier = identity_verifier(settings)
+    assert verifier is not None
+    assert dict(verifier.issuers) == {
+        f"{project}/auth/v1": supabase_issuer(project, "authenticated", "x" * 40)
+    }
+    assert list(oidc_providers(settings, verifier)) == ["supabase"]
