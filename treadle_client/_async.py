@@ -66,7 +66,9 @@ class AsyncClient:
     """Treadle's HTTP API for asyncio: `async with AsyncClient(url, token) as client:`.
     Every method raises `TreadleError` for an error answer. A request safe to repeat is
     retried on 429, 503 and connection errors as `retries` says (see `Retries`; None
-    never retries)."""
+    never retries). `token` is an API token or a person's JWT from a configured identity
+    provider; `workspace` names the workspace such a person acts in when they belong to
+    several."""
 
     def __init__(
         self,
@@ -76,11 +78,12 @@ class AsyncClient:
         timeout: float = calls.DEFAULT_TIMEOUT,
         retries: Retries | None = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
+        workspace: str | None = None,
     ) -> None:
         self._retries = retries
         self._http = httpx.AsyncClient(
             base_url=calls.base_url(url),
-            headers=calls.auth_headers(token),
+            headers=calls.auth_headers(token, workspace),
             timeout=timeout,
             transport=transport,
         )

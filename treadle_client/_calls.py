@@ -121,10 +121,17 @@ def base_url(url: str) -> str:
     return url.rstrip("/") + API_PREFIX
 
 
-def auth_headers(token: str | None) -> dict[str, str]:
+WORKSPACE_HEADER = "X-Treadle-Workspace"
+"""Names the workspace (by name or id) a person's JWT acts in, for people in several; an
+API token's workspace is its own."""
+
+
+def auth_headers(token: str | None, workspace: str | None = None) -> dict[str, str]:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if workspace:
+        headers[WORKSPACE_HEADER] = workspace
     return headers
 
 

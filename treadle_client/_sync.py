@@ -65,7 +65,9 @@ class Client:
     """Treadle's HTTP API: `Client("http://127.0.0.1:8000", token)`, best used as a context
     manager so its connections are closed. Every method raises `TreadleError` for an
     error answer. A request safe to repeat is retried on 429, 503 and connection errors
-    as `retries` says (see `Retries`; None never retries)."""
+    as `retries` says (see `Retries`; None never retries). `token` is an API token or a
+    person's JWT from a configured identity provider; `workspace` names the workspace such
+    a person acts in when they belong to several."""
 
     def __init__(
         self,
@@ -75,11 +77,12 @@ class Client:
         timeout: float = calls.DEFAULT_TIMEOUT,
         retries: Retries | None = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
+        workspace: str | None = None,
     ) -> None:
         self._retries = retries
         self._http = httpx.Client(
             base_url=calls.base_url(url),
-            headers=calls.auth_headers(token),
+            headers=calls.auth_headers(token, workspace),
             timeout=timeout,
             transport=transport,
         )

@@ -10,6 +10,7 @@ neither the engine nor the HTTP client.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,10 +39,12 @@ from entrypoints.cli.views import (
 
 @dataclass(frozen=True)
 class Remote:
-    """A Treadle server and the bearer token to use on it."""
+    """A Treadle server and the bearer token to use on it (an API token, or a person's JWT
+    with the workspace they act in when they belong to several)."""
 
     url: str
     token: str
+    workspace: str | None = None
 
 
 class Operations(Protocol):
@@ -217,7 +220,9 @@ def choose(url: str | None, token: str | None) -> None:
             " TREADLE_URL is not",
             2,
         )
-    _remote = Remote(url, token) if url and token else None
+    # A person's JWT names its workspace with TREADLE_WORKSPACE (an API token has its own).
+    workspace = os.environ.get("TREADLE_WORKSPACE") or None
+    _remote = Remote(url, token, workspace) if url and token else None
 
 
 def remote() -> Remote | None:

@@ -80,7 +80,8 @@ class ApiOperations:
 
     def _call(self, action: Callable[[Client], T]) -> T:
         try:
-            with Client(self._remote.url, self._remote.token) as client:
+            remote = self._remote
+            with Client(remote.url, remote.token, workspace=remote.workspace) as client:
                 return action(client)
         except TreadleError as error:
             problems = [f"\n  {_detail_line(detail)}" for detail in error.details]

@@ -8,8 +8,17 @@ import asyncio
 import pytest
 
 from tests.client.conftest import Served
-from tests.support.people import join
-from treadle_client import AsyncClient, Client, Conflict, Forbidden, Me, Members, NotFound
+from tests.support.people import PERSON_PREFIX, accept_people, join
+from treadle_client import (
+    AsyncClient,
+    Client,
+    Conflict,
+    Forbidden,
+    Me,
+    Members,
+    NotFound,
+    TreadleError,
+)
 
 
 async def test_the_async_client_manages_members(served: Served) -> None:
@@ -55,3 +64,20 @@ async def test_the_sync_client_reads_the_same_and_is_refused_the_same(served: Se
     assert members.invitations == []
     assert me.role == "viewer" and me.workspaces[0].name == "workspace-a"
     assert refused.code == "forbidden"
+
+
+async def test_a_person_in_two_workspaces_names_one_with_the_client(served: Served) -> None:
+    verifier = accept_people(served.runtime.services)
+    await join(served.runtime.services, "workspace-a", "ada@example.com", "admin", verifier)
+    await join(served.runtime.services, "workspace-b", "ada@example.com", "viewer", verifier)
+    token = f"{PERSON_PREFIX}ada"
+
+    async with AsyncClient(served.url, token, workspace="workspace-b") as client:
+        in_b = await client.me()
+    async with AsyncClient(served.url, token) as client:
+        with pytest.raises(TreadleError) as unnamed:
+            await client.me()
+
+    assert (in_b.kind, in_b.workspace.name, in_b.role) == ("user", "workspace-b", "viewer")
+    assert sorted(w.name for w in in_b.workspaces) == ["workspace-a", "workspace-b"]
+    assert unnamed.value.code == "workspace_required"
