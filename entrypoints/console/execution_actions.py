@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from application.access import Principal, Role
 from application.errors import UnstorableValue
 from application.input_errors import InvalidInput
+from application.queries.audit import AuditQueries
 from application.queries.executions import ExecutionQueries
 from application.queries.triggers import TriggerQueries
 from application.queries.workflows import WorkflowQueries
@@ -45,6 +46,7 @@ class ExecutionActions(Controller):
         execution_queries: NamedDependency[ExecutionQueries],
         workflow_queries: NamedDependency[WorkflowQueries],
         trigger_queries: NamedDependency[TriggerQueries],
+        audit_queries: NamedDependency[AuditQueries],
     ) -> Response[Any]:
         principal.require(Role.EDITOR)
         fields = await form_fields(request)
@@ -77,6 +79,7 @@ class ExecutionActions(Controller):
             execution_id,
             status_code=422,
             signal_form=form,
+            audit_queries=audit_queries,
             trigger_queries=trigger_queries,
         )
 

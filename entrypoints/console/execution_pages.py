@@ -254,8 +254,8 @@ async def execution_page(
     node: str | None = None,
     status_code: int = 200,
     signal_form: dict[str, str] | None = None,
+    audit_queries: AuditQueries,
     trigger_queries: TriggerQueries | None = None,
-    audit_queries: AuditQueries | None = None,
 ) -> Template:
     """The execution page; `signal_form` refills the signal form with what was sent and
     the error beside it."""
@@ -288,10 +288,8 @@ async def execution_page(
         "signal_form": signal_form or {},
         "children": children.items,
         "more_children": children.next_cursor is not None,
-        # Who started, cancelled, retried, re-ran or signalled it (admins: the audit log).
-        "changes": await audit_queries.of_execution(principal, execution_id)
-        if audit_queries
-        else [],
+        # Who started, cancelled, retried, re-ran or signalled it.
+        "changes": await audit_queries.of_execution(principal, execution_id),
     }
     return Template("execution.html", context=context, status_code=status_code)
 
