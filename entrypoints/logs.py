@@ -7,7 +7,9 @@ import re
 import sys
 from typing import Any
 
-_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])token=)[^&\s]+")
+# Query values that are credentials: an event stream's `token`, and the authorization
+# `code` (with its `state`) an identity provider sends back to the console's sign-in.
+_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|code|state)=)[^&\s]+")
 
 
 class LineFormatter(logging.Formatter):
@@ -34,7 +36,8 @@ def _quote(text: str) -> str:
 
 
 class RedactQueryTokens(logging.Filter):
-    """Access lines carry paths; event streams may take `?token=`: never log its value."""
+    """Access lines carry paths; event streams may take `?token=` and the sign-in callback
+    `?code=&state=`: never log their values."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

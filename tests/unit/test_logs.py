@@ -26,9 +26,16 @@ def test_a_token_in_an_access_line_query_is_redacted() -> None:
     assert "token=[redacted]&x=1" in line
 
 
+def test_a_sign_in_callback_s_code_and_state_are_redacted() -> None:
+    path = "/console/auth/corp/callback?code=authz-code-123&state=st-456&iss=x"
+    line = _format(_record('%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5000", "GET", path, "1.1", 302)))
+    assert "authz-code-123" not in line and "st-456" not in line
+    assert "code=[redacted]&state=[redacted]&iss=x" in line
+
+
 def test_other_query_values_are_kept() -> None:
-    line = _format(_record("GET /api/v1/executions?status=failed&tokenizer=a"))
-    assert "status=failed&tokenizer=a" in line
+    line = _format(_record("GET /api/v1/executions?status=failed&tokenizer=a&codec=b"))
+    assert "status=failed&tokenizer=a&codec=b" in line
 
 
 def test_fields_follow_the_message_as_key_value_pairs() -> None:
