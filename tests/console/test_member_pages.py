@@ -125,6 +125,7 @@ async def test_others_see_the_list_only_and_may_change_nothing(console: Console)
         await console.sign_in(who)
         page = await console.client.get(PAGE)
         assert page.status_code == 200
+        assert f'href="{PAGE}" aria-current="page"' in page.text  # in every member's nav
         assert "Alice" in page.text
         assert "bob@example.com" not in page.text  # invitations are the admins'
         assert f'action="{PAGE}/invitations"' not in page.text  # no invite form
