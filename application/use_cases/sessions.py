@@ -22,7 +22,6 @@ from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from application.use_cases.people import NotAMember, principal_of
 
-
 SWEEP_AT_SIGN_IN = 100
 
 
