@@ -26,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -48,6 +49,7 @@ from bench.pgbouncer import find_binary as find_pgbouncer
 from bench.pgbouncer import running_pgbouncer
 from entrypoints.bootstrap import bootstrap
 from entrypoints.settings import Settings
+from tests.support.api_stack import free_port
 from tests.support.databases import (
     configured_server_url,
     configured_session_server_url,
@@ -279,10 +281,13 @@ async def test_a_worker_through_pgbouncer_picks_a_run_up_by_notification(
     )
     runtime = await bootstrap(settings)
     log = tmp_path / "worker.log"
-    worker = start_worker(pooled, direct, log)
+    metrics_port = free_port()
+    worker = start_worker(pooled, direct, log, metrics_port)
     try:
         await until(lambda: listening_workers(direct) == 1, worker, log, "the worker to listen")
-        await asyncio.sleep(0.5)  # its first claim, at start, found nothing: it now waits
+        # Its first claim, at start, found nothing: from then on it waits for a wake-up (or
+        # its long poll), so the run below is picked up by its notification.
+        await until(lambda: claims_made(metrics_port) >= 1, worker, log, "the first claim")
         workspace = await runtime.services.ensure_workspace()(EnsureWorkspace("pooler"))
         definition = {"nodes": [{"id": "only", "kind": "noop"}], "edges": []}
         workflow = await runtime.engine.create_workflow()(
@@ -298,8 +303,9 @@ async def test_a_worker_through_pgbouncer_picks_a_run_up_by_notification(
         await runtime.close()
 
 
-def start_worker(pooled: str, direct: str, log: Path) -> subprocess.Popen[bytes]:
-    """A real worker process on the pooler with the direct session URL, polling rarely."""
+def start_worker(pooled: str, direct: str, log: Path, metrics_port: int) -> subprocess.Popen[bytes]:
+    """A real worker process on the pooler with the direct session URL, polling rarely,
+    with its metrics on `metrics_port`."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -310,6 +316,7 @@ def start_worker(pooled: str, direct: str, log: Path) -> subprocess.Popen[bytes]
         TREADLE_SESSION_DATABASE_URL=direct,
         SECRET_KEY=SECRET_KEY,
         TREADLE_POLL_INTERVAL=str(LONG_POLL),
+        TREADLE_WORKER_METRICS_PORT=str(metrics_port),
         PYTHONPATH=str(ROOT),
     )
     with log.open("wb") as out:
@@ -347,6 +354,19 @@ def status(direct: str, execution_id: str) -> str | None:
             "SELECT status FROM executions WHERE id = %s", (execution_id,)
         ).fetchone()
     return None if row is None else str(row[0])
+
+
+def claims_made(metrics_port: int) -> float:
+    """How many claims the worker has made (finished), from its Prometheus metrics; 0
+    until they answer."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=1).text
+    except httpx.HTTPError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("treadle_claim_duration_seconds_count"):
+            return float(line.split()[-1])
+    return 0
 
 
 async def until(check: Any, worker: subprocess.Popen[bytes], log: Path, what: str) -> None:

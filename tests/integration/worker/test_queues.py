@@ -4,7 +4,6 @@ from every queue."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -43,7 +42,11 @@ async def test_work_for_a_queue_nobody_serves_waits_for_a_worker_that_does(
     await harness.start_workers(1, TREADLE_QUEUES="default,ai")
     execution_id = await harness.start_run(private)
     await harness.start_workers(1, TREADLE_QUEUES="elsewhere")
-    await asyncio.sleep(1.0)  # five polls of each worker
+    # A run on each worker's queue, started after the private one and finished: each
+    # worker has claimed since the private run was there to see, and passed it by.
+    for queue in ("default", "ai", "elsewhere"):
+        sentinel = await harness.start_run(await harness.create_workflow(one_step(queue=queue)))
+        await harness.status_becomes(sentinel, "completed")
     waited = harness.execution(execution_id)
     assert (waited["status"], waited["queue"]) == ("pending", "private.net")
     everything = harness.start_worker(TREADLE_QUEUES=None)  # no queues: every queue
