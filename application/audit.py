@@ -93,6 +93,7 @@ class AuditAction(StrEnum):
     MEMBER_JOINED = "member.joined"
     MEMBER_ROLE_CHANGED = "member.role_changed"
     MEMBER_REMOVED = "member.removed"
+    RETENTION_UPDATED = "retention.updated"
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ transaction, so that pruning a large backlog never holds locks for long.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from application.audit import SYSTEM, Actor, AuditAction, audit_entry
 from application.input_errors import InvalidInput
 from application.ports.clock import Clock
 from application.ports.maintenance import ExecutionPruner
@@ -48,12 +49,19 @@ class RetentionSettings:
         """The policy that applies to the workspace: its own, or the defaults."""
         return await self._policies.get(workspace_id) or DEFAULT_POLICY
 
-    async def set_policy(self, workspace_id: str, policy: RetentionPolicy) -> RetentionPolicy:
-        """Store the workspace's policy; InvalidRetentionPolicy when a value is out of bounds."""
+    async def set_policy(
+        self, workspace_id: str, policy: RetentionPolicy, actor: Actor = SYSTEM
+    ) -> RetentionPolicy:
+        """Store the workspace's policy, with its audit entry; InvalidRetentionPolicy when a
+        value is out of bounds."""
         problems = policy.problems()
         if problems:
             raise InvalidRetentionPolicy(problems)
-        await self._policies.put(workspace_id, policy, self._clock.now())
+        now = self._clock.now()
+        change = audit_entry(
+            workspace_id, now, actor, AuditAction.RETENTION_UPDATED, workspace_id, asdict(policy)
+        )
+        await self._policies.put(workspace_id, policy, now, change)
         return policy
 
 

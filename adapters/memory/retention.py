@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.store import InMemoryStore
+from application.audit import AuditEntry
 from domain.retention import DEFAULT_POLICY, RetentionPolicy
 
 
@@ -18,8 +20,18 @@ class InMemoryRetentionPolicies:
     async def get(self, workspace_id: str) -> RetentionPolicy | None:
         return self._policies.get(workspace_id)
 
-    async def put(self, workspace_id: str, policy: RetentionPolicy, at: datetime) -> None:
-        self._policies[workspace_id] = policy
+    async def put(
+        self,
+        workspace_id: str,
+        policy: RetentionPolicy,
+        at: datetime,
+        change: AuditEntry | None = None,
+    ) -> None:
+        async with self._store.lock:
+            self._policies[workspace_id] = policy
+            if change is not None:
+                self._store.audit_ids += 1
+                self._store.audit.append(replace(change, id=self._store.audit_ids))
 
     async def list_all(self) -> dict[str, RetentionPolicy]:
         async with self._store.lock:

@@ -10,7 +10,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.database import translated_errors
-from adapters.postgres.tables import retention_policies
+from adapters.postgres.repositories.audit import entry_to_row
+from adapters.postgres.tables import audit_log, retention_policies
+from application.audit import AuditEntry
 from domain.retention import DEFAULT_POLICY, RetentionPolicy
 
 _POLICY_COLUMNS = (
@@ -41,7 +43,13 @@ class PostgresRetentionPolicies:
                 row = (await connection.execute(query)).first()
         return None if row is None else _policy(row)
 
-    async def put(self, workspace_id: str, policy: RetentionPolicy, at: datetime) -> None:
+    async def put(
+        self,
+        workspace_id: str,
+        policy: RetentionPolicy,
+        at: datetime,
+        change: AuditEntry | None = None,
+    ) -> None:
         values = {
             "keep_finished_days": policy.keep_finished_days,
             "keep_failed_days": policy.keep_failed_days,
@@ -57,6 +65,8 @@ class PostgresRetentionPolicies:
         with translated_errors():
             async with self._engine.begin() as connection:
                 await connection.execute(statement)
+                if change is not None:
+                    await connection.execute(insert(audit_log).values(entry_to_row(change)))
 
     async def list_all(self) -> dict[str, RetentionPolicy]:
         stored = select(retention_policies.c.workspace_id, *_POLICY_COLUMNS)

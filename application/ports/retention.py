@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from application.audit import AuditEntry
 from domain.retention import RetentionPolicy
 
 
@@ -13,8 +14,15 @@ class RetentionPolicies(Protocol):
         """The workspace's stored policy; None when it never set one (the defaults apply)."""
         ...
 
-    async def put(self, workspace_id: str, policy: RetentionPolicy, at: datetime) -> None:
-        """Store the workspace's policy, replacing any it had."""
+    async def put(
+        self,
+        workspace_id: str,
+        policy: RetentionPolicy,
+        at: datetime,
+        change: AuditEntry | None = None,
+    ) -> None:
+        """Store the workspace's policy, replacing any it had, and `change` (its audit
+        entry) in the same transaction."""
         ...
 
     async def list_all(self) -> dict[str, RetentionPolicy]:

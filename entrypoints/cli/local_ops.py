@@ -335,7 +335,7 @@ class DatabaseOperations:
     def set_retention(self, workspace: str, policy: RetentionPolicy) -> RetentionPolicy:
         async def store(runtime: Runtime) -> RetentionPolicy:
             space = await find_workspace(runtime, workspace)
-            return await _retention(runtime).set_policy(space.id, policy)
+            return await _retention(runtime).set_policy(space.id, policy, LOCAL_CLI)
 
         return with_runtime(store)
 

@@ -95,5 +95,5 @@ class RetentionPages(Controller):
         problems = {problem.field: problem.message for problem in policy.problems()}
         if problems:
             return _page(request, principal, values, problems, 422)
-        await _settings(request).set_policy(principal.workspace_id, policy)
+        await _settings(request).set_policy(principal.workspace_id, policy, principal.actor)
         return Redirect("/console/retention?notice=retention-saved", status_code=303)

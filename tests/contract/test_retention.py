@@ -23,11 +23,11 @@ from adapters.postgres.retention import PostgresRetentionPolicies
 from adapters.postgres.setup import create_engine
 from adapters.postgres.tables import metadata
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
-from application.audit import SYSTEM, AuditEntry
+from application.audit import SYSTEM, Actor, AuditEntry, AuditFilter
 from application.ports.maintenance import ExecutionPruner, FamilyPosition, PrunedBatch
 from application.ports.retention import RetentionPolicies
 from application.ports.unit_of_work import UnitOfWorkFactory
-from application.retention import AUDIT_KIND, RetentionPass
+from application.retention import AUDIT_KIND, RetentionPass, RetentionSettings
 from domain.events import DomainEvent, EventType
 from domain.execution import Execution, ParentLink
 from domain.retention import DEFAULT_POLICY, ExpiryCutoffs, RetentionPolicy
@@ -187,6 +187,26 @@ async def test_a_policy_put_is_read_back_and_replaced_by_the_next(retention: Ret
     assert (await retention.policies.list_all())[workspace] == second
 
 
+async def test_a_policy_is_stored_with_its_audit_entry(retention: Retention) -> None:
+    workspace = _workspace()
+    policy = RetentionPolicy(7, 3, None, 90)
+    settings = RetentionSettings(retention.policies, retention.clock)
+
+    await settings.set_policy(workspace, policy, Actor.token("tok_admin", "admin"))
+
+    async with retention.uow() as tx:
+        entries = await tx.audit.search(workspace, AuditFilter(action="retention.updated"))
+    assert [(e.actor.name, e.object_type, e.object_id) for e in entries] == [
+        ("admin", "retention", workspace)
+    ]
+    assert entries[0].details == {
+        "keep_finished_days": 7,
+        "keep_failed_days": 3,
+        "keep_succeeded_hours": None,
+        "keep_audit_days": 90,
+    }
+
+
 async def test_a_pass_deletes_exactly_what_is_past_its_cutoff_for_its_status(
     retention: Retention,
 ) -> None:
@@ -310,7 +330,7 @@ async def test_a_pass_deletes_in_batches_of_the_given_size(retention: Retention)
 
     report = await RetentionPass(
         retention.policies, CountingPruner(), retention.clock, batch_size=3, pause_seconds=0
-    ).run()  # type: ignore[arg-type]
+    ).run()
 
     assert batches == [3, 3, 1]
     assert report is not None and report.deleted["completed"] == 7

@@ -42,5 +42,5 @@ class RetentionController(Controller):
     ) -> RetentionOut:
         """Replace the policy; 422 names every value out of bounds. The workers apply it
         on their next retention pass."""
-        policy = await retention.set_policy(principal.workspace_id, data.policy())
+        policy = await retention.set_policy(principal.workspace_id, data.policy(), principal.actor)
         return RetentionOut.of(policy)
