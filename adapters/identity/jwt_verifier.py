@@ -76,11 +76,11 @@ class JwtVerifier:
         self, token: str, *, audience: str | None = None, nonce: str | None = None
     ) -> Identity:
         if not self.recognises(token):
-            raise Unauthenticated("The bearer token is not a JWT.")
+            raise Unauthenticated("the bearer token is not a JWT")
         header, issuer = _unverified_header_and_issuer(token)
         config = self._issuers.get(issuer)
         if config is None:
-            raise Unauthenticated("The token's issuer is not trusted here.")
+            raise Unauthenticated("the token's issuer is not trusted here")
         algorithm, key = await self._key(config, header)
         claims = self._decode(token, key, algorithm, config, audience or config.audience)
         self._check_times(claims)
@@ -94,17 +94,17 @@ class JwtVerifier:
         if algorithm == "HS256" and config.hs256_secret:
             return algorithm, config.hs256_secret
         if not isinstance(algorithm, str) or algorithm not in config.asymmetric_algorithms:
-            raise Unauthenticated("The token's signing algorithm is not accepted.")
+            raise Unauthenticated("the token's signing algorithm is not accepted")
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
-            raise Unauthenticated("The token's key id is malformed.")
+            raise Unauthenticated("the token's key id is malformed")
         try:
             jwk = await self.jwks.key_for(await self._jwks_url(config), kid, algorithm)
         except KeyNotFound:
-            raise Unauthenticated("The token was signed with an unknown key.") from None
+            raise Unauthenticated("the token was signed with an unknown key") from None
         except IdentityProviderError as error:
             _log.warning("cannot check tokens from %s: %s", config.issuer, error)
-            raise Unauthenticated("The token's issuer could not be reached.") from None
+            raise Unauthenticated("the token's issuer could not be reached") from None
         return algorithm, jwk.key
 
     async def _jwks_url(self, config: IssuerConfig) -> str:
@@ -128,24 +128,24 @@ class JwtVerifier:
                 options=_DECODE_OPTIONS,
             )
         except jwt.MissingRequiredClaimError as error:
-            raise Unauthenticated(f"The token lacks the {error.claim!r} claim.") from None
+            raise Unauthenticated(f"the token lacks the {error.claim!r} claim") from None
         except jwt.InvalidAudienceError:
-            raise Unauthenticated("The token is meant for another audience.") from None
+            raise Unauthenticated("the token is meant for another audience") from None
         except jwt.InvalidIssuerError:
-            raise Unauthenticated("The token's issuer is not trusted here.") from None
+            raise Unauthenticated("the token's issuer is not trusted here") from None
         except jwt.InvalidSignatureError:
-            raise Unauthenticated("The token's signature is invalid.") from None
+            raise Unauthenticated("the token's signature is invalid") from None
         except (jwt.PyJWTError, ValueError, TypeError):
             # A key of the wrong kind for the algorithm, a malformed claim, ...
-            raise Unauthenticated("The token is invalid.") from None
+            raise Unauthenticated("the token is invalid") from None
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self.clock.now().timestamp()
         expires = _number(claims.get("exp"), "exp")
         if now > expires + self._leeway:
-            raise Unauthenticated("The token has expired.")
+            raise Unauthenticated("the token has expired")
         if "nbf" in claims and now < _number(claims["nbf"], "nbf") - self._leeway:
-            raise Unauthenticated("The token is not valid yet.")
+            raise Unauthenticated("the token is not valid yet")
 
 
 def _by_issuer(issuers: Sequence[IssuerConfig]) -> dict[str, IssuerConfig]:
@@ -163,16 +163,16 @@ def _unverified_header_and_issuer(token: str) -> tuple[dict[str, Any], str]:
         header = jwt.get_unverified_header(token)
         claims = jwt.decode(token, options={"verify_signature": False})
     except (jwt.PyJWTError, ValueError, TypeError):
-        raise Unauthenticated("The token is malformed.") from None
+        raise Unauthenticated("the token is malformed") from None
     issuer = claims.get("iss")
     if not isinstance(issuer, str):
-        raise Unauthenticated("The token lacks the 'iss' claim.")
+        raise Unauthenticated("the token lacks the 'iss' claim")
     return header, issuer
 
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Unauthenticated(f"The token's {name!r} claim is not a number.")
+        raise Unauthenticated(f"the token's {name!r} claim is not a number")
     return float(value)
 
 
@@ -181,14 +181,14 @@ def _check_nonce(claims: Mapping[str, Any], expected: str | None) -> None:
         return
     found = claims.get("nonce")
     if not isinstance(found, str) or not hmac.compare_digest(found.encode(), expected.encode()):
-        raise Unauthenticated("The token's nonce does not match this sign-in.")
+        raise Unauthenticated("the token's nonce does not match this sign-in")
 
 
 def identity_from_claims(config: IssuerConfig, claims: Mapping[str, Any]) -> Identity:
     """The person a verified token's claims describe."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
-        raise Unauthenticated("The token lacks the 'sub' claim.")
+        raise Unauthenticated("the token lacks the 'sub' claim")
     email = claims.get("email")
     email = email.strip().lower() if isinstance(email, str) and email.strip() else None
     return Identity(

@@ -221,7 +221,7 @@ class OidcProvider:
         )
         # The verifier trusts every configured issuer; this callback only this one.
         if identity.issuer != self.issuer:
-            raise Unauthenticated("The ID token comes from another provider.")
+            raise Unauthenticated("the ID token comes from another provider")
         return identity
 
     def _auth_method(self, supported: tuple[str, ...]) -> ClientAuthMethod:
