@@ -222,11 +222,16 @@ async def postgres_storage(
     )
 
 
-def upgrade_schema(database_url: str) -> None:
-    """Bring the PostgreSQL schema at `database_url` to this version of the code."""
+def upgrade_schema(settings: Settings) -> None:
+    """Bring the PostgreSQL schema to this version of the code: over the session URL when
+    there is one (a direct connection, as poolers' vendors advise for schema changes),
+    else over `DATABASE_URL` as `TREADLE_DATABASE_POOLER` describes it."""
     from adapters.postgres.migrate import upgrade
 
-    upgrade(database_url)
+    if settings.session_database_url:
+        upgrade(settings.session_database_url, pooler="session")
+    else:
+        upgrade(settings.require_database(), pooler=settings.database_pooler)
 
 
 def executors_for(settings: Settings, installed: PluginCatalog | None = None) -> ExecutorMap:

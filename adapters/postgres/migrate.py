@@ -32,10 +32,13 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision` (the latest by default)."""
+def upgrade(url: str, revision: str = "head", pooler: str = "auto") -> None:
+    """Bring the database at `url` to `revision` (the latest by default); `pooler` says
+    whether `url` is a transaction pooler, as `is_transaction_pooler` reads it."""
+    config = alembic_config(url)
+    config.attributes["transaction_pooler"] = is_transaction_pooler(url, pooler)
     with translated_errors():
-        command.upgrade(alembic_config(url), revision)
+        command.upgrade(config, revision)
 
 
 def head_revision() -> str:

@@ -69,7 +69,7 @@ def migrate() -> None:
     from entrypoints.bootstrap import upgrade_schema
 
     settings = settings_or_exit()
-    guarded(lambda: upgrade_schema(settings.require_database()))
+    guarded(lambda: upgrade_schema(settings))
     typer.echo("database schema is current")
 
 

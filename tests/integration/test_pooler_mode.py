@@ -33,9 +33,10 @@ from sqlalchemy.engine import make_url
 
 from adapters.clock import SystemClock
 from adapters.postgres.direct import DirectConnection
-from adapters.postgres.migrate import upgrade
+from adapters.postgres.migrate import current_revision, head_revision, upgrade
 from adapters.postgres.setup import NO_SESSION_URL, PostgresAdapters, create_engine
 from adapters.postgres.urls import (
+    POOLER_MARKER,
     conninfo_is_transaction_pooler,
     driver_url,
     is_transaction_pooler,
@@ -47,7 +48,7 @@ from application.use_cases.start_run import StartRun
 from application.use_cases.workspaces import EnsureWorkspace
 from bench.pgbouncer import find_binary as find_pgbouncer
 from bench.pgbouncer import running_pgbouncer
-from entrypoints.bootstrap import bootstrap
+from entrypoints.bootstrap import bootstrap, upgrade_schema
 from entrypoints.settings import Settings
 from tests.support.api_stack import free_port
 from tests.support.databases import (
@@ -376,3 +377,33 @@ async def until(check: Any, worker: subprocess.Popen[bytes], log: Path, what: st
         if worker.poll() is not None or time.monotonic() > deadline:
             raise AssertionError(f"no {what}; worker log:\n{log.read_text(errors='replace')}")
         await asyncio.sleep(0.02)
+
+
+def test_migrate_runs_through_a_pooler_declared_by_the_setting(pooler: Pooler) -> None:
+    direct = fresh_database_url(pooler.direct, "treadle_migrate_pooled")
+    name = make_url(direct).database
+    through_pooler = make_url(pooler.url).set(database=name)
+    without_marker = through_pooler.difference_update_query([POOLER_MARKER])
+    pooled = without_marker.render_as_string(hide_password=False)
+    try:
+        assert not is_transaction_pooler(pooled), "only the setting says it is a pooler"
+        settings = Settings.model_validate(
+            {"database_url": pooled, "database_pooler": "transaction"}
+        )
+        upgrade_schema(settings)
+        assert current_revision(direct) == head_revision()
+    finally:
+        drop_database(direct)
+
+
+def test_migrate_prefers_the_session_url(pooler: Pooler) -> None:
+    direct = fresh_database_url(pooler.direct, "treadle_migrate_session")
+    nowhere = "postgresql://nobody@127.0.0.1:1/nothing"  # DATABASE_URL is not used at all
+    try:
+        settings = Settings.model_validate(
+            {"database_url": nowhere, "session_database_url": direct}
+        )
+        upgrade_schema(settings)
+        assert current_revision(direct) == head_revision()
+    finally:
+        drop_database(direct)

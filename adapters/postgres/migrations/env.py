@@ -28,7 +28,8 @@ def run_online() -> None:
         return
     url = sqlalchemy_url(config.get_main_option("sqlalchemy.url") or "")
     # Through a transaction pooler, as every other connection: nothing prepared on the server.
-    options = driver_options(is_transaction_pooler(url))
+    declared = config.attributes.get("transaction_pooler")
+    options = driver_options(is_transaction_pooler(url) if declared is None else declared)
     engine = create_engine(driver_url(url), poolclass=pool.NullPool, connect_args=options)
     try:
         with engine.connect() as connection:
