@@ -117,9 +117,14 @@ class PostgresAdapters:
         return libpq_conninfo(self.url)
 
     async def start(self) -> None:
-        """Check the schema is current (SchemaOutOfDate if not), then start listening."""
-        await ensure_schema_current(self.engine)
-        await self.listener.start()
+        """Check the schema is current (SchemaOutOfDate if not), then start listening. A
+        start that fails closes what it opened, so a caller retrying it leaks nothing."""
+        try:
+            await ensure_schema_current(self.engine)
+            await self.listener.start()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         await self.listener.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, pool
+from sqlalchemy.engine import make_url
 
+from adapters.clock import SystemClock
 from adapters.postgres.migrate import (
     MIGRATIONS,
     alembic_config,
@@ -17,8 +20,10 @@ from adapters.postgres.migrate import (
     upgrade,
 )
 from adapters.postgres.schema_version import HEAD_REVISION, ensure_schema_current
+from adapters.postgres.setup import PostgresAdapters
 from adapters.postgres.setup import create_engine as create_async_engine
 from adapters.postgres.tables import metadata
+from adapters.postgres.urls import libpq_conninfo
 from application.errors import SchemaOutOfDate
 from tests.support.databases import drop_database, fresh_database_url
 
@@ -85,3 +90,25 @@ def test_urls_with_a_percent_sign_survive_the_alembic_config() -> None:
     assert config.get_main_option("sqlalchemy.url") == (
         "postgresql+psycopg://user:p%40ss@db.example/x"
     )
+
+
+async def test_adapters_that_fail_to_start_leave_no_connection_open(empty_database: str) -> None:
+    """A worker retries its start while the database is not ready: each failed start must
+    close what it opened, or the retries pile up idle connections."""
+    for _ in range(3):
+        adapters = PostgresAdapters(empty_database, SystemClock(), pool_size=2)
+        with pytest.raises(SchemaOutOfDate):
+            await adapters.start()
+    assert _sessions_on(empty_database) == 0
+
+
+def _sessions_on(url: str) -> int:
+    """Client sessions connected to `url`'s database, not counting the one asking."""
+    database = make_url(url).database
+    with psycopg.connect(libpq_conninfo(url), autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
