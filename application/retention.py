@@ -17,6 +17,7 @@ from application.input_errors import InvalidInput
 from application.ports.clock import Clock
 from application.ports.maintenance import ExecutionPruner
 from application.ports.retention import RetentionPolicies
+from domain.flow_control import MAX_RATE_PERIOD
 from domain.retention import DEFAULT_POLICY, PolicyProblem, RetentionPolicy
 
 DEFAULT_BATCH_SIZE = 500
@@ -25,6 +26,8 @@ DEFAULT_PAUSE_SECONDS = 0.01
 """A breath between two batches, so the pass never crowds out the work it shares a pool with."""
 AUDIT_KIND = "audit"
 """The kind under which a pass counts deleted audit entries (executions count by status)."""
+FLOW_KEYS_KIND = "flow_control"
+"""The kind under which a pass counts idle concurrency slots and ended rate windows."""
 
 
 class InvalidRetentionPolicy(InvalidInput):
@@ -116,6 +119,7 @@ class RetentionPass:
                 await self._prune_executions(workspace_id, policy, now, report)
                 await self._prune_audit(workspace_id, policy, now, report)
                 report.workspaces += 1
+            await self._prune_flow_keys(now, report)
             return report
 
     async def _prune_executions(
@@ -143,6 +147,20 @@ class RetentionPass:
             count = await self._pruner.delete_audit_before(workspace_id, before, self._batch_size)
             report.record_batch(
                 {AUDIT_KIND: count} if count else {}, self._clock.monotonic() - started
+            )
+            if count < self._batch_size:
+                return
+            await self._clock.sleep(self._pause)
+
+    async def _prune_flow_keys(self, now: datetime, report: PassReport) -> None:
+        """Forget the concurrency keys nobody holds and the rate windows that ended: one
+        row per key value ever seen would otherwise stay forever."""
+        windows_before = now - MAX_RATE_PERIOD
+        while True:
+            started = self._clock.monotonic()
+            count = await self._pruner.delete_idle_flow_keys(windows_before, self._batch_size)
+            report.record_batch(
+                {FLOW_KEYS_KIND: count} if count else {}, self._clock.monotonic() - started
             )
             if count < self._batch_size:
                 return

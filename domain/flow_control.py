@@ -40,6 +40,11 @@ class RateLimit:
     key: str | None = None
 
 
+MAX_RATE_PERIOD = timedelta(days=30)
+"""The longest rate-limit period: a rate window that started longer ago than this is over
+for every workflow, and its row may go."""
+
+
 def rate_window(now: datetime, period: timedelta) -> tuple[datetime, datetime]:
     """The fixed window of length `period` (counted from the Unix epoch) holding `now`."""
     index = (now - _EPOCH) // period
@@ -93,7 +98,7 @@ def read_rate_limit(raw: Any, path: str, problems: list[Problem]) -> RateLimit |
         return None
     reader.reject_unknown(("limit", "period_seconds", "key"))
     limit = _limit(reader)
-    period = reader.number("period_seconds", minimum=1, maximum=30 * 86_400)
+    period = reader.number("period_seconds", minimum=1, maximum=MAX_RATE_PERIOD.total_seconds())
     if not reader.has("period_seconds"):
         reader.report("period_seconds", "Add the required field 'period_seconds'.")
     key = reader.text("key")

@@ -63,6 +63,17 @@ class InMemoryExecutionPruner:
             entries[:] = [entry for entry in entries if id(entry) not in gone]
             return len(doomed)
 
+    async def delete_idle_flow_keys(self, windows_before: datetime, limit: int) -> int:
+        async with self._store.lock:
+            slots, windows = self._store.slots, self._store.rate_windows
+            idle = [key for key, running in slots.items() if running == 0][:limit]
+            old = [key for key, (start, _) in windows.items() if start < windows_before][:limit]
+            for key in idle:
+                del slots[key]
+            for key in old:
+                del windows[key]
+            return len(idle) + len(old)
+
     @asynccontextmanager
     async def maintenance_turn(self) -> AsyncIterator[bool]:
         if self._turn.locked():

@@ -27,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.postgres.database import translated_errors
-from adapters.postgres.tables import ACTIVE_STATUSES, audit_log, executions
+from adapters.postgres.tables import (
+    ACTIVE_STATUSES,
+    audit_log,
+    concurrency_slots,
+    executions,
+    rate_windows,
+)
 from application.ports.maintenance import FamilyPosition, PrunedBatch
 from domain.retention import FAILED, SUCCEEDED, ExpiryCutoffs
 
@@ -155,6 +161,36 @@ class PostgresExecutionPruner:
             async with self._engine.begin() as connection:
                 result = await connection.execute(statement)
         return int(result.rowcount)
+
+    async def delete_idle_flow_keys(self, windows_before: datetime, limit: int) -> int:
+        # SKIP LOCKED: a row a step has locked is in use right now; a later pass takes it.
+        idle_slots = (
+            select(concurrency_slots.c.workflow_id, concurrency_slots.c.key)
+            .where(concurrency_slots.c.running == 0)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        old_windows = (
+            select(rate_windows.c.workflow_id, rate_windows.c.key)
+            .where(rate_windows.c.window_start < windows_before)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        deletes = [
+            delete(table).where(
+                tuple_(table.c.workflow_id, table.c.key).in_(doomed),
+                # Checked again on the locked row: it may have been taken since it was read.
+                condition,
+            )
+            for table, doomed, condition in (
+                (concurrency_slots, idle_slots, concurrency_slots.c.running == 0),
+                (rate_windows, old_windows, rate_windows.c.window_start < windows_before),
+            )
+        ]
+        with translated_errors():
+            async with self._engine.begin() as connection:
+                results = [await connection.execute(statement) for statement in deletes]
+        return sum(int(result.rowcount) for result in results)
 
     @asynccontextmanager
     async def maintenance_turn(self) -> AsyncIterator[bool]:

@@ -62,6 +62,12 @@ class ExecutionPruner(Protocol):
         one transaction; return how many."""
         ...
 
+    async def delete_idle_flow_keys(self, windows_before: datetime, limit: int) -> int:
+        """Delete, in one transaction, up to `limit` concurrency-slot rows no execution
+        holds and up to `limit` rate windows that started before `windows_before` (rows
+        that say no more than their absence would); how many went."""
+        ...
+
     def maintenance_turn(self) -> AbstractAsyncContextManager[bool]:
         """Enter to take the maintenance turn: True when this process has it (until the
         block ends), False when another one holds it and this one should skip."""

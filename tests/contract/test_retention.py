@@ -27,9 +27,10 @@ from application.audit import SYSTEM, Actor, AuditEntry, AuditFilter
 from application.ports.maintenance import ExecutionPruner, FamilyPosition, PrunedBatch
 from application.ports.retention import RetentionPolicies
 from application.ports.unit_of_work import UnitOfWorkFactory
-from application.retention import AUDIT_KIND, RetentionPass, RetentionSettings
+from application.retention import AUDIT_KIND, FLOW_KEYS_KIND, RetentionPass, RetentionSettings
 from domain.events import DomainEvent, EventType
 from domain.execution import Execution, ParentLink
+from domain.flow_control import MAX_RATE_PERIOD
 from domain.retention import DEFAULT_POLICY, ExpiryCutoffs, RetentionPolicy
 from domain.status import ExecutionStatus
 from tests.contract.builders import NODES, add_workflow, execution
@@ -403,3 +404,31 @@ async def test_families_that_must_wait_do_not_stop_the_pass_reaching_later_ones(
 
     assert report is not None and report.deleted == {"failed": 3}
     assert await _surviving(retention, waiting + later) == {e.id for e in waiting}
+
+
+async def test_a_pass_forgets_idle_concurrency_keys_and_ended_rate_windows(
+    retention: Retention,
+) -> None:
+    now = retention.clock.now()
+    ended = now - MAX_RATE_PERIOD - DAY
+    async with retention.uow() as tx:
+        for key in ("idle-1", "idle-2", "held"):
+            await tx.flow.acquire_slot("wf_limited", key, 5)
+        await tx.flow.release_slot("wf_limited", "idle-1")
+        await tx.flow.release_slot("wf_limited", "idle-2")
+        await tx.flow.take_rate("wf_limited", "old", ended, 10)
+        await tx.flow.take_rate("wf_limited", "current", now, 10)
+        await tx.commit()
+
+    report = await RetentionPass(
+        retention.policies, retention.pruner, retention.clock, batch_size=1, pause_seconds=0
+    ).run()
+
+    assert report is not None and report.deleted[FLOW_KEYS_KIND] == 3
+    async with retention.uow() as tx:
+        # The one still held keeps its count; the current window keeps its starts.
+        assert await tx.flow.acquire_slot("wf_limited", "held", 1) == (False, 1)
+        assert await tx.flow.take_rate("wf_limited", "current", now, 1) is False
+        # Forgotten keys behave as new ones.
+        assert await tx.flow.acquire_slot("wf_limited", "idle-1", 1) == (True, 1)
+        assert await tx.flow.take_rate("wf_limited", "old", now, 1) is True
