@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.people import Invitation, Member
+from application.people import Invitation, Member, User
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Workspace
 
@@ -20,6 +20,13 @@ class WorkspaceRole:
 class PeopleQueries:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
+
+    async def member(self, workspace_id: str, user_id: str) -> User | None:
+        """The person, if they are a member of the workspace."""
+        async with self._uow() as uow:
+            if await uow.people.membership(workspace_id, user_id) is None:
+                return None
+            return await uow.people.get_user(user_id)
 
     async def members(self, workspace_id: str) -> list[Member]:
         async with self._uow() as uow:

@@ -123,12 +123,11 @@ def _refused_token(request: Request[Any, Any, Any], next_url: str) -> Template:
 
 
 async def _user_of(request: Request[Any, Any, Any], principal: Principal) -> User:
-    """The signed-in person, found among the members of their current workspace."""
+    """The signed-in person, still a member of their current workspace."""
     if principal.user_id is None:
         raise PermissionDenied("an API token belongs to one workspace: sign in as a person")
     queries = request.app.state["services"].people_queries()
-    for member in await queries.members(principal.workspace_id):
-        if member.user.id == principal.user_id:
-            user: User = member.user
-            return user
-    raise Unauthenticated("you are no longer a member of this workspace: sign in again")
+    user: User | None = await queries.member(principal.workspace_id, principal.user_id)
+    if user is None:
+        raise Unauthenticated("you are no longer a member of this workspace: sign in again")
+    return user

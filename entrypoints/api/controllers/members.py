@@ -156,9 +156,9 @@ class MeController(Controller):
 async def _user_ref(people_queries: PeopleQueries, principal: Principal) -> UserRef:
     """The calling person as their membership of this workspace names them (the principal
     carries no email)."""
-    for member in await people_queries.members(principal.workspace_id):
-        if member.user.id == principal.user_id:
-            user = member.user
-            return UserRef(id=user.id, email=user.email, display_name=user.display_name)
-    # Removed since their principal was cached: still say who they are, without an email.
-    return UserRef(id=principal.user_id or "", email=None, display_name=principal.user_name)
+    user_id = principal.user_id or ""
+    user = await people_queries.member(principal.workspace_id, user_id)
+    if user is None:
+        # Removed since their principal was cached: still say who they are, without an email.
+        return UserRef(id=user_id, email=None, display_name=principal.user_name)
+    return UserRef(id=user.id, email=user.email, display_name=user.display_name)
