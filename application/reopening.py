@@ -9,6 +9,7 @@ from datetime import datetime
 
 from application.creation import record
 from application.definitions import DefinitionCache
+from application.ports.tracing import Carrier
 from application.ports.unit_of_work import UnitOfWork
 from application.tracing import retried_trace_context
 from domain import execution as ex
@@ -25,9 +26,14 @@ REOPENABLE_ITEMS = frozenset(
 
 
 async def reopen(
-    uow: UnitOfWork, execution: Execution, definitions: DefinitionCache, now: datetime
+    uow: UnitOfWork,
+    execution: Execution,
+    definitions: DefinitionCache,
+    now: datetime,
+    retried_in: Carrier | None = None,
 ) -> Execution:
-    """Reopen a locked, ended execution from its failed nodes, with a fresh deadline."""
+    """Reopen a locked, ended execution from its failed nodes, with a fresh deadline; its
+    new trace starts in `retried_in` (None: the trace this code runs in, if any)."""
     definition = await definitions.load(uow, execution.workflow_id, execution.version)
     runs = await uow.node_runs.get_all(execution.id)
     events: list[DomainEvent] = []
@@ -40,15 +46,20 @@ async def reopen(
     reopened, exec_events = ex.reopen(execution)
     events.extend(exec_events)
     deadline = execution_deadline(now, definition.settings.execution_timeout)
-    trace = retried_trace_context(execution)
+    trace = retried_trace_context(execution, retried_in)
     reopened = replace(reopened, deadline_at=deadline, trace_context=trace)
     return await record(uow, execution, reopened, changed, events, now)
 
 
 async def reopen_item(
-    uow: UnitOfWork, child_id: str, definitions: DefinitionCache, now: datetime
+    uow: UnitOfWork,
+    child_id: str,
+    definitions: DefinitionCache,
+    now: datetime,
+    parent_trace: Carrier | None = None,
 ) -> None:
-    """Run a `for_each` item that failed, timed out or was cancelled again."""
+    """Run a `for_each` item that failed, timed out or was cancelled again: in its
+    parent's trace (`parent_trace`, when traced), linked to the trace it had."""
     child = await uow.executions.lock(child_id)
     if child is not None and child.status in REOPENABLE_ITEMS:
-        await reopen(uow, child, definitions, now)
+        await reopen(uow, child, definitions, now, parent_trace)

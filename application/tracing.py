@@ -2,10 +2,12 @@
 kept, through the tracing port (`application.ports.tracing`).
 
 Every execution has a trace. Where it is created, it notes the trace it was started in
-(`started_in`: the API request's, set by the API) and, on a retry, the trace it had; the
-first worker that opens it records its `treadle.execution` span (a child of the caller's,
-linked to the earlier trace or to a re-run's original) and stores that span's W3C context
-on the execution, so each worker that advances it later continues the same trace.
+(`started_in`: the API request's, set by the API; for a sub-workflow or a `for_each` item,
+its parent's execution span) and, on a retry, the trace it had; the first worker that
+opens it records its `treadle.execution` span (a child of the caller's, linked to the
+earlier trace or to a re-run's original) and stores that span's W3C context on the
+execution with its opening step, so each worker that advances it later continues the same
+trace, and the children it starts join it.
 
 Attributes are ids, kinds, counts and statuses only: never an input, an output, a secret,
 a body or an error message.
@@ -71,12 +73,29 @@ def new_trace_context() -> dict[str, str] | None:
     return _prefixed(started_in.get(), _CALLER) or None
 
 
-def retried_trace_context(execution: Execution) -> dict[str, str] | None:
-    """What a retried execution keeps: the trace it is retried in, and its earlier trace
-    to link its new one to (a retry, maybe days later, starts a trace of its own)."""
+def retried_trace_context(
+    execution: Execution, caller: Carrier | None = None
+) -> dict[str, str] | None:
+    """What a retried execution keeps: the trace it is retried in (`caller`, else
+    `started_in`), and its earlier trace to link its new one to (a retry, maybe days
+    later, starts a trace of its own)."""
     earlier = established(execution.trace_context)
-    kept = {**_prefixed(started_in.get(), _CALLER), **_prefixed(earlier, _LINK)}
+    retried_in = caller if caller is not None else started_in.get()
+    kept = {**_prefixed(retried_in, _CALLER), **_prefixed(earlier, _LINK)}
     return kept or None
+
+
+def in_parent_trace(child: Execution, parent: Execution) -> Execution:
+    """A sub-workflow or `for_each` item `parent` starts, to be opened in the parent's
+    trace: its execution span becomes a child of the parent's. Unchanged when the parent
+    has no trace of its own (tracing is off)."""
+    # The parent's execution span, not the node's attempt span: an inline attempt's span
+    # is recorded only when the attempt ends, after its children, so its id is not known
+    # when the step that starts them is decided.
+    caller = established(parent.trace_context)
+    if caller is None:
+        return child
+    return replace(child, trace_context=_prefixed(caller, _CALLER))
 
 
 def open_trace(tracer: Tracer, execution: Execution, original: Carrier | None = None) -> Execution:

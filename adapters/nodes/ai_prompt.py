@@ -72,7 +72,7 @@ class AiPromptExecutor:
             return timeout_failure(what, 0)
         try:
             async with asyncio.timeout(budget):
-                status, headers, text = await self._post(url, key, payload, budget)
+                status, headers, text = await self._post(url, key, payload, budget, call)
         except TimeoutError:
             return timeout_failure(what, budget)
         except (httpx.TransportError, AddressNotAllowed) as error:
@@ -84,9 +84,15 @@ class AiPromptExecutor:
         return _completion(text, config, key)
 
     async def _post(
-        self, url: str, key: str, payload: dict[str, Any], budget: float
+        self, url: str, key: str, payload: dict[str, Any], budget: float, call: NodeCall
     ) -> tuple[int, dict[str, str], str]:
-        headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+        # The attempt's trace context (`traceparent`), so a traced provider or gateway
+        # joins the execution's trace, as an http_request node's service does.
+        headers = {
+            **call.trace_headers,
+            "Authorization": f"Bearer {key}",
+            "Accept": "application/json",
+        }
         timeout = httpx.Timeout(budget)
         async with self._client.stream(
             "POST", url, json=payload, headers=headers, timeout=timeout

@@ -40,6 +40,7 @@ from application.ports.executors import (
     Suspend,
 )
 from application.redaction import redact
+from application.tracing import in_parent_trace
 from domain import execution as ex
 from domain import node_run as nr
 from domain.execution import ParentLink
@@ -372,6 +373,7 @@ class _Step:
             depth=depth,
             priority=held.execution.priority,
         )
+        child = in_parent_trace(child, held.execution)
         node_ids = tuple(node.id for node in found.definition.nodes)
         changes.effects.append(InsertChild(child, node_ids, (first_event,)))
         self.started_children.add(child.id)

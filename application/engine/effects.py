@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.ports.tracing import Carrier
 from domain.events import DomainEvent
 from domain.execution import Execution
 
@@ -45,6 +46,8 @@ class ReopenItem:
     execution failed."""
 
     child_id: str
+    parent_trace: Carrier | None = None
+    """The parent's execution span, the item's new trace is started in (None: untraced)."""
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ from application.ids import new_id
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
 from application.ports.executors import ExecutorRegistry, NodeCall
+from application.ports.tracing import NO_TRACING, Tracer
 from application.ports.unit_of_work import (
     NewExecution,
     SignalTake,
@@ -64,6 +65,7 @@ from application.ports.unit_of_work import (
 )
 from application.records import Lease
 from application.reopening import reopen_item
+from application.tracing import established, open_trace
 from domain.definition import WorkflowDefinition
 from domain.execution import Execution
 from domain.node_run import NodeRun
@@ -101,6 +103,8 @@ class _Member:
     future: asyncio.Future[Outcome] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    trace_context: dict[str, str] | None = None
+    """The trace an opening member established, kept for when its batch is tried again."""
 
 
 @dataclass
@@ -123,8 +127,12 @@ class GroupCommitter:
         rng: Callable[[], float],
         decryptor: Encryptor | None = None,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        tracer: Tracer = NO_TRACING,
     ) -> None:
+        """`tracer` establishes the trace of each execution it opens (see
+        `application.tracing`)."""
         self._uow = uow_factory
+        self._tracer = tracer
         self._max_depth = max_depth
         self._clock = clock
         self._definitions = definitions
@@ -296,6 +304,8 @@ class GroupCommitter:
         failures: dict[str, StepFailure],
     ) -> tuple[Held, Request | Admit | None]:
         assert member.opening is not None
+        if self._tracer.enabled:
+            row = await self._in_own_trace(uow, member, row)
         failure = failures.get(row.id)
         if is_poison_pill(failure, member.opening.poison_pill_after):
             # The definition is not even loaded: loading it may be what keeps failing.
@@ -311,6 +321,18 @@ class GroupCommitter:
         if needs_admission(definition, row):
             return held, Admit()
         return held, Advance(opening=True)
+
+    async def _in_own_trace(self, uow: UnitOfWork, member: _Member, row: Execution) -> Execution:
+        """The opening row with its trace established (its execution span recorded), so
+        its opening step stores the trace, even a step that parks it at once (flow
+        control), and the children that step starts join it. The span is recorded once
+        per opening, however often its batch is tried."""
+        if established(row.trace_context) is not None:
+            return row
+        if member.trace_context is None:
+            original = await _original_trace(uow, row.rerun_of)
+            member.trace_context = open_trace(self._tracer, row, original).trace_context or {}
+        return replace(row, trace_context=member.trace_context) if member.trace_context else row
 
     async def _admit(
         self, uow: UnitOfWork, deciding: list[tuple[_Member, Held, Request | Admit]]
@@ -355,7 +377,7 @@ class GroupCommitter:
             elif isinstance(effect, CancelItems):
                 await cancel_items(uow, effect.execution_id, effect.node_id, now)
             elif isinstance(effect, ReopenItem):
-                await reopen_item(uow, effect.child_id, self._definitions, now)
+                await reopen_item(uow, effect.child_id, self._definitions, now, effect.parent_trace)
             elif isinstance(effect, WakeParent):
                 await wake_parent(uow, effect.child, now)
 
@@ -391,6 +413,16 @@ def _starts_only(done: _Computed) -> bool:
     if changes.execution.status.is_terminal:
         return False
     return not any(run.status.is_terminal for run in changes.changed.values())
+
+
+async def _original_trace(uow: UnitOfWork, rerun_of: str | None) -> dict[str, str] | None:
+    """The trace of the execution a re-run repeats, to link the re-run's to."""
+    if rerun_of is None:
+        return None
+    # One read by id in the step's transaction, only for a re-run opened with tracing on.
+    original = await uow.executions.get(rerun_of)
+    found = established(original.trace_context) if original is not None else None
+    return dict(found) if found else None
 
 
 def _settle(member: _Member, answer: Outcome | BaseException) -> None:

@@ -21,6 +21,7 @@ from application.expressions import render
 from application.ports.executors import StartItems
 from application.ports.unit_of_work import ItemChild, ItemProgress, ItemsAt
 from application.redaction import redact
+from application.tracing import established, in_parent_trace
 from domain import node_run as nr
 from domain.errors import ExpressionError
 from domain.execution import ParentLink
@@ -165,6 +166,7 @@ class ForEachStep:
             depth=held.execution.depth + 1,
             priority=held.execution.priority,
         )
+        child = in_parent_trace(child, held.execution)
         node_ids = tuple(node.id for node in found.definition.nodes)
         changes.effects.append(InsertChild(child, node_ids, (first_event,)))
 
@@ -212,7 +214,8 @@ class _ItemPump:
                 self.index += 1
                 continue
             elif child.status.is_terminal:
-                self.changes.effects.append(ReopenItem(child.execution_id))
+                parent_trace = established(self.for_each.step.held.execution.trace_context)
+                self.changes.effects.append(ReopenItem(child.execution_id, parent_trace))
             else:
                 self.index += 1  # still running from an earlier attempt: counted as active
                 continue

@@ -34,7 +34,6 @@ from application.tracing import (
     call_attributes,
     ended_attempts,
     established,
-    open_trace,
     result_attributes,
     run_attributes,
 )
@@ -91,6 +90,7 @@ class ExecutionRunner:
             rng,
             decryptor,
             max_depth=max_depth,
+            tracer=tracer,
         )
 
     async def advance(self, lease: Lease, cancelled: asyncio.Event | None = None) -> Advanced:
@@ -104,8 +104,8 @@ class ExecutionRunner:
             if opened is None:
                 return Advanced(lease.execution_id, Ending.GONE)
             held, started = opened
-            if self._tracer.enabled:
-                await self._trace_opening(held, opening_at, stepped=started is not None)
+            if self._tracer.enabled and started is not None:
+                self._trace_opening(held, opening_at)
             held.step_failure = None  # the first step committed: the count is forgotten
             secrets = held.secret_values
             if started is not None:
@@ -255,14 +255,9 @@ class ExecutionRunner:
         self._trace_inline_attempts(held)
         return started
 
-    async def _trace_opening(self, held: Held, opening_at: datetime, *, stepped: bool) -> None:
-        """Establish the execution's trace if it has none yet (its next save stores it),
-        and record the opening step and the attempts it decided."""
-        if established(held.execution.trace_context) is None:
-            original = await self._original_trace(held.execution.rerun_of)
-            held.execution = open_trace(self._tracer, held.execution, original)
-        if not stepped:
-            return
+    def _trace_opening(self, held: Held, opening_at: datetime) -> None:
+        """Record the opening step and the attempts it decided, in the trace the committer
+        established as it opened the execution."""
         span = self._tracer.start_span(
             STEP_SPAN,
             parent=established(held.execution.trace_context),
@@ -272,18 +267,6 @@ class ExecutionRunner:
         span.set_attributes(_step_attributes(held, Advance(opening=True), 0))
         span.end()
         self._trace_inline_attempts(held)
-
-    async def _original_trace(self, rerun_of: str | None) -> dict[str, str] | None:
-        """The trace of the execution a re-run repeats, to link the re-run's to."""
-        if rerun_of is None:
-            return None
-        with contextlib.suppress(Exception):  # a link is not worth failing a step for
-            async with self._uow() as uow:
-                original = await uow.executions.get(rerun_of)
-            if original is not None:
-                found = established(original.trace_context)
-                return dict(found) if found else None
-        return None
 
     def _trace_inline_attempts(self, held: Held) -> None:
         """Record a span for each attempt the last step decided inside itself (network
