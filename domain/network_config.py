@@ -80,9 +80,29 @@ _MAX_RESPONSE_BYTES = ConfigField(
     "Read at most this much of the body; can lower the worker's limit, never raise it.",
     minimum=1,
 )
+DEFAULT_MAX_REDIRECTS = 5
+_MAX_REDIRECTS = ConfigField(
+    "max_redirects",
+    ("integer",),
+    "How many redirects (301, 302, 303, 307, 308) to follow; 0 returns the redirect"
+    " itself as the response.",
+    default=DEFAULT_MAX_REDIRECTS,
+    minimum=0,
+    maximum=20,
+)
 HTTP_REQUEST_SHAPE = ConfigShape(
     "HttpRequestConfig",
-    (_URL, _METHOD, _QUERY, _HEADERS, _JSON_BODY, _BODY, _RETRY_ON_STATUS, _MAX_RESPONSE_BYTES),
+    (
+        _URL,
+        _METHOD,
+        _QUERY,
+        _HEADERS,
+        _JSON_BODY,
+        _BODY,
+        _RETRY_ON_STATUS,
+        _MAX_RESPONSE_BYTES,
+        _MAX_REDIRECTS,
+    ),
 )
 
 _BASE_URL = ConfigField(
@@ -143,7 +163,9 @@ AI_PROMPT_SHAPE = ConfigShape(
 
 @dataclass(frozen=True)
 class HttpRequestConfig:
-    """An HTTP call; `json` of None means no JSON body. 4xx in `retry_on_status` are retried."""
+    """An HTTP call; `json` of None means no JSON body. 4xx in `retry_on_status` are retried.
+
+    `max_redirects` of 0 means a redirect is the call's answer, not followed."""
 
     url: str
     method: str = "GET"
@@ -153,6 +175,7 @@ class HttpRequestConfig:
     body: str | None = None
     retry_on_status: tuple[int | str, ...] = ()
     max_response_bytes: int | str | None = None
+    max_redirects: int | str = DEFAULT_MAX_REDIRECTS
 
 
 @dataclass(frozen=True)
@@ -180,9 +203,12 @@ def parse_http_request(r: FieldReader) -> HttpRequestConfig | None:
         r.report("body", "Give either json or body, not both.")
     codes = _status_codes(r)
     max_bytes = r.read(_MAX_RESPONSE_BYTES)
+    redirects = r.read(_MAX_REDIRECTS)
     if r.problems or url is None:
         return None
-    return HttpRequestConfig(url, method, query, headers, json_body, body, codes, max_bytes)
+    return HttpRequestConfig(
+        url, method, query, headers, json_body, body, codes, max_bytes, redirects
+    )
 
 
 def _method(r: FieldReader) -> str:

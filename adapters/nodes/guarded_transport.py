@@ -114,6 +114,8 @@ def guarded_client(
     inner_backend: httpcore.AsyncNetworkBackend | None = None,
     limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> httpx.AsyncClient:
-    """The client every network node shares: guarded, no redirects, no environment proxies."""
+    """The client every network node shares: guarded, no environment proxies, and no
+    redirects of its own (`http_request` follows them hop by hop, each hop a request
+    through this client, so its rules for methods and credentials are the node's)."""
     transport = GuardedTransport(guard, inner_backend=inner_backend, limits=limits)
     return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)

@@ -2,11 +2,16 @@
 
 Every attempt of one node in one execution sends the same `Idempotency-Key`, so a server
 that honours it applies the call once however often the engine retries it.
+
+Redirects are followed here, hop by hop, rather than by httpx: each hop is a new request
+through the same guarded client (so the network guard checks every host a redirect
+names), and the rules for what a hop carries are ours: see `_redirected`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +40,15 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_MAX_RESPONSE_BYTES = 1_000_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+"""Dropped when a redirect leaves the origin: they were meant for the server first named."""
+BODY_HEADERS = frozenset(
+    {"content-type", "content-length", "content-encoding", "transfer-encoding"}
+)
+"""Dropped with the body when a redirect turns the request into a GET."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 @dataclass(frozen=True)
 class _Request:
@@ -47,6 +61,7 @@ class _Request:
     content: bytes | None
     retry_on_status: frozenset[int]
     max_response_bytes: int | None
+    max_redirects: int
 
 
 class HttpRequestExecutor:
@@ -90,27 +105,133 @@ class HttpRequestExecutor:
             return Failed(NodeError("invalid_response", message, retryable=False))
 
     async def _send(self, request: _Request, budget: float, call: NodeCall) -> NodeResult:
+        """Sends the request and follows its redirects; the caller's time budget covers
+        every hop. Only the final answer's body is read, and capped."""
         cap = min(request.max_response_bytes or self._max_response_bytes, self._max_response_bytes)
-        async with self._client.stream(
-            request.method,
-            request.url,
-            headers=request.headers,
-            json=request.json,
-            content=request.content,
-            timeout=httpx.Timeout(budget),
-        ) as response:
-            content, truncated = await read_capped(response, cap)
-        body = parse_body(response, content, truncated)
-        headers = lower_headers(response.headers)
-        output = {
-            "status": response.status_code,
-            "headers": headers,
-            "body": body,
-            "truncated": truncated,
-        }
-        if response.status_code < 400:
-            return Succeeded(output=output)
-        return _status_failure(request, response, body, headers, call)
+        hops = 0
+        while True:
+            async with self._client.stream(
+                request.method,
+                request.url,
+                headers=request.headers,
+                json=request.json,
+                content=request.content,
+                timeout=httpx.Timeout(budget),
+            ) as response:
+                # A redirect's own body is never read: nobody sees it.
+                if not _is_followed(request, response):
+                    content, truncated = await read_capped(response, cap)
+                    return _answer(request, response, content, truncated, call)
+            following = _redirected(request, response, hops)
+            if isinstance(following, Failed):
+                return following
+            request, hops = following, hops + 1
+
+
+def _answer(
+    request: _Request, response: httpx.Response, content: bytes, truncated: bool, call: NodeCall
+) -> NodeResult:
+    """The node's result for the final response: its output below 400, else a failure."""
+    body = parse_body(response, content, truncated)
+    headers = lower_headers(response.headers)
+    output = {
+        "status": response.status_code,
+        "headers": headers,
+        "body": body,
+        "truncated": truncated,
+        "url": str(request.url),
+    }
+    if response.status_code < 400:
+        return Succeeded(output=output)
+    return _status_failure(request, response, body, headers, call)
+
+
+def _is_followed(request: _Request, response: httpx.Response) -> bool:
+    """Whether the response is a redirect this node follows (one with somewhere to go)."""
+    return (
+        request.max_redirects > 0
+        and response.status_code in REDIRECT_STATUSES
+        and "location" in response.headers
+    )
+
+
+def _redirected(request: _Request, response: httpx.Response, hops: int) -> _Request | Failed:
+    """The request a redirect asks for, after `hops` redirects already followed.
+
+    301 and 302 turn a method other than GET or HEAD into a GET, and 303 turns anything
+    but HEAD into one, as browsers do; the body goes with it. 307 and 308 repeat the
+    request as it was. Credentials stay behind when the redirect leaves the origin, and
+    a redirect from https to http is refused: the request (its body, its headers) would
+    cross the network in clear text although its author asked for TLS.
+    """
+    what = describe(request.method, request.url)
+    if hops >= request.max_redirects:
+        return _redirect_failure(
+            "too_many_redirects",
+            f"{what} answered {response.status_code} after {hops} redirects already"
+            f" followed, the most max_redirects ({request.max_redirects}) allows.",
+            response.status_code,
+        )
+    target = _location(request.url, response.headers["location"])
+    if target is None:
+        return _redirect_failure(
+            "invalid_response",
+            f"{what} answered {response.status_code} with a Location that is not an"
+            " http:// or https:// URL.",
+            response.status_code,
+        )
+    if request.url.scheme == "https" and target.scheme == "http":
+        return _redirect_failure(
+            "insecure_redirect",
+            f"{what} redirected to {describe(request.method, target)}: a redirect from"
+            " https to http is refused.",
+            response.status_code,
+        )
+    method = _redirect_method(request.method, response.status_code)
+    headers = _redirect_headers(request.headers, _origin(request.url) != _origin(target))
+    if method == request.method:
+        return dataclasses.replace(request, url=target, headers=headers)
+    headers = {name: value for name, value in headers.items() if name.lower() not in BODY_HEADERS}
+    return dataclasses.replace(
+        request, method=method, url=target, headers=headers, json=None, content=None
+    )
+
+
+def _redirect_failure(kind: str, message: str, status: int) -> Failed:
+    """A redirect not followed: retrying would meet the same redirect again."""
+    return Failed(NodeError(kind, message, retryable=False, details={"status": status}))
+
+
+def _location(base: httpx.URL, location: str) -> httpx.URL | None:
+    """The absolute URL a Location header names (a relative one is resolved against the
+    request's), or None when it is not an http or https URL."""
+    try:
+        target = base.join(location.strip())
+    except httpx.InvalidURL:
+        return None
+    if target.scheme not in DEFAULT_PORTS or not target.host:
+        return None
+    return target.copy_with(fragment=None)
+
+
+def _redirect_method(method: str, status: int) -> str:
+    if method == "HEAD":
+        return method
+    if status == 303 or (status in (301, 302) and method != "GET"):
+        return "GET"
+    return method
+
+
+def _redirect_headers(headers: Mapping[str, str], cross_origin: bool) -> dict[str, str]:
+    """The headers the next hop sends: no Host (it names the old server; httpx sets the
+    new one), and no credentials when the hop leaves the origin."""
+    dropped = {"host", *(CREDENTIAL_HEADERS if cross_origin else ())}
+    return {name: value for name, value in headers.items() if name.lower() not in dropped}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    """Scheme, host and port, the port spelled out: `https://a` and `https://a:443` are one."""
+    return url.scheme, url.host, url.port or DEFAULT_PORTS[url.scheme]
 
 
 def _status_failure(
@@ -143,6 +264,9 @@ def _build_request(
     cap = config.max_response_bytes
     if isinstance(cap, str):
         problems.append(_problem("max_response_bytes", "max_response_bytes must be an integer."))
+    redirects = config.max_redirects
+    if isinstance(redirects, str):
+        problems.append(_problem("max_redirects", "max_redirects must be an integer."))
     try:
         # httpx would replace a query already in the URL with `params`; merge them instead.
         url = httpx.URL(config.url).copy_merge_params(_query_params(config.query))
@@ -158,6 +282,7 @@ def _build_request(
         content=None if config.body is None or config.json is not None else config.body.encode(),
         retry_on_status=frozenset(codes),
         max_response_bytes=cap if isinstance(cap, int) else None,
+        max_redirects=redirects if isinstance(redirects, int) else 0,
     )
 
 

@@ -5,7 +5,10 @@ of the network, so a scripted answer goes through the same rendering, status han
 parsing as a real one. A request takes the first answer scripted for the node's address
 (its id, or `<workflow>.<node id>` in a child workflow, when the answers come as a
 `Script`: see `ScriptAddresses`) whose `when` matches it, else, on attempt n, the n-th
-answer without `when`; a request with none is not sent anywhere: it is recorded
+answer without `when`. An `http_request` node follows a scripted redirect as it would a
+server's; the request a redirect leads to takes only an answer whose `when` matches it
+(the answers in order are for the attempts' first requests). A request with no answer
+is not sent anywhere: it is recorded
 (`unanswered`, with the case's secrets and the texts rendered from them scrubbed) and
 the attempt fails for good. Every request is recorded the same way in `calls`.
 
@@ -14,13 +17,14 @@ call's time budget (what is left of the node's `timeout`, else the executor's de
 fails the attempt as the executor's own timeout would, after moving the case's fake
 clock by the budget; a shorter one is answered after moving the clock by the delay.
 The clock moves to the attempt's start plus that time, so calls made side by side
-overlap instead of adding up.
+overlap instead of adding up; the hops of one attempt's redirects add up.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -40,6 +44,15 @@ from domain.policies import NodeError
 SHOWN_BODY_CHARS = 500
 SCRIPTED_API_KEY = "scripted-api-key"
 """What an ai_prompt node sends as its key in a test: secrets are not needed there."""
+
+
+@dataclass
+class _Attempt:
+    """One run of an executor: its time budget, and what its requests used so far."""
+
+    budget: float
+    requests: int = 0
+    elapsed: float = 0.0
 
 
 class _Unanswered(Exception):
@@ -76,8 +89,13 @@ class ScriptedNetwork:
             return self._responses.address(call)
         return call.node_id
 
-    def answer_for(self, call: NodeCall, request: SentRequest) -> ScriptedResponse | None:
-        return choose_answer(self._responses.get(self.address(call), ()), call.attempt, request)
+    def answer_for(
+        self, call: NodeCall, request: SentRequest, redirected: bool = False
+    ) -> ScriptedResponse | None:
+        """The answer to `request`; one a redirect led to takes only a matching `when`
+        (attempt 0 picks none of the answers in order)."""
+        attempt = 0 if redirected else call.attempt
+        return choose_answer(self._responses.get(self.address(call), ()), attempt, request)
 
     def record(self, call: NodeCall, request: SentRequest) -> None:
         shown = redact(request.view(), _sensitive(call))
@@ -89,18 +107,21 @@ class ScriptedNetwork:
         if clock is not None and seconds > 0:
             clock.advance(to=call.now + timedelta(seconds=seconds))
 
-    def respond(self, call: NodeCall, request: httpx.Request, budget: float) -> httpx.Response:
-        """The scripted answer to `request`, sent by `call` with `budget` seconds to take."""
+    def respond(self, call: NodeCall, request: httpx.Request, attempt: _Attempt) -> httpx.Response:
+        """The scripted answer to `request`, sent by `call` during `attempt` (whose
+        requests after the first are the redirects it followed)."""
         sent = _sent(request)
         self.record(call, sent)
-        answer = self.answer_for(call, sent)
+        answer = self.answer_for(call, sent, redirected=attempt.requests > 0)
+        attempt.requests += 1
         if answer is None:
             raise _Unanswered(_describe(request))
-        if answer.delay_seconds >= budget:
-            self.take_time(call, budget)
+        attempt.elapsed += answer.delay_seconds
+        if attempt.elapsed >= attempt.budget:
+            self.take_time(call, attempt.budget)
             # Caught by the executor as its own time budget running out.
             raise TimeoutError(f"the scripted answer takes {answer.delay_seconds:g} s")
-        self.take_time(call, answer.delay_seconds)
+        self.take_time(call, attempt.elapsed)
         return _response(request, answer)
 
 
@@ -117,9 +138,9 @@ class _ScriptedExecutor:
         """The executor's time budget for a call when the node has no timeout."""
 
     async def run(self, call: NodeCall) -> NodeResult:
-        budget = time_budget(call.now, call.deadline, self._default_timeout)
+        attempt = _Attempt(time_budget(call.now, call.deadline, self._default_timeout))
         transport = httpx.MockTransport(
-            lambda request: self._network.respond(call, request, budget)
+            lambda request: self._network.respond(call, request, attempt)
         )
         # A key the case gives is used as given; without one, a stand-in.
         secrets = {_key_secret(call): SCRIPTED_API_KEY, **call.secrets}

@@ -101,11 +101,22 @@ async def test_a_text_response_stays_text(executor, server):
     assert output["body"] == "hello, world"
 
 
-async def test_a_redirect_is_a_result_not_followed(executor, server):
+async def test_a_redirect_is_followed_and_the_output_names_the_final_url(executor, server):
     output = succeeded(await run(executor, {"url": f"{server.url}/redirect"}))
+
+    assert output["status"] == 200
+    assert output["body"] == {"hello": "world", "items": [1, 2, 3]}
+    assert output["url"] == f"{server.url}/json"
+    assert [request.path for request in server.requests] == ["/redirect", "/json"]
+
+
+async def test_with_max_redirects_0_a_redirect_is_the_result(executor, server):
+    config = {"url": f"{server.url}/redirect", "max_redirects": 0}
+    output = succeeded(await run(executor, config))
 
     assert output["status"] == 302
     assert output["headers"]["location"] == "/json"
+    assert output["url"] == f"{server.url}/redirect"
     assert [request.path for request in server.requests] == ["/redirect"]
 
 
