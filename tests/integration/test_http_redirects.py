@@ -18,19 +18,17 @@ from adapters.nodes.guarded_transport import guarded_client
 from adapters.nodes.http_request import HttpRequestExecutor
 from adapters.nodes.network_guard import NetworkGuard
 from adapters.nodes.scripted_network import ScriptedNetwork
-from application.ports.executors import Failed, NodeResult, Succeeded
 from application.workflow_tests import ScriptedResponse
 from application.workflow_tests_calls import RequestMatch
 from domain.definition import NodeKind
 from domain.node_config import parse_node_config
-from tests.integration.test_http_node import RecordingBackend
+from tests.integration.test_http_node import RecordingBackend, failed, run, succeeded
 from tests.support.fake_servers import (
     Answer,
     BackgroundServer,
     RecordedRequest,
     json_answer,
 )
-from tests.support.node_calls import node_call
 
 CREDENTIALS = {
     "Authorization": "Bearer top-secret",
@@ -89,21 +87,6 @@ def backend() -> RecordingBackend:
 async def executor(backend: RecordingBackend) -> AsyncIterator[HttpRequestExecutor]:
     async with guarded_client(NetworkGuard(["127.0.0.1"]), inner_backend=backend) as client:
         yield HttpRequestExecutor(client)
-
-
-async def run(executor: Any, config: dict[str, Any], **call: Any) -> NodeResult:
-    return await executor.run(node_call(NodeKind.HTTP_REQUEST, config, **call))
-
-
-def succeeded(result: NodeResult) -> dict[str, Any]:
-    assert isinstance(result, Succeeded), result
-    assert isinstance(result.output, dict)
-    return result.output
-
-
-def failed(result: NodeResult) -> Failed:
-    assert isinstance(result, Failed), result
-    return result
 
 
 async def test_a_chain_of_redirects_ends_at_the_final_answer(executor, server, other):
