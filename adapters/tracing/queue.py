@@ -4,9 +4,9 @@ tracing backend with them)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
+from application.delegating_queue import DelegatingQueue
 from application.ports.clock import Clock
 from application.ports.queue import WorkQueue
 from application.ports.tracing import Tracer
@@ -14,11 +14,11 @@ from application.records import Lease
 from application.tracing import CLAIM_SPAN
 
 
-class TracedQueue:
+class TracedQueue(DelegatingQueue):
     """Delegates to `inner`; times each claim and records the ones that leased work."""
 
     def __init__(self, inner: WorkQueue, tracer: Tracer, clock: Clock) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._tracer = tracer
         self._clock = clock
 
@@ -34,15 +34,3 @@ class TracedQueue:
             span = self._tracer.start_span(CLAIM_SPAN, attributes=attributes, start_time=asked_at)
             span.end()
         return leases
-
-    async def heartbeat(self, leases: Sequence[Lease], lease_for: timedelta) -> list[Lease]:
-        return await self._inner.heartbeat(leases, lease_for)
-
-    async def release(self, lease: Lease) -> None:
-        await self._inner.release(lease)
-
-    async def wait_for_work(self, timeout: float) -> bool:
-        return await self._inner.wait_for_work(timeout)
-
-    async def next_wake_in(self, max_seconds: float) -> float:
-        return await self._inner.next_wake_in(max_seconds)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from datetime import timedelta
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from application.delegating_queue import DelegatingQueue
 from application.engine.runner import Advanced
 from application.nodes.builtin import ExecutorMap, inline_decider
 from application.ports.executors import NodeCall, NodeExecutor, NodeResult
-from application.ports.queue import WorkQueue
 from application.records import Lease
 from application.retention import PassReport
 
@@ -77,26 +76,11 @@ def _timed(executor: NodeExecutor, kind: str) -> NodeExecutor:
     return executor if inline_decider(executor) else TimedExecutor(executor, kind)
 
 
-class TimedQueue:
+class TimedQueue(DelegatingQueue):
     """A WorkQueue that counts claims and times them."""
-
-    def __init__(self, inner: WorkQueue) -> None:
-        self._inner = inner
 
     async def claim(self, worker_id: str, limit: int, lease_for: timedelta) -> list[Lease]:
         with CLAIM_SECONDS.time():
             leases = await self._inner.claim(worker_id, limit, lease_for)
         CLAIMED.inc(len(leases))
         return leases
-
-    async def heartbeat(self, leases: Sequence[Lease], lease_for: timedelta) -> list[Lease]:
-        return await self._inner.heartbeat(leases, lease_for)
-
-    async def release(self, lease: Lease) -> None:
-        await self._inner.release(lease)
-
-    async def wait_for_work(self, timeout: float) -> bool:
-        return await self._inner.wait_for_work(timeout)
-
-    async def next_wake_in(self, max_seconds: float) -> float:
-        return await self._inner.next_wake_in(max_seconds)
