@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpcore
@@ -118,4 +119,15 @@ def guarded_client(
     redirects of its own (`http_request` follows them hop by hop, each hop a request
     through this client, so its rules for methods and credentials are the node's)."""
     transport = GuardedTransport(guard, inner_backend=inner_backend, limits=limits)
-    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+    # No cookie jar: the client serves every execution of every workspace on the worker,
+    # and a cookie one server set for one of them must never ride along on another's call.
+    return httpx.AsyncClient(
+        transport=transport, follow_redirects=False, trust_env=False, cookies=_NoCookies()
+    )
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing (a `Cookie` header the node sets still goes out)."""
+
+    def __init__(self) -> None:
+        super().__init__(policy=DefaultCookiePolicy(allowed_domains=[]))

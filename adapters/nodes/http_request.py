@@ -41,8 +41,13 @@ DEFAULT_MAX_RESPONSE_BYTES = 1_000_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-"""Dropped when a redirect leaves the origin: they were meant for the server first named."""
+CROSS_ORIGIN_HEADERS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "user-agent", "traceparent", "tracestate"}
+)
+"""The only headers a hop to another origin carries (it never carries a body: see
+`_redirected`). Any other header may hold a credential under a name no list could foresee
+(`X-Api-Key`, `Private-Token`, ...): it was meant for the server first named. The
+Idempotency-Key stays behind too: it keys a request at that server."""
 BODY_HEADERS = frozenset(
     {"content-type", "content-length", "content-encoding", "transfer-encoding"}
 )
@@ -139,7 +144,8 @@ def _answer(
         "headers": headers,
         "body": body,
         "truncated": truncated,
-        "url": str(request.url),
+        # Without user info: a URL's password is not the output's to show.
+        "url": str(request.url.copy_with(username=None, password=None)),
     }
     if response.status_code < 400:
         return Succeeded(output=output)
@@ -160,9 +166,10 @@ def _redirected(request: _Request, response: httpx.Response, hops: int) -> _Requ
 
     301 and 302 turn a method other than GET or HEAD into a GET, and 303 turns anything
     but HEAD into one, as browsers do; the body goes with it. 307 and 308 repeat the
-    request as it was. Credentials stay behind when the redirect leaves the origin, and
-    a redirect from https to http is refused: the request (its body, its headers) would
-    cross the network in clear text although its author asked for TLS.
+    request as it was, but only to the same origin when it has a body. A hop to another
+    origin carries none of the node's own headers but the harmless ones, and a redirect
+    from https to http is refused: the request (its body, its headers) would cross the
+    network in clear text although its author asked for TLS.
     """
     what = describe(request.method, request.url)
     if hops >= request.max_redirects:
@@ -188,8 +195,18 @@ def _redirected(request: _Request, response: httpx.Response, hops: int) -> _Requ
             response.status_code,
         )
     method = _redirect_method(request.method, response.status_code)
-    headers = _redirect_headers(request.headers, _origin(request.url) != _origin(target))
-    if method == request.method:
+    cross_origin = _origin(request.url) != _origin(target)
+    keeps_body = method == request.method
+    if cross_origin and keeps_body and _has_body(request):
+        return _redirect_failure(
+            "cross_origin_redirect",
+            f"{what} redirected to {describe(request.method, target)}, another origin, with"
+            f" {response.status_code}, which would send the request's body there again:"
+            " a body (it may hold secrets) is not sent to a server the node did not name.",
+            response.status_code,
+        )
+    headers = _redirect_headers(request.headers, cross_origin)
+    if keeps_body:
         return dataclasses.replace(request, url=target, headers=headers)
     headers = {name: value for name, value in headers.items() if name.lower() not in BODY_HEADERS}
     return dataclasses.replace(
@@ -224,9 +241,14 @@ def _redirect_method(method: str, status: int) -> str:
 
 def _redirect_headers(headers: Mapping[str, str], cross_origin: bool) -> dict[str, str]:
     """The headers the next hop sends: no Host (it names the old server; httpx sets the
-    new one), and no credentials when the hop leaves the origin."""
-    dropped = {"host", *(CREDENTIAL_HEADERS if cross_origin else ())}
-    return {name: value for name, value in headers.items() if name.lower() not in dropped}
+    new one), and, when the hop leaves the origin, only `CROSS_ORIGIN_HEADERS`."""
+    if cross_origin:
+        return {n: v for n, v in headers.items() if n.lower() in CROSS_ORIGIN_HEADERS}
+    return {name: value for name, value in headers.items() if name.lower() != "host"}
+
+
+def _has_body(request: _Request) -> bool:
+    return request.json is not None or bool(request.content)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int]:

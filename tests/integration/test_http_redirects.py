@@ -48,6 +48,9 @@ class RoutedServer(BackgroundServer):
     def redirect(self, path: str, status: int, location: str) -> None:
         self.routes[path] = (status, {"Location": location}, b"")
 
+    def cookie(self, path: str, cookie: str) -> None:
+        self.routes[path] = (200, {"Set-Cookie": f"{cookie}; Path=/"}, b"")
+
     def answer(self, request: RecordedRequest) -> Answer:
         if request.path in self.routes:
             return self.routes[request.path]
@@ -145,16 +148,36 @@ async def test_307_and_308_repeat_the_method_and_body(executor, server, status):
     assert echoed["headers"]["idempotency-key"] == "e-1:pay"
 
 
-async def test_credentials_stay_behind_when_a_redirect_leaves_the_origin(executor, server, other):
+async def test_only_harmless_headers_follow_a_redirect_to_another_origin(executor, server, other):
     server.redirect("/start", 302, f"{other.url}/elsewhere")
-    config = {"url": f"{server.url}/start", "headers": {**CREDENTIALS, "X-Custom": "yes"}}
+    headers = {**CREDENTIALS, "X-Api-Key": "sk-live-123", "Accept": "application/json"}
+    config = {"url": f"{server.url}/start", "headers": headers}
     echoed = succeeded(await run(executor, config, idempotency_key="e-1:n"))["body"]
 
     sent = echoed["headers"]
-    assert not {"authorization", "cookie", "proxy-authorization"} & set(sent)
-    assert sent["x-custom"] == "yes"
-    assert sent["idempotency-key"] == "e-1:n"
+    assert not {"authorization", "cookie", "proxy-authorization", "x-api-key"} & set(sent)
+    assert "idempotency-key" not in sent  # it keys a request at the first server
+    assert sent["accept"] == "application/json"
     assert server.requests[0].headers["authorization"] == "Bearer top-secret"
+    assert server.requests[0].headers["x-api-key"] == "sk-live-123"
+
+
+@pytest.mark.parametrize("status", [307, 308])
+async def test_a_body_is_not_sent_again_to_another_origin(executor, server, other, status):
+    server.redirect("/pay", status, f"{other.url}/collect")
+    config = {"method": "POST", "url": f"{server.url}/pay", "json": {"token": "sk-live-123"}}
+    error = failed(await run(executor, config)).error
+
+    assert (error.kind, error.retryable) == ("cross_origin_redirect", False)
+    assert other.requests == []
+
+
+async def test_a_cookie_one_call_was_given_is_not_sent_by_the_next(executor, server):
+    server.cookie("/login", "session=tenant-a-secret")
+    succeeded(await run(executor, {"url": f"{server.url}/login"}))
+    sent = succeeded(await run(executor, {"url": f"{server.url}/echo"}))["body"]["headers"]
+
+    assert "cookie" not in sent
 
 
 async def test_credentials_are_kept_on_the_same_origin(executor, server):
