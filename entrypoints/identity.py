@@ -32,6 +32,7 @@ def issuer_configs(settings: Settings) -> list[IssuerConfig]:
             settings.supabase_url,
             settings.supabase_audience,
             secret.get_secret_value() if secret else None,
+            confirms_emails=settings.supabase_confirms_emails,
         )
         configs[project.issuer] = project
     return list(configs.values())

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     )
     """The project's legacy shared JWT secret, for projects that still sign with HS256."""
     supabase_audience: str = "authenticated"
+    supabase_confirms_emails: bool = True
+    """Whether the project signs people in only once their email is confirmed (Supabase's
+    "Confirm email", on by default): its tokens then count as naming a verified address,
+    which joins invitations. Set false for a project that lets people in unconfirmed."""
     session_hours: float = Field(default=12.0, gt=0, le=24 * 90)
     """How long a console sign-in lasts."""
     public_url: str | None = None

@@ -30,6 +30,8 @@ class IssuerConfig:
     `jwks_url` is where its public keys are; None means "ask its OpenID discovery
     document". `hs256_secret`, when set, also lets it sign with HS256 (Supabase's legacy
     shared secret); without it an HS256 token is refused, whatever key it claims to use.
+    `confirms_emails` says its tokens name only addresses the issuer confirmed, though
+    they carry no `email_verified` claim (a Supabase project that requires confirmation).
     """
 
     issuer: str
@@ -37,25 +39,26 @@ class IssuerConfig:
     jwks_url: str | None = None
     hs256_secret: str | None = field(default=None, repr=False)
     asymmetric_algorithms: tuple[str, ...] = ASYMMETRIC_ALGORITHMS
+    confirms_emails: bool = False
 
     def accepts_hs256(self) -> bool:
         return bool(self.hs256_secret)
 
-    @property
-    def is_supabase(self) -> bool:
-        """Whether this is a Supabase project's Auth server (its issuer ends in `/auth/v1`)."""
-        return self.issuer.rstrip("/").endswith(SUPABASE_AUTH_PATH)
 
-
-def supabase_issuer(url: str, audience: str, secret: str | None = None) -> IssuerConfig:
+def supabase_issuer(
+    url: str, audience: str, secret: str | None = None, confirms_emails: bool = True
+) -> IssuerConfig:
     """The issuer of a Supabase project's Auth tokens (`url` is `https://<ref>.supabase.co`).
 
     Its keys are at a fixed JWKS address, so no discovery is needed; `secret` is the
-    project's legacy JWT secret, for projects that still sign with HS256."""
+    project's legacy JWT secret, for projects that still sign with HS256. Its access tokens
+    carry no `email_verified`; `confirms_emails` says the project issues them only once
+    an address is confirmed (its "Confirm email" setting, on by default)."""
     auth = url.rstrip("/") + SUPABASE_AUTH_PATH
     return IssuerConfig(
         issuer=auth,
         audience=audience,
         jwks_url=f"{auth}/.well-known/jwks.json",
         hs256_secret=secret or None,
+        confirms_emails=confirms_emails,
     )

@@ -201,12 +201,12 @@ def identity_from_claims(config: IssuerConfig, claims: Mapping[str, Any]) -> Ide
 
 
 def _email_verified(config: IssuerConfig, claims: Mapping[str, Any]) -> bool:
+    """Whether the issuer vouches for the address: its own `email_verified` claim, or, for
+    an issuer whose tokens carry none, its configuration (`confirms_emails`). Nothing a
+    person can write themselves (Supabase's `user_metadata`) counts."""
     verified = claims.get("email_verified")
     if verified is None:
-        # Supabase puts no `email_verified` in its access tokens, but by default it issues
-        # them only once the address is confirmed (a project that turns confirmation off
-        # should not be trusted for email-based invitations).
-        return config.is_supabase
+        return config.confirms_emails and claims.get("is_anonymous") is not True
     return verified is True or (isinstance(verified, str) and verified.lower() == "true")
 
 

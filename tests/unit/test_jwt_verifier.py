@@ -293,6 +293,33 @@ async def test_a_supabase_hs256_token_verifies_with_the_project_secret(
     assert server.requests == []
 
 
+@pytest.mark.parametrize(
+    ("confirms_emails", "changes", "verified"),
+    [
+        (True, {}, True),
+        (True, {"is_anonymous": True}, False),
+        (True, {"email_verified": False}, False),
+        (False, {}, False),
+        # `user_metadata` is the person's own to write: it vouches for nothing.
+        (False, {"user_metadata": {"email_verified": True}}, False),
+    ],
+)
+async def test_a_supabase_email_counts_as_verified_only_as_the_project_is_configured(
+    server: IssuerServer,
+    clock: FakeClock,
+    confirms_emails: bool,
+    changes: dict[str, Any],
+    verified: bool,
+) -> None:
+    payload = {**supabase_claims(server, clock), **changes}
+    token = jwt.encode(payload, SUPABASE_SECRET, algorithm="HS256")
+    config = supabase_issuer(server.url, "authenticated", SUPABASE_SECRET, confirms_emails)
+    async with httpx.AsyncClient() as http:
+        identity = await JwtVerifier([config], http=http, clock=clock).verify(token)
+
+    assert identity.email_verified is verified
+
+
 @pytest.mark.parametrize("key", [KEY_A, KEY_EC], ids=["RS256", "ES256"])
 async def test_a_supabase_issuer_with_a_secret_still_accepts_its_asymmetric_keys(
     clock: FakeClock, key: SigningKey
