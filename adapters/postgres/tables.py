@@ -132,6 +132,7 @@ console_sessions = Table(
     Column("expires_at", _time(), nullable=False),
 )
 Index("console_sessions_expires_idx", console_sessions.c.expires_at)
+Index("console_sessions_user_idx", console_sessions.c.user_id)
 
 workflows = Table(
     "workflows",

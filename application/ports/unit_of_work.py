@@ -541,6 +541,10 @@ class SessionRepository(Protocol):
 
     async def remove(self, id_hash: str) -> None: ...
 
+    async def remove_for(self, workspace_id: str, user_id: str) -> None:
+        """End every session of the person in the workspace."""
+        ...
+
     async def remove_expired(self, now: datetime, limit: int) -> int:
         """Forget up to `limit` sessions that expired before `now`; how many went."""
         ...

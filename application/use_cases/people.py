@@ -59,27 +59,45 @@ class SignInHandler:
         now = self._clock.now()
         async with self._uow() as uow:
             user = await uow.people.find_user(identity.issuer, identity.subject)
-            email = normalise_email(identity.email) if identity.email else None
+            # Only an address the provider vouches for is kept: an unverified one could be
+            # anybody's, and members are listed (and invitations matched) by their email.
+            verified = (
+                normalise_email(identity.email)
+                if identity.email and identity.email_verified
+                else None
+            )
             if user is None:
-                user = User(
-                    new_id("usr"),
-                    identity.issuer,
-                    identity.subject,
-                    email,
-                    identity.display_name,
-                    now,
-                    now,
-                )
-                await uow.people.add_user(user)
-            elif _changed(user, email, identity.display_name, now):
+                user = await _first_sign_in(uow, identity, verified, now)
+            elif _changed(user, verified or user.email, identity.display_name, now):
                 user = replace(
-                    user, email=email, display_name=identity.display_name, last_seen_at=now
+                    user,
+                    email=verified or user.email,
+                    display_name=identity.display_name,
+                    last_seen_at=now,
                 )
                 await uow.people.save_user(user)
-            joined = await _accept_invitations(uow, user, now) if identity.email_verified else 0
+            joined = await _accept_invitations(uow, user, now) if verified else 0
             if user.last_seen_at == now or joined:
                 await uow.commit()
         return user
+
+
+async def _first_sign_in(
+    uow: UnitOfWork, identity: Identity, email: str | None, now: datetime
+) -> User:
+    """The new user; or, when a request carrying the same new identity created it a moment
+    ago (a client firing several at once), that one."""
+    user = User(
+        new_id("usr"), identity.issuer, identity.subject, email, identity.display_name, now, now
+    )
+    try:
+        await uow.people.add_user(user)
+    except Conflict:
+        found = await uow.people.find_user(identity.issuer, identity.subject)
+        if found is None:
+            raise
+        return found
+    return user
 
 
 def _changed(user: User, email: str | None, name: str, now: datetime) -> bool:
@@ -180,9 +198,9 @@ class Invite:
 
 
 class InviteHandler:
-    """Invite an email into a workspace with a role; the membership begins when that email
-    first signs in (at once, if its user is known but not a member yet: then they join at
-    their next sign-in too, which is when their email is verified again)."""
+    """Invite an email into a workspace with a role; the membership begins at the next
+    sign-in with that email verified (a first one, or the next of someone already known),
+    since only a sign-in says the address is theirs."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -295,6 +313,8 @@ class ChangeMembershipHandler:
         async with self._uow() as uow:
             member = await _locked_member(uow, command.workspace_id, command.user_id, None)
             await uow.people.remove_membership(command.workspace_id, command.user_id)
+            # Ended, not only refused: a later invitation must not bring an old cookie back.
+            await uow.sessions.remove_for(command.workspace_id, command.user_id)
             await record_change(
                 uow,
                 command.workspace_id,

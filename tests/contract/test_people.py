@@ -4,6 +4,7 @@ at sign-out, or when their member is removed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -185,3 +186,41 @@ async def test_a_removed_member_loses_their_session_at_once(backend: Backend) ->
         await sessions.principal(secret)
     with pytest.raises(NotAMember):
         await sessions.begin_for_user(user, team)
+
+
+async def test_a_removed_member_s_old_session_stays_ended_after_a_new_invitation(
+    backend: Backend,
+) -> None:
+    team, _, editor = await _admin_and_editor(backend)
+    sessions = ConsoleSessions(backend.uow, backend.clock, timedelta(hours=1))
+    async with backend.uow() as uow:
+        user = await uow.people.get_user(editor)
+    assert user is not None
+    old = await sessions.begin_for_user(user, team)
+    await ChangeMembershipHandler(backend.uow, backend.clock).remove(RemoveMember(team, editor))
+    await InviteHandler(backend.uow, backend.clock)(Invite(team, "bob@example.com", "viewer"))
+    await SignInHandler(backend.uow, backend.clock)(
+        alice(subject="bob-sub", email="bob@example.com", name="Bob")
+    )
+
+    with pytest.raises(SessionEnded):
+        await sessions.principal(old)
+
+
+async def test_an_unverified_email_is_not_kept(backend: Backend) -> None:
+    sign_in = SignInHandler(backend.uow, backend.clock)
+    first = await sign_in(alice(email="ceo@example.com", email_verified=False))
+    assert first.email is None
+    verified = await sign_in(alice())
+    assert verified.email == "alice@example.com"
+    again = await sign_in(alice(email="ceo@example.com", email_verified=False))
+    assert again.email == "alice@example.com", "the last verified address stays"
+
+
+async def test_a_user_made_by_a_concurrent_first_sign_in_is_found_not_refused(
+    backend: Backend,
+) -> None:
+    users = await asyncio.gather(
+        *(SignInHandler(backend.uow, backend.clock)(alice()) for _ in range(5))
+    )
+    assert len({user.id for user in users}) == 1

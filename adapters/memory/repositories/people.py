@@ -89,6 +89,11 @@ class MemorySessions(Repo):
     async def remove(self, id_hash: str) -> None:
         self.journal.delete(self.store.sessions, id_hash)
 
+    async def remove_for(self, workspace_id: str, user_id: str) -> None:
+        for key, session in list(self.store.sessions.items()):
+            if (session.workspace_id, session.user_id) == (workspace_id, user_id):
+                self.journal.delete(self.store.sessions, key)
+
     async def remove_expired(self, now: datetime, limit: int) -> int:
         doomed = [k for k, s in self.store.sessions.items() if s.expires_at < now][:limit]
         for key in doomed:

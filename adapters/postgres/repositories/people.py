@@ -215,6 +215,14 @@ class PostgresSessions:
             delete(console_sessions).where(console_sessions.c.id_hash == id_hash)
         )
 
+    async def remove_for(self, workspace_id: str, user_id: str) -> None:
+        await self._db.execute(
+            delete(console_sessions).where(
+                console_sessions.c.workspace_id == workspace_id,
+                console_sessions.c.user_id == user_id,
+            )
+        )
+
     async def remove_expired(self, now: datetime, limit: int) -> int:
         doomed = (
             select(console_sessions.c.id_hash)

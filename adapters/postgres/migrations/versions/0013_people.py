@@ -73,9 +73,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id_hash", name="console_sessions_pkey"),
     )
     op.create_index("console_sessions_expires_idx", "console_sessions", ["expires_at"])
+    op.create_index("console_sessions_user_idx", "console_sessions", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("console_sessions_user_idx", table_name="console_sessions")
     op.drop_index("console_sessions_expires_idx", table_name="console_sessions")
     op.drop_table("console_sessions")
     op.drop_index("invitations_email_idx", table_name="invitations")
