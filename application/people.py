@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from application.access import Role
-from application.errors import Conflict
+from application.errors import Conflict, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class ConsoleSession:
     expires_at: datetime
     user_id: str | None = None
     token_id: str | None = None
+
+
+class NotAMember(PermissionDenied):
+    """You are not a member of this workspace: ask one of its admins to invite you."""
+
+    code = "not_a_member"
 
 
 class LastAdmin(Conflict):

@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 
 from application.access import Principal, Role
 from application.audit import SYSTEM, Actor, AuditAction, record_change
-from application.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from application.errors import ApplicationError, Conflict, NotFound
 from application.ids import new_id
 from application.input_errors import InvalidInput
 from application.people import (
     Invitation,
     Member,
     Membership,
+    NotAMember,
     User,
     check_keeps_an_admin,
     normalise_email,
@@ -39,12 +40,6 @@ class WorkspaceRequired(ApplicationError):
     header (its name or id)."""
 
     code = "workspace_required"
-
-
-class NotAMember(PermissionDenied):
-    """You are not a member of this workspace: ask one of its admins to invite you."""
-
-    code = "not_a_member"
 
 
 class SignInHandler:

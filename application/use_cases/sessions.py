@@ -14,13 +14,14 @@ from application.access import Principal, Role
 from application.errors import Unauthenticated
 from application.people import (
     ConsoleSession,
+    NotAMember,
     User,
     hash_session,
     new_session_secret,
 )
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from application.use_cases.people import NotAMember, principal_of
+from application.use_cases.people import principal_of
 
 SWEEP_AT_SIGN_IN = 100
 

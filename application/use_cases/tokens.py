@@ -24,6 +24,7 @@ from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound, Unauthenticated
 from application.ids import new_id
 from application.input_errors import InvalidInput
+from application.people import NotAMember
 from application.ports.clock import Clock
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import ApiToken
@@ -217,7 +218,10 @@ class AuthenticateHandler:
 
     async def __call__(self, token: str, workspace: str | None = None) -> Principal:
         if token.startswith(TOKEN_PREFIX):
-            return await self._cached(hash_token(token), lambda: self._api_token(token))
+            principal = await self._cached(hash_token(token), lambda: self._api_token(token))
+            if workspace and workspace != principal.workspace_id:
+                await self._check_named(principal, workspace)
+            return principal
         people = self._people
         if people is not None and people.recognises(token):
             key = hash_token(token) + "\n" + (workspace or "")
@@ -225,6 +229,17 @@ class AuthenticateHandler:
         if people is not None:
             raise Unauthenticated("the bearer token is neither a Treadle token nor a JWT")
         raise Unauthenticated("the bearer token is not a Treadle token")
+
+    async def _check_named(self, principal: Principal, workspace: str) -> None:
+        """A token acts in its own workspace only: naming another one (by name or id) is
+        refused rather than quietly ignored."""
+        async with self._uow() as uow:
+            own = await uow.workspaces.get(principal.workspace_id)
+        if own is None or own.name != workspace:
+            raise NotAMember(
+                f"this token belongs to another workspace than {workspace!r}, which"
+                " X-Treadle-Workspace names",
+            )
 
     async def _cached(self, key: str, look_up: Callable[[], Awaitable[Principal]]) -> Principal:
         cache = self._cache

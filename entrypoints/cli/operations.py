@@ -220,8 +220,12 @@ def choose(url: str | None, token: str | None) -> None:
             " TREADLE_URL is not",
             2,
         )
-    # A person's JWT names its workspace with TREADLE_WORKSPACE (an API token has its own).
-    workspace = os.environ.get("TREADLE_WORKSPACE") or None
+    # A person's JWT names its workspace with TREADLE_WORKSPACE. An API token has its own,
+    # and for it the variable may be meant for the database mode: it is not sent.
+    from application.use_cases.tokens import TOKEN_PREFIX
+
+    person = bool(token) and not str(token).startswith(TOKEN_PREFIX)
+    workspace = (os.environ.get("TREADLE_WORKSPACE") or None) if person else None
     _remote = Remote(url, token, workspace) if url and token else None
 
 

@@ -101,6 +101,18 @@ async def test_an_editor_may_not_touch_secrets_or_tokens(
     assert response.status_code == (403 if admin_only else 200)
 
 
+async def test_a_token_naming_another_workspace_is_refused(api: Api) -> None:
+    def named(workspace: str) -> dict[str, str]:
+        return {**api.auth("a_viewer"), "X-Treadle-Workspace": workspace}
+
+    own = await api.client.get("/api/v1/workflows", headers=named("workspace-a"))
+    other = await api.client.get("/api/v1/workflows", headers=named("workspace-b"))
+
+    assert own.status_code == 200
+    assert other.status_code == 403
+    assert other.json()["error"]["code"] == "not_a_member"
+
+
 async def test_missing_or_unknown_tokens_are_401(api: Api) -> None:
     assert (await api.client.get("/api/v1/workflows")).status_code == 401
     bad = await api.client.get("/api/v1/workflows", headers={"Authorization": "Bearer trd_nope"})

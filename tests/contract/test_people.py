@@ -12,7 +12,7 @@ import pytest
 from application.access import Role
 from application.audit import Actor, AuditFilter
 from application.errors import NotFound
-from application.people import LastAdmin
+from application.people import LastAdmin, NotAMember
 from application.ports.identity import Identity
 from application.use_cases.people import (
     CancelInvitation,
@@ -21,7 +21,6 @@ from application.use_cases.people import (
     ChangeRole,
     Invite,
     InviteHandler,
-    NotAMember,
     PrincipalForUserHandler,
     RemoveMember,
     SignInHandler,
