@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from application.audit import SYSTEM, Actor, AuditAction, audit_entry
 from application.input_errors import InvalidInput
@@ -155,7 +155,9 @@ class RetentionPass:
     async def _prune_flow_keys(self, now: datetime, report: PassReport) -> None:
         """Forget the concurrency keys nobody holds and the rate windows that ended: one
         row per key value ever seen would otherwise stay forever."""
-        windows_before = now - MAX_RATE_PERIOD
+        # A day beyond the longest period: a worker whose clock runs ahead of the others'
+        # still never ends a window that is running for them.
+        windows_before = now - MAX_RATE_PERIOD - timedelta(days=1)
         while True:
             started = self._clock.monotonic()
             count = await self._pruner.delete_idle_flow_keys(windows_before, self._batch_size)

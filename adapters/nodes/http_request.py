@@ -196,7 +196,8 @@ def _redirected(request: _Request, response: httpx.Response, hops: int) -> _Requ
         )
     method = _redirect_method(request.method, response.status_code)
     cross_origin = _origin(request.url) != _origin(target)
-    keeps_body = method == request.method
+    # A 303 asks for the answer at the new place: no body goes there, even a GET's.
+    keeps_body = method == request.method and response.status_code != 303
     if cross_origin and keeps_body and _has_body(request):
         return _redirect_failure(
             "cross_origin_redirect",

@@ -10,6 +10,7 @@ worker's executions are taken when its leases lapse.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -123,7 +124,9 @@ class PostgresAdapters:
             await ensure_schema_current(self.engine)
             await self.listener.start()
         except BaseException:
-            await self.close()
+            # The failure to start is what the caller must see, not one to clean up after it.
+            with contextlib.suppress(Exception):
+                await self.close()
             raise
 
     async def close(self) -> None:

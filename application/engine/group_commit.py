@@ -19,6 +19,7 @@ with another worker, a bug in a step) is its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -304,14 +305,14 @@ class GroupCommitter:
         failures: dict[str, StepFailure],
     ) -> tuple[Held, Request | Admit | None]:
         assert member.opening is not None
-        if self._tracer.enabled:
-            row = await self._in_own_trace(uow, member, row)
         failure = failures.get(row.id)
         if is_poison_pill(failure, member.opening.poison_pill_after):
             # The definition is not even loaded: loading it may be what keeps failing.
             assert failure is not None
             held = Held(member.lease, row, runs, _NO_DEFINITION)
             return held, GiveUpOn(given_up_error(failure))
+        if self._tracer.enabled:
+            row = await self._in_own_trace(member, row)
         definition = await self._definitions.load(uow, row.workflow_id, row.version)
         held = Held(member.lease, row, runs, definition, step_failure=failure)
         if member.opening.hold_only or row.cancel_requested:
@@ -322,17 +323,30 @@ class GroupCommitter:
             return held, Admit()
         return held, Advance(opening=True)
 
-    async def _in_own_trace(self, uow: UnitOfWork, member: _Member, row: Execution) -> Execution:
+    async def _in_own_trace(self, member: _Member, row: Execution) -> Execution:
         """The opening row with its trace established (its execution span recorded), so
         its opening step stores the trace, even a step that parks it at once (flow
         control), and the children that step starts join it. The span is recorded once
-        per opening, however often its batch is tried."""
+        per opening, however often its batch is tried; tracing that fails leaves the row
+        untraced, never the step undone."""
         if established(row.trace_context) is not None:
             return row
         if member.trace_context is None:
-            original = await _original_trace(uow, row.rerun_of)
-            member.trace_context = open_trace(self._tracer, row, original).trace_context or {}
+            opened = row
+            with contextlib.suppress(Exception):  # a trace is not worth failing a step for
+                opened = open_trace(self._tracer, row, await self._original_trace(row.rerun_of))
+            member.trace_context = opened.trace_context or {}
         return replace(row, trace_context=member.trace_context) if member.trace_context else row
+
+    async def _original_trace(self, rerun_of: str | None) -> dict[str, str] | None:
+        """The trace of the execution a re-run repeats, to link the re-run's to; read in a
+        unit of work of its own, so that a failed read cannot spoil the batch's."""
+        if rerun_of is None:
+            return None
+        async with self._uow() as uow:
+            original = await uow.executions.get(rerun_of)
+        found = established(original.trace_context) if original is not None else None
+        return dict(found) if found else None
 
     async def _admit(
         self, uow: UnitOfWork, deciding: list[tuple[_Member, Held, Request | Admit]]
@@ -413,16 +427,6 @@ def _starts_only(done: _Computed) -> bool:
     if changes.execution.status.is_terminal:
         return False
     return not any(run.status.is_terminal for run in changes.changed.values())
-
-
-async def _original_trace(uow: UnitOfWork, rerun_of: str | None) -> dict[str, str] | None:
-    """The trace of the execution a re-run repeats, to link the re-run's to."""
-    if rerun_of is None:
-        return None
-    # One read by id in the step's transaction, only for a re-run opened with tracing on.
-    original = await uow.executions.get(rerun_of)
-    found = established(original.trace_context) if original is not None else None
-    return dict(found) if found else None
 
 
 def _settle(member: _Member, answer: Outcome | BaseException) -> None:

@@ -410,7 +410,7 @@ async def test_a_pass_forgets_idle_concurrency_keys_and_ended_rate_windows(
     retention: Retention,
 ) -> None:
     now = retention.clock.now()
-    ended = now - MAX_RATE_PERIOD - DAY
+    ended = now - MAX_RATE_PERIOD - 2 * DAY
     async with retention.uow() as tx:
         for key in ("idle-1", "idle-2", "held"):
             await tx.flow.acquire_slot("wf_limited", key, 5)
