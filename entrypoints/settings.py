@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.priority import parse_queues
@@ -26,10 +26,6 @@ class OidcProviderSetting(BaseModel):
     audience: str | None = None
     """The `aud` the API expects in this provider's access tokens; the client id when None."""
     scopes: str = "openid email profile"
-
-    @property
-    def label(self) -> str:
-        return self.title or self.name
 
 
 class Settings(BaseSettings):
@@ -100,6 +96,17 @@ class Settings(BaseSettings):
     others skip); 0 turns automatic retention off."""
     log_level: str = "INFO"
 
+    @field_validator("oidc_providers")
+    @classmethod
+    def _distinct_providers(cls, providers: list[OidcProviderSetting]) -> list[OidcProviderSetting]:
+        """Refuse two providers with one name or one issuer: the providers are kept by
+        name and by issuer, so the later would silently replace the earlier."""
+        for what in ("name", "issuer"):
+            repeated = _repeated([getattr(provider, what) for provider in providers])
+            if repeated is not None:
+                raise ValueError(f"two providers have the {what} {repeated!r}: each needs its own")
+        return providers
+
     @property
     def queue_names(self) -> tuple[str, ...]:
         """The queues a worker claims from; empty: every queue."""
@@ -121,6 +128,16 @@ class Settings(BaseSettings):
         if self.secret_key is None or len(self.secret_key.get_secret_value()) < 16:
             raise SettingsError("SECRET_KEY is missing or shorter than 16 characters")
         return self.secret_key.get_secret_value()
+
+
+def _repeated(values: list[str]) -> str | None:
+    """The first value that appears twice; None when they are all different."""
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
 
 
 class SettingsError(Exception):

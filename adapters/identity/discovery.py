@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +14,12 @@ import httpx
 from adapters.clock import SystemClock
 from application.ports.clock import Clock
 
+_log = logging.getLogger(__name__)
+
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 DEFAULT_MAX_AGE_SECONDS = 3600.0
+DEFAULT_RETRY_AFTER_SECONDS = 30.0
+"""How long a failed fetch is remembered before the provider is asked again."""
 
 
 class IdentityProviderError(Exception):
@@ -95,41 +100,79 @@ class _Cached:
     fetched_at: float
 
 
+@dataclass(frozen=True)
+class _Failure:
+    """The last failed fetch of an issuer's document: what went wrong, and when."""
+
+    error: IdentityProviderError
+    at: float
+
+
 class DiscoveryCache:
     """Each issuer's discovery document, fetched on first use and again once it is older
-    than `max_age_seconds`; concurrent requests for the same issuer share one fetch."""
+    than `max_age_seconds`; concurrent requests for the same issuer share one fetch.
+
+    A failed fetch is remembered for `retry_after_seconds`: meanwhile the issuer's
+    document is the one we had, however old, or the same error at once. Without this,
+    while a provider is down every request carrying one of its tokens would wait on its
+    own fetch (up to the client's timeout), one after another behind the lock."""
 
     def __init__(
         self,
         http: httpx.AsyncClient,
         *,
         max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
+        retry_after_seconds: float = DEFAULT_RETRY_AFTER_SECONDS,
         clock: Clock | None = None,
     ) -> None:
         self._http = http
         self._max_age = max_age_seconds
+        self._retry_after = retry_after_seconds
         self._clock: Clock = clock or SystemClock()
         self._cached: dict[str, _Cached] = {}
+        self._failures: dict[str, _Failure] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, issuer: str) -> DiscoveryDocument:
         """The issuer's document; raises `IdentityProviderError` when it cannot be read."""
-        fresh = self._fresh(issuer)
-        if fresh is not None:
-            return fresh
+        known = self._known(issuer)
+        if known is not None:
+            return known
         async with self._locks.setdefault(issuer, asyncio.Lock()):
-            # Whoever held the lock before us may have fetched it already.
-            fresh = self._fresh(issuer)
-            if fresh is not None:
-                return fresh
+            # Whoever held the lock before us may have fetched it (or failed to) already.
+            known = self._known(issuer)
+            if known is not None:
+                return known
+            return await self._fetch(issuer)
+
+    def _known(self, issuer: str) -> DiscoveryDocument | None:
+        """The document to answer without fetching: a fresh one, or, shortly after a
+        failed fetch, whatever we have (raising that failure's error when we have none)."""
+        cached = self._cached.get(issuer)
+        now = self._clock.monotonic()
+        if cached is not None and now - cached.fetched_at <= self._max_age:
+            return cached.document
+        failure = self._failures.get(issuer)
+        if failure is None or now - failure.at >= self._retry_after:
+            return None
+        if cached is not None:
+            return cached.document
+        raise IdentityProviderError(str(failure.error))
+
+    async def _fetch(self, issuer: str) -> DiscoveryDocument:
+        """Fetch the document and remember the outcome; a failure falls back on the
+        document we had (a provider's short outage should not refuse every token)."""
+        try:
             document = parse_discovery(
                 issuer, await get_json(self._http, discovery_url(issuer), "discovery document")
             )
-            self._cached[issuer] = _Cached(document, self._clock.monotonic())
-            return document
-
-    def _fresh(self, issuer: str) -> DiscoveryDocument | None:
-        cached = self._cached.get(issuer)
-        if cached is None or self._clock.monotonic() - cached.fetched_at > self._max_age:
-            return None
-        return cached.document
+        except IdentityProviderError as error:
+            self._failures[issuer] = _Failure(error, self._clock.monotonic())
+            cached = self._cached.get(issuer)
+            if cached is None:
+                raise
+            _log.warning("could not refresh a discovery document: %s", error)
+            return cached.document
+        self._failures.pop(issuer, None)
+        self._cached[issuer] = _Cached(document, self._clock.monotonic())
+        return document

@@ -41,9 +41,6 @@ class IssuerConfig:
     asymmetric_algorithms: tuple[str, ...] = ASYMMETRIC_ALGORITHMS
     confirms_emails: bool = False
 
-    def accepts_hs256(self) -> bool:
-        return bool(self.hs256_secret)
-
 
 def supabase_issuer(
     url: str, audience: str, secret: str | None = None, confirms_emails: bool = True

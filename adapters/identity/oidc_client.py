@@ -2,7 +2,7 @@
 PKCE (RFC 7636).
 
 `start` makes the address to send the browser to, and the secrets to keep until it comes
-back (state, nonce, PKCE verifier: the caller keeps them in the person's session);
+back (state, nonce, PKCE verifier: the console keeps them in a short-lived cookie);
 `finish` trades the code it brings back for an ID token and checks that token.
 """
 
@@ -36,7 +36,8 @@ class SignInStart:
     url: str
     state: str
     nonce: str
-    # The one secret of the four: the others travel through the browser anyway.
+    # It too travels through the browser (in the HttpOnly sign-in cookie), but is useless
+    # without the code, which only the provider hands out; kept out of repr all the same.
     code_verifier: str = field(repr=False)
 
 

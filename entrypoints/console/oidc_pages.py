@@ -30,7 +30,13 @@ from application.errors import Unauthenticated
 from application.people import User
 from application.ports.identity import Identity
 from entrypoints.console.auth_pages import sign_in_page, signed_in
-from entrypoints.console.session import end_session, safe_next, uses_https
+from entrypoints.console.session import (
+    COOKIE,
+    COOKIE_PATH,
+    end_session,
+    safe_next,
+    uses_https,
+)
 
 log = logging.getLogger("treadle.console")
 
@@ -175,7 +181,9 @@ class OidcPages(Controller):
     ) -> Response[Any]:
         """Finish the sign-in the provider sends the browser back from."""
         pending = PendingSignIn.decode(request.cookies.get(SIGN_IN_COOKIE, ""))
-        target = pending.next if pending is not None else safe_next(None)
+        # The cookie is not signed: whoever can plant it chooses `next`, so it is checked
+        # again here, not only when the sign-in starts.
+        target = safe_next(pending.next if pending is not None else None)
         try:
             provider = _provider(request, provider_name)
             identity = await _identity(
@@ -245,14 +253,19 @@ async def _session_for(
     request: Request[Any, Any, Any], identity: Identity, next_url: str
 ) -> Response[Any]:
     """Sign the person in and begin a session in their oldest workspace; the not-a-member
-    page when they have none."""
+    page when they have none.
+
+    Either way the browser's earlier session ends: the browser now stands for whoever
+    just signed in, and must not go on acting under an earlier sign-in (perhaps someone
+    else's token)."""
     services = request.app.state["services"]
     user: User = await services.sign_in()(identity)
     workspaces = await services.people_queries().workspaces_of(user.id)
+    await end_session(request)
     if not workspaces:
         response: Response[Any] = _not_a_member(user, identity)
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
     else:
-        await end_session(request)
         secret = await services.console_sessions().begin_for_user(user, workspaces[0].workspace.id)
         response = signed_in(request, secret, next_url)
     response.delete_cookie(SIGN_IN_COOKIE, path=AUTH_PATH)

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
 from application.access import Principal
@@ -65,13 +64,6 @@ async def authenticate_cookie(connection: ASGIConnection[Any, Any, Any, Any]) ->
         workspaces = await services.people_queries().workspaces_of(principal.user_id)
         connection.state[WORKSPACES_KEY] = workspaces
     return principal
-
-
-async def _principal(request: Request[Any, Any, Any]) -> Principal:
-    return await authenticate_cookie(request)
-
-
-CONSOLE_PRINCIPAL = Provide(_principal)
 
 
 def uses_https(request: Request[Any, Any, Any]) -> bool:

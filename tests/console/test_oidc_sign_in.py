@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,10 +17,11 @@ from litestar.testing import AsyncTestClient
 from adapters.memory.store import InMemoryStore
 from application.people import hash_session
 from application.use_cases.people import Invite
+from application.use_cases.tokens import CreateToken
 from application.use_cases.workspaces import EnsureWorkspace
 from entrypoints.api.app import create_app
 from entrypoints.api.services import ApiServices
-from entrypoints.console.oidc_pages import SIGN_IN_COOKIE
+from entrypoints.console.oidc_pages import SIGN_IN_COOKIE, PendingSignIn
 from entrypoints.console.session import COOKIE
 from tests.api.conftest import api_settings, memory_runtime
 
@@ -242,3 +243,51 @@ async def test_the_console_goes_only_to_its_own_pages_after_signing_in(console: 
 
     assert response.status_code == 303
     assert response.headers["location"] == "/console/executions"
+
+
+@pytest.mark.parametrize("planted", ["https://evil.example/", "//evil.example"])
+async def test_a_planted_sign_in_cookie_cannot_send_the_browser_off_site(
+    console: Console, planted: str
+) -> None:
+    await console.services.invite()(Invite(console.workspace_id, "ada@example.com", "viewer"))
+    await console.person("ada", "ada@example.com", "Ada")
+    location = await console.authorize(await console.start(), sub="ada")
+    pending = PendingSignIn.decode(console.client.cookies[SIGN_IN_COOKIE])
+    assert pending is not None
+    # The cookie is not signed: another page on the site (or a man in the middle of
+    # plain http) can rewrite it, keeping the state so that the callback matches.
+    console.client.cookies.clear()
+    planted_cookie = replace(pending, next=planted).encode()
+    console.client.cookies.set(
+        SIGN_IN_COOKIE, planted_cookie, domain="console.test", path="/console/auth"
+    )
+
+    response = await console.callback(location)
+
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/console/executions"
+
+
+async def test_reaching_the_not_a_member_page_ends_the_browser_s_earlier_session(
+    console: Console,
+) -> None:
+    token = await console.services.create_token()(
+        CreateToken(console.workspace_id, "laptop", "admin")
+    )
+    signed_in = await console.client.post(
+        "/console/sign-in", data={"token": token.secret}, headers={"Origin": BASE}
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    earlier = str(signed_in.cookies[COOKIE])
+    assert (await console.client.get("/console/executions")).status_code == 200
+    await console.person("stranger", "stranger@example.com", "Stan Ger")
+
+    response = await console.sign_in("stranger")
+
+    assert response.status_code == 403
+    assert f"{COOKIE}=" in response.headers.get("set-cookie", "")
+    assert COOKIE not in console.client.cookies
+    assert console.store.sessions == {}
+    # Replayed by hand, the earlier cookie opens nothing: its session ended on the server.
+    console.client.cookies.set(COOKIE, earlier, domain="console.test", path="/console")
+    assert (await console.client.get("/console/executions")).status_code == 303
