@@ -36,6 +36,13 @@ class AdminQueries:
         async with self._uow() as uow:
             return await uow.tokens.search(workspace_id)
 
+    async def token(self, workspace_id: str, token_id: str) -> ApiToken:
+        async with self._uow() as uow:
+            found = await uow.tokens.get(workspace_id, token_id)
+        if found is None:
+            raise NotFound(f"no token {token_id} in this workspace")
+        return found
+
     async def workspace(self, workspace_id: str) -> Workspace:
         async with self._uow() as uow:
             found = await uow.workspaces.get(workspace_id)

@@ -104,10 +104,7 @@ async def _principal_of(uow: UnitOfWork, session: ConsoleSession) -> Principal:
         if user is None or membership is None:
             raise SessionEnded("you are no longer a member of this workspace: sign in again")
         return principal_of(user, membership)
-    token = next(
-        (t for t in await uow.tokens.search(session.workspace_id) if t.id == session.token_id),
-        None,
-    )
+    token = await uow.tokens.get(session.workspace_id, session.token_id or "")
     if token is None or token.revoked_at is not None:
         raise SessionEnded("your token was revoked or is unknown: sign in again")
     return Principal(token.workspace_id, Role(token.role), token.id, token.name)

@@ -170,14 +170,7 @@ class RevokeTokenHandler:
 
     async def __call__(self, command: RevokeToken) -> ApiToken:
         async with self._uow() as uow:
-            found = next(
-                (
-                    t
-                    for t in await uow.tokens.search(command.workspace_id)
-                    if t.id == command.token_id
-                ),
-                None,
-            )
+            found = await uow.tokens.get(command.workspace_id, command.token_id)
             if found is None:
                 raise NotFound(f"no token {command.token_id} in this workspace")
             revoked = found

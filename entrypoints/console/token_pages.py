@@ -14,7 +14,6 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from application.access import Principal, Role
-from application.errors import NotFound
 from application.input_errors import InvalidInput
 from application.queries.admin import AdminQueries
 from application.queries.people import PeopleQueries
@@ -91,10 +90,7 @@ def _refusals(name: str, role: str) -> dict[str, str]:
 
 
 async def _token(admin_queries: AdminQueries, principal: Principal, token_id: str) -> ApiToken:
-    for token in await admin_queries.tokens(principal.workspace_id):
-        if token.id == token_id:
-            return token
-    raise NotFound(f"no token {token_id} in this workspace")
+    return await admin_queries.token(principal.workspace_id, token_id)
 
 
 class TokenPages(Controller):

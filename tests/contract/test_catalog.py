@@ -141,6 +141,9 @@ async def test_tokens_are_found_by_hash_and_revoked_by_save(backend: Backend) ->
         assert await uow.tokens.find_by_hash("nope") is None
         assert await uow.tokens.search(WORKSPACE) == [revoked, second]
         assert await uow.tokens.search("ws_other") == []
+        assert await uow.tokens.get(WORKSPACE, revoked.id) == revoked
+        assert await uow.tokens.get("ws_other", revoked.id) is None, "another workspace's"
+        assert await uow.tokens.get(WORKSPACE, "tok_nope") is None
 
 
 async def test_secrets_are_replaced_listed_by_name_and_deleted(backend: Backend) -> None:

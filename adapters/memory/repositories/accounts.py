@@ -29,6 +29,10 @@ class MemoryTokens(Repo):
     async def find_by_hash(self, token_hash: str) -> ApiToken | None:
         return next((t for t in self.store.tokens.values() if t.token_hash == token_hash), None)
 
+    async def get(self, workspace_id: str, token_id: str) -> ApiToken | None:
+        found = self.store.tokens.get(token_id)
+        return found if found is not None and found.workspace_id == workspace_id else None
+
     async def search(self, workspace_id: str) -> list[ApiToken]:
         found = [t for t in self.store.tokens.values() if t.workspace_id == workspace_id]
         return sorted(found, key=lambda t: (t.created_at, t.id))

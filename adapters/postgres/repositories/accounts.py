@@ -49,6 +49,13 @@ class PostgresTokens:
         row = await self._db.first(statement)
         return catalog_mappers.row_to_token(row) if row else None
 
+    async def get(self, workspace_id: str, token_id: str) -> ApiToken | None:
+        statement = select(api_tokens).where(
+            api_tokens.c.workspace_id == workspace_id, api_tokens.c.id == token_id
+        )
+        row = await self._db.first(statement)
+        return catalog_mappers.row_to_token(row) if row else None
+
     async def search(self, workspace_id: str) -> list[ApiToken]:
         statement = (
             select(api_tokens)
