@@ -512,6 +512,10 @@ class PeopleRepository(Protocol):
 
     async def membership(self, workspace_id: str, user_id: str) -> Membership | None: ...
 
+    async def workspaces_of(self, user_id: str) -> list[tuple[Workspace, str]]:
+        """The user's workspaces with their role in each, oldest membership first."""
+        ...
+
     async def members(self, workspace_id: str, *, lock: bool = False) -> list[Member]:
         """The workspace's members, oldest first; with `lock`, their rows stay locked
         until the unit of work ends (a role change checks the admins it read)."""

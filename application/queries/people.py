@@ -39,9 +39,5 @@ class PeopleQueries:
     async def workspaces_of(self, user_id: str) -> list[WorkspaceRole]:
         """The person's workspaces, oldest membership first."""
         async with self._uow() as uow:
-            found = []
-            for membership in await uow.people.memberships_of(user_id):
-                workspace = await uow.workspaces.get(membership.workspace_id)
-                if workspace is not None:
-                    found.append(WorkspaceRole(workspace, membership.role))
-        return found
+            found = await uow.people.workspaces_of(user_id)
+        return [WorkspaceRole(workspace, role) for workspace, role in found]

@@ -14,6 +14,7 @@ from application.audit import Actor, AuditFilter
 from application.errors import NotFound
 from application.people import LastAdmin, NotAMember
 from application.ports.identity import Identity
+from application.queries.people import PeopleQueries
 from application.use_cases.people import (
     CancelInvitation,
     CancelInvitationHandler,
@@ -78,6 +79,11 @@ async def test_a_verified_email_joins_its_invitations_with_their_roles(backend: 
     assert (in_team.workspace_id, in_team.role, in_team.user_id) == (team, Role.EDITOR, user.id)
     assert in_team.actor == Actor.user(user.id, "Alice")
     assert (await principal_for(user, lab)).role is Role.VIEWER
+    joined_to = await PeopleQueries(backend.uow).workspaces_of(user.id)
+    assert sorted((w.workspace.name, w.role) for w in joined_to) == [
+        ("lab", "viewer"),
+        ("team", "editor"),
+    ]
     async with backend.uow() as uow:
         assert await uow.people.invitations(team) == []
         joined = await uow.audit.search(team, AuditFilter(action="member.joined"))

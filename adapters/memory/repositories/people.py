@@ -7,6 +7,7 @@ from datetime import datetime
 from adapters.memory.repositories.base import Repo
 from application.errors import Conflict
 from application.people import ConsoleSession, Invitation, Member, Membership, User
+from application.records import Workspace
 
 
 class MemoryPeople(Repo):
@@ -31,6 +32,13 @@ class MemoryPeople(Repo):
 
     async def membership(self, workspace_id: str, user_id: str) -> Membership | None:
         return self.store.memberships.get((workspace_id, user_id))
+
+    async def workspaces_of(self, user_id: str) -> list[tuple[Workspace, str]]:
+        return [
+            (self.store.workspaces[m.workspace_id], m.role)
+            for m in await self.memberships_of(user_id)
+            if m.workspace_id in self.store.workspaces
+        ]
 
     async def members(self, workspace_id: str, *, lock: bool = False) -> list[Member]:
         # One transaction at a time holds the store: `lock` has nothing more to do.

@@ -9,11 +9,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 
+from adapters.postgres import catalog_mappers
 from adapters.postgres.database import Db
 from adapters.postgres.mappers import as_utc
-from adapters.postgres.tables import console_sessions, invitations, memberships, users
+from adapters.postgres.tables import (
+    console_sessions,
+    invitations,
+    memberships,
+    users,
+    workspaces,
+)
 from application.errors import Conflict
 from application.people import ConsoleSession, Invitation, Member, Membership, User
+from application.records import Workspace
 
 
 def _user(row: RowMapping) -> User:
@@ -101,6 +109,18 @@ class PostgresPeople:
         )
         row = await self._db.first(statement)
         return _membership(row) if row else None
+
+    async def workspaces_of(self, user_id: str) -> list[tuple[Workspace, str]]:
+        statement = (
+            select(workspaces, memberships.c.role)
+            .join(memberships, memberships.c.workspace_id == workspaces.c.id)
+            .where(memberships.c.user_id == user_id)
+            .order_by(memberships.c.created_at, memberships.c.workspace_id)
+        )
+        return [
+            (catalog_mappers.row_to_workspace(row), row["role"])
+            for row in await self._db.rows(statement)
+        ]
 
     async def members(self, workspace_id: str, *, lock: bool = False) -> list[Member]:
         statement = (
