@@ -21,16 +21,14 @@ from litestar.testing import AsyncTestClient
 from adapters.clock import FakeClock
 from adapters.identity.jwks import DEFAULT_MIN_REFETCH_SECONDS as MIN_REFETCH_SECONDS
 from adapters.memory.store import InMemoryStore
-from application.records import Workspace
 from application.use_cases.people import Invite, RemoveMember
-from application.use_cases.workspaces import EnsureWorkspace
 from entrypoints.api.app import create_app
-from entrypoints.api.services import ApiServices
 from entrypoints.bootstrap import bootstrap, memory_storage
 from tests.api import test_access
 from tests.api.conftest import Api, api_settings, issue_tokens
 from tests.api.workflows import ECHO, create
 from tests.support.identity_provider import KEY_A, KEY_B, IssuerServer, person_token, sign
+from tests.support.people import workspace_id
 
 AUDIENCE = "treadle-api"
 SUPABASE_SECRET = "a-supabase-project-jwt-secret-of-32-chars-or-more"
@@ -62,18 +60,14 @@ async def api(issuer: IssuerServer) -> AsyncIterator[Api]:
     await issue_tokens(runtime.services)  # the workspaces, and tokens nobody here uses
     people: dict[str, str] = {}
     for space in ("a", "b"):
-        workspace = await workspace_of(runtime.services, space)
+        space_id = await workspace_id(runtime.services, f"workspace-{space}")
         for role in ("admin", "editor", "viewer"):
             email = f"{space}-{role}@example.com"
-            await runtime.services.invite()(Invite(workspace.id, email, role))
+            await runtime.services.invite()(Invite(space_id, email, role))
             people[f"{space}_{role}"] = person_token(issuer, AUDIENCE, f"{space}-{role}", email)
     async with AsyncTestClient(app=app) as client:
         yield Api(app, runtime, runtime.services, client, people, store)
     await runtime.close()
-
-
-async def workspace_of(services: ApiServices, space: str) -> Workspace:
-    return await services.ensure_workspace()(EnsureWorkspace(f"workspace-{space}"))
 
 
 test_workspace_a_gets_404_for_every_resource_of_workspace_b = (
@@ -145,8 +139,8 @@ async def test_a_first_request_signs_the_person_in_and_attributes_changes(api: A
 
 
 async def test_someone_in_two_workspaces_names_one(api: Api, issuer: IssuerServer) -> None:
-    b = await workspace_of(api.services, "b")
-    await api.services.invite()(Invite(b.id, "a-viewer@example.com", "admin"))
+    b = await workspace_id(api.services, "workspace-b")
+    await api.services.invite()(Invite(b, "a-viewer@example.com", "admin"))
     token = api.tokens["a_viewer"]
     await api.client.get("/api/v1/workflows", headers=bearer(token))  # joins b as well
 
@@ -165,11 +159,11 @@ async def test_someone_in_two_workspaces_names_one(api: Api, issuer: IssuerServe
 async def test_a_removed_member_loses_access_at_once(api: Api) -> None:
     token = api.tokens["a_editor"]
     assert (await api.client.get("/api/v1/workflows", headers=bearer(token))).status_code == 200
-    a = await workspace_of(api.services, "a")
-    members = await api.services.people_queries().members(a.id)
+    a = await workspace_id(api.services, "workspace-a")
+    members = await api.services.people_queries().members(a)
     editor = next(m.user.id for m in members if m.user.email == "a-editor@example.com")
 
-    await api.services.change_membership().remove(RemoveMember(a.id, editor))
+    await api.services.change_membership().remove(RemoveMember(a, editor))
 
     after = await api.client.get("/api/v1/workflows", headers=bearer(token))
     assert after.status_code == 403
@@ -192,8 +186,8 @@ async def test_a_rotated_signing_key_is_followed(api: Api, issuer: IssuerServer)
 async def test_a_supabase_hs256_token_signs_in_with_the_project_secret(
     api: Api, issuer: IssuerServer
 ) -> None:
-    a = await workspace_of(api.services, "a")
-    await api.services.invite()(Invite(a.id, "sam@example.com", "viewer"))
+    a = await workspace_id(api.services, "workspace-a")
+    await api.services.invite()(Invite(a, "sam@example.com", "viewer"))
     now = int(time.time())
     sub = "8f9c2a4e-0000-4000-8000-000000000001"
     payload = {
@@ -211,6 +205,6 @@ async def test_a_supabase_hs256_token_signs_in_with_the_project_secret(
     assert response.status_code == 200, response.text
     forged = jwt.encode(payload, "not-the-project-secret-but-as-long-as-it", algorithm="HS256")
     assert (await api.client.get("/api/v1/workflows", headers=bearer(forged))).status_code == 401
-    members = await api.services.people_queries().members(a.id)
+    members = await api.services.people_queries().members(a)
     sam = [(m.user.display_name, m.membership.role) for m in members if m.user.subject == sub]
     assert sam == [("Sam Supabase", "viewer")], "a confirmed Supabase email joins its invitation"

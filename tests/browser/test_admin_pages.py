@@ -10,12 +10,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Stack, screenshot
 from tests.browser.test_console import WAITS_FOR_GO, api_workflow, sign_in, unique
-
-pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -9,12 +9,10 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import Stack, screenshot
 from tests.browser.test_console import api_workflow, sign_in, unique
-
-pytest.importorskip("playwright")
-from playwright.sync_api import Locator, Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

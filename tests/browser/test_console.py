@@ -12,11 +12,9 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Stack, screenshot
-
-pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -9,12 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Stack, screenshot
 from tests.browser.test_console import api_run, api_workflow, node, sign_in, unique
-
-pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

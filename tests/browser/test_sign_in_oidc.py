@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import oidc_provider_mock
 import pytest
+from playwright.sync_api import Page, expect
 
 from adapters.postgres.migrate import upgrade
 from application.use_cases.people import Invite
@@ -23,9 +24,6 @@ from entrypoints.settings import Settings
 from tests.browser.conftest import screenshot
 from tests.support.api_stack import SECRET_KEY, Stack, api_and_worker
 from tests.support.databases import drop_database, fresh_database_url
-
-pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

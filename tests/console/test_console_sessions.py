@@ -15,7 +15,6 @@ from litestar.testing import AsyncTestClient
 from adapters.clock import FakeClock
 from adapters.memory.store import InMemoryStore
 from application.people import User, hash_session
-from application.ports.identity import Identity
 from application.use_cases.people import Invite
 from application.use_cases.tokens import CreateToken, RevokeToken
 from application.use_cases.workspaces import EnsureWorkspace
@@ -24,6 +23,7 @@ from entrypoints.api.services import ApiServices
 from entrypoints.bootstrap import bootstrap, memory_storage
 from entrypoints.console.session import COOKIE
 from tests.api.conftest import api_settings
+from tests.support.people import identity, workspace_id
 
 BASE = "http://console.test"
 SAME_ORIGIN = {"Origin": BASE}
@@ -58,11 +58,10 @@ class Console:
     async def person(self, email: str, memberships: dict[str, str]) -> User:
         """A person invited to each workspace (name → role), then signed in."""
         for name, role in memberships.items():
-            space = await self.services.ensure_workspace()(EnsureWorkspace(name))
-            await self.services.invite()(Invite(space.id, email, role))
-        subject = email.split("@")[0]
-        identity = Identity("https://id.test", subject, email, True, subject.title())
-        user: User = await self.services.sign_in()(identity)
+            await self.services.invite()(
+                Invite(await workspace_id(self.services, name), email, role)
+            )
+        user: User = await self.services.sign_in()(identity(email))
         return user
 
     def use_session(self, secret: str) -> None:

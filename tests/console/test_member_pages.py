@@ -119,7 +119,8 @@ async def test_an_admin_changes_roles_and_removes_members_but_keeps_an_admin(
 async def test_others_see_the_list_only_and_may_change_nothing(console: Console) -> None:
     alice = await join(services(console), "workspace-a", "alice@example.com", "admin")
     await console.sign_in("a_admin")
-    await console.post(f"{PAGE}/invitations", email="bob@example.com", role="editor")
+    invited = await console.post(f"{PAGE}/invitations", email="bob@example.com", role="editor")
+    assert notice(invited) == f"{PAGE}?notice=member-invited"
 
     for who in ("a_viewer", "a_editor"):
         await console.sign_in(who)

@@ -207,6 +207,8 @@ async def test_a_removed_member_s_old_session_stays_ended_after_a_new_invitation
     await SignInHandler(backend.uow, backend.clock)(
         alice(subject="bob-sub", email="bob@example.com", name="Bob")
     )
+    fresh = await sessions.begin_for_user(user, team)
+    assert (await sessions.principal(fresh)).user_id == editor, "a member again"
 
     with pytest.raises(SessionEnded):
         await sessions.principal(old)

@@ -26,6 +26,7 @@ from tests.integration.test_http_node import RecordingBackend, failed, run, succ
 from tests.support.fake_servers import (
     Answer,
     BackgroundServer,
+    ProgrammableServer,
     RecordedRequest,
     json_answer,
 )
@@ -265,20 +266,12 @@ async def test_the_size_limit_applies_to_the_final_body(executor, server):
 
 
 async def test_the_timeout_covers_every_hop(executor, server):
-    with SlowServer() as slow:
-        server.redirect("/start", 302, f"{slow.url}/slow")
+    with ProgrammableServer() as slow:
+        server.redirect("/start", 302, f"{slow.url}/slow?seconds=10")
         config = {"url": f"{server.url}/start"}
         error = failed(await run(executor, config, timeout=timedelta(seconds=0.3))).error
 
     assert (error.kind, error.retryable) == ("timeout", True)
-
-
-class SlowServer(RoutedServer):
-    """Never answers before it is stopped."""
-
-    def answer(self, request: RecordedRequest) -> Answer:
-        self.stopping.wait(10)
-        return json_answer(200, {})
 
 
 # ---- Over a mock transport: TLS, and the scripted network of `treadle test` --------------
