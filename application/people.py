@@ -10,7 +10,6 @@ pasted on the sign-in page.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from datetime import datetime
 
 from application.access import Role
 from application.errors import Conflict, PermissionDenied
+from application.ids import secret_digest
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def new_session_secret() -> str:
 
 
 def hash_session(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return secret_digest(secret)
 
 
 def check_keeps_an_admin(

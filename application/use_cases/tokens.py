@@ -12,7 +12,6 @@ cache's time to live.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -22,7 +21,7 @@ from typing import Protocol
 from application.access import Principal, Role
 from application.audit import SYSTEM, Actor, AuditAction, record_change
 from application.errors import NotFound, Unauthenticated
-from application.ids import new_id
+from application.ids import new_id, secret_digest
 from application.input_errors import InvalidInput
 from application.people import NotAMember
 from application.ports.clock import Clock
@@ -37,7 +36,7 @@ def new_token_secret() -> str:
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return secret_digest(token)
 
 
 def parse_role(value: str) -> Role:
@@ -211,7 +210,8 @@ class AuthenticateHandler:
 
     async def __call__(self, token: str, workspace: str | None = None) -> Principal:
         if token.startswith(TOKEN_PREFIX):
-            principal = await self._cached(hash_token(token), lambda: self._api_token(token))
+            token_hash = hash_token(token)
+            principal = await self._cached(token_hash, lambda: self._api_token(token_hash))
             if workspace and workspace != principal.workspace_id:
                 await self._check_named(principal, workspace)
             return principal
@@ -244,9 +244,9 @@ class AuthenticateHandler:
             cache.put(key, principal, generation)
         return principal
 
-    async def _api_token(self, token: str) -> Principal:
+    async def _api_token(self, token_hash: str) -> Principal:
         async with self._uow() as uow:
-            found = await uow.tokens.find_by_hash(hash_token(token))
+            found = await uow.tokens.find_by_hash(token_hash)
         if found is None or found.revoked_at is not None:
             raise Unauthenticated("the bearer token is unknown or revoked")
         return Principal(found.workspace_id, Role(found.role), found.id, found.name)
