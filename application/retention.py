@@ -9,6 +9,7 @@ transaction, so that pruning a large backlog never holds locks for long.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -142,15 +143,11 @@ class RetentionPass:
         self, workspace_id: str, policy: RetentionPolicy, now: datetime, report: PassReport
     ) -> None:
         before = policy.audit_cutoff(now)
-        while True:
-            started = self._clock.monotonic()
-            count = await self._pruner.delete_audit_before(workspace_id, before, self._batch_size)
-            report.record_batch(
-                {AUDIT_KIND: count} if count else {}, self._clock.monotonic() - started
-            )
-            if count < self._batch_size:
-                return
-            await self._clock.sleep(self._pause)
+        await self._in_batches(
+            AUDIT_KIND,
+            lambda: self._pruner.delete_audit_before(workspace_id, before, self._batch_size),
+            report,
+        )
 
     async def _prune_flow_keys(self, now: datetime, report: PassReport) -> None:
         """Forget the concurrency keys nobody holds and the rate windows that ended: one
@@ -158,12 +155,20 @@ class RetentionPass:
         # A day beyond the longest period: a worker whose clock runs ahead of the others'
         # still never ends a window that is running for them.
         windows_before = now - MAX_RATE_PERIOD - timedelta(days=1)
+        await self._in_batches(
+            FLOW_KEYS_KIND,
+            lambda: self._pruner.delete_idle_flow_keys(windows_before, self._batch_size),
+            report,
+        )
+
+    async def _in_batches(
+        self, kind: str, delete_batch: Callable[[], Awaitable[int]], report: PassReport
+    ) -> None:
+        """Delete batch after batch (counted under `kind`) until one comes back short."""
         while True:
             started = self._clock.monotonic()
-            count = await self._pruner.delete_idle_flow_keys(windows_before, self._batch_size)
-            report.record_batch(
-                {FLOW_KEYS_KIND: count} if count else {}, self._clock.monotonic() - started
-            )
+            count = await delete_batch()
+            report.record_batch({kind: count} if count else {}, self._clock.monotonic() - started)
             if count < self._batch_size:
                 return
             await self._clock.sleep(self._pause)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.store import InMemoryStore
@@ -30,8 +29,7 @@ class InMemoryRetentionPolicies:
         async with self._store.lock:
             self._policies[workspace_id] = policy
             if change is not None:
-                self._store.audit_ids += 1
-                self._store.audit.append(replace(change, id=self._store.audit_ids))
+                self._store.audit.append(self._store.numbered(change))
 
     async def list_all(self) -> dict[str, RetentionPolicy]:
         async with self._store.lock:

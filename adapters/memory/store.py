@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +86,12 @@ class InMemoryStore:
     work_available: asyncio.Event = field(default_factory=asyncio.Event)
     members: set[int] = field(default_factory=set)
     """The work queues open on this store, as the membership locks say on PostgreSQL."""
+
+    def numbered(self, entry: AuditEntry) -> AuditEntry:
+        """The audit entry with the next id. Ids only grow, as an identity column's do: one
+        rolled back is not given again."""
+        self.audit_ids += 1
+        return replace(entry, id=self.audit_ids)
 
     def publish(self, channel: str, payload: Mapping[str, Any]) -> None:
         """Deliver a committed notification to every subscriber and wake waiting workers."""

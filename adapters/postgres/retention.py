@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,8 @@ _POLICY_COLUMNS = (
 
 
 def _policy(row: Any) -> RetentionPolicy:
-    return RetentionPolicy(
-        keep_finished_days=row.keep_finished_days,
-        keep_failed_days=row.keep_failed_days,
-        keep_succeeded_hours=row.keep_succeeded_hours,
-        keep_audit_days=row.keep_audit_days,
-    )
+    # The columns are named as the policy's fields.
+    return RetentionPolicy(**{column.name: row._mapping[column.name] for column in _POLICY_COLUMNS})
 
 
 class PostgresRetentionPolicies:
@@ -50,13 +47,7 @@ class PostgresRetentionPolicies:
         at: datetime,
         change: AuditEntry | None = None,
     ) -> None:
-        values = {
-            "keep_finished_days": policy.keep_finished_days,
-            "keep_failed_days": policy.keep_failed_days,
-            "keep_succeeded_hours": policy.keep_succeeded_hours,
-            "keep_audit_days": policy.keep_audit_days,
-            "updated_at": at,
-        }
+        values = {**asdict(policy), "updated_at": at}
         statement = (
             insert(retention_policies)
             .values(workspace_id=workspace_id, **values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.repositories.base import Repo
@@ -11,9 +10,7 @@ from application.audit import AuditEntry, AuditFilter
 
 class MemoryAudit(Repo):
     async def add(self, entry: AuditEntry) -> None:
-        # Ids only grow, as an identity column's do; one rolled back is not given again.
-        self.store.audit_ids += 1
-        self.journal.append(self.store.audit, replace(entry, id=self.store.audit_ids))
+        self.journal.append(self.store.audit, self.store.numbered(entry))
 
     async def search(
         self,
