@@ -25,7 +25,7 @@ from application.nodes.builtin import inline_decider
 from application.ports.clock import Clock
 from application.ports.encryptor import Encryptor
 from application.ports.executors import ExecutorRegistry, Failed, NodeCall, NodeResult
-from application.ports.tracing import NO_TRACING, Tracer
+from application.ports.tracing import NO_TRACING, Span, Tracer
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.records import Lease
 from application.tracing import (
@@ -245,11 +245,7 @@ class ExecutionRunner:
         every other writer locks the row too."""
         if not self._tracer.enabled:
             return await self._committer.commit(held, request)
-        with self._tracer.start_span(
-            STEP_SPAN,
-            parent=established(held.execution.trace_context),
-            attributes={"treadle.execution.id": held.execution.id},
-        ) as span:
+        with self._step_span(held) as span:
             started = await self._committer.commit(held, request)
             span.set_attributes(_step_attributes(held, request, len(started)))
         self._trace_inline_attempts(held)
@@ -258,15 +254,19 @@ class ExecutionRunner:
     def _trace_opening(self, held: Held, opening_at: datetime) -> None:
         """Record the opening step and the attempts it decided, in the trace the committer
         established as it opened the execution."""
-        span = self._tracer.start_span(
-            STEP_SPAN,
-            parent=established(held.execution.trace_context),
-            attributes={"treadle.execution.id": held.execution.id},
-            start_time=opening_at,
-        )
+        span = self._step_span(held, start_time=opening_at)
         span.set_attributes(_step_attributes(held, Advance(opening=True), 0))
         span.end()
         self._trace_inline_attempts(held)
+
+    def _step_span(self, held: Held, start_time: datetime | None = None) -> Span:
+        """A step's span, in the execution's trace."""
+        return self._tracer.start_span(
+            STEP_SPAN,
+            parent=established(held.execution.trace_context),
+            attributes={"treadle.execution.id": held.execution.id},
+            start_time=start_time,
+        )
 
     def _trace_inline_attempts(self, held: Held) -> None:
         """Record a span for each attempt the last step decided inside itself (network

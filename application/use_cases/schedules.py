@@ -108,6 +108,10 @@ class CreateScheduleHandler:
         return schedule
 
 
+EDITABLE_FIELDS = ("cron", "timezone", "input", "enabled", "overlap", "catch_up")
+"""What an update may change, and what its audit entry says changed."""
+
+
 @dataclass(frozen=True)
 class UpdateSchedule:
     """Fields left as UNCHANGED keep their value."""
@@ -123,9 +127,10 @@ class UpdateSchedule:
     actor: Actor = SYSTEM
 
     def changes(self) -> dict[str, Any]:
-        fields = ("cron", "timezone", "input", "enabled", "overlap", "catch_up")
         return {
-            name: getattr(self, name) for name in fields if getattr(self, name) is not UNCHANGED
+            name: getattr(self, name)
+            for name in EDITABLE_FIELDS
+            if getattr(self, name) is not UNCHANGED
         }
 
 
@@ -156,8 +161,7 @@ def schedule_change(before: Schedule, after: Schedule) -> tuple[AuditAction, dic
     """How the audit log names a schedule's update: enabled or disabled when that is all
     that changed, else updated, with the names (not the values: an input is a run's input)
     of the fields that changed."""
-    fields = ("cron", "timezone", "input", "enabled", "overlap", "catch_up")
-    changed = [name for name in fields if getattr(before, name) != getattr(after, name)]
+    changed = [name for name in EDITABLE_FIELDS if getattr(before, name) != getattr(after, name)]
     details: dict[str, Any] = {"workflow_id": after.workflow_id, "changed": changed}
     if changed == ["enabled"]:
         action = AuditAction.SCHEDULE_ENABLED if after.enabled else AuditAction.SCHEDULE_DISABLED
