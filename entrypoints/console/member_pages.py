@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from application.access import Principal, Role
 from application.errors import Conflict, NotFound
 from application.input_errors import InvalidInput
-from application.people import LastAdmin, Member
+from application.people import LastAdmin
 from application.queries.people import PeopleQueries
 from application.use_cases.people import (
     CancelInvitation,
@@ -86,13 +86,6 @@ def _refusals(email: str, role: str) -> dict[str, str]:
     if role not in ROLES:
         errors["role"] = f"Choose a role: {', '.join(ROLES)}."
     return errors
-
-
-async def _member(people_queries: PeopleQueries, principal: Principal, user_id: str) -> Member:
-    for member in await people_queries.members(principal.workspace_id):
-        if member.user.id == user_id:
-            return member
-    raise NotFound(f"no member {user_id} in this workspace")
 
 
 class MemberPages(Controller):
@@ -179,11 +172,13 @@ class MemberPages(Controller):
         people_queries: NamedDependency[PeopleQueries],
     ) -> Template:
         principal.require(Role.ADMIN)
-        member = await _member(people_queries, principal, user_id)
-        who = member.user.display_name
-        if member.user.email and member.user.email != who:
-            who = f"{who} ({member.user.email})"
-        yourself = member.user.id == principal.user_id
+        user = await people_queries.member(principal.workspace_id, user_id)
+        if user is None:
+            raise NotFound(f"no member {user_id} in this workspace")
+        who = user.display_name
+        if user.email and user.email != who:
+            who = f"{who} ({user.email})"
+        yourself = user.id == principal.user_id
         asked = Confirmation(
             title="Remove member",
             question=f"Remove {who} from this workspace?",
@@ -193,7 +188,7 @@ class MemberPages(Controller):
                 else "They lose access at once; an admin can invite them again. The API"
                 " tokens they created keep working until revoked."
             ),
-            action=f"{PAGE}/{member.user.id}/remove",
+            action=f"{PAGE}/{user.id}/remove",
             button="Remove member",
             back=PAGE,
             nav="members",

@@ -244,8 +244,11 @@ class WorkflowPages(Controller):
         newest = latest.workflow.latest_version
         to_number = to_version or newest
         from_number = from_version or max(to_number - 1, 1)
-        old = await workflow_queries.get(workspace, workflow_id, from_number)
-        new = await workflow_queries.get(workspace, workflow_id, to_number)
+        # Each version read once: the latest is often one side, and a v1 both.
+        read = {newest: latest}
+        for number in {from_number, to_number} - read.keys():
+            read[number] = await workflow_queries.get(workspace, workflow_id, number)
+        old, new = read[from_number], read[to_number]
         context = {
             "principal": principal,
             "nav": "workflows",
