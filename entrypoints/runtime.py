@@ -21,6 +21,7 @@ from entrypoints.containers import Engine
 from entrypoints.settings import Settings
 
 if TYPE_CHECKING:
+    from application.retention import RetentionSettings
     from entrypoints.api.services import ApiServices
 
 
@@ -68,6 +69,12 @@ class Runtime:
     def services(self) -> ApiServices:
         """The API's services (tokens, secrets, schedules, workspaces, queries), built once."""
         return self.build_services()
+
+    def retention_settings(self) -> RetentionSettings:
+        """Reading and setting workspaces' retention policies over this storage."""
+        from application.retention import RetentionSettings
+
+        return RetentionSettings(self.storage.retention_policies, self.clock)
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:

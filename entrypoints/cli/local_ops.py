@@ -12,7 +12,6 @@ from application.errors import NotFound
 from application.node_kinds import KindListing
 from application.people import Invitation, Member
 from application.records import ApiToken, StoredEvent, Workflow
-from application.retention import RetentionSettings
 from application.use_cases.cancel_execution import CancelExecution
 from application.use_cases.create_workflow import CreateWorkflow, SourceText
 from application.use_cases.deliver_signal import DeliverSignal
@@ -328,20 +327,16 @@ class DatabaseOperations:
     def get_retention(self, workspace: str) -> RetentionPolicy:
         async def load(runtime: Runtime) -> RetentionPolicy:
             space = await find_workspace(runtime, workspace)
-            return await _retention(runtime).policy_of(space.id)
+            return await runtime.retention_settings().policy_of(space.id)
 
         return with_runtime(load)
 
     def set_retention(self, workspace: str, policy: RetentionPolicy) -> RetentionPolicy:
         async def store(runtime: Runtime) -> RetentionPolicy:
             space = await find_workspace(runtime, workspace)
-            return await _retention(runtime).set_policy(space.id, policy, LOCAL_CLI)
+            return await runtime.retention_settings().set_policy(space.id, policy, LOCAL_CLI)
 
         return with_runtime(store)
-
-
-def _retention(runtime: Runtime) -> RetentionSettings:
-    return RetentionSettings(runtime.storage.retention_policies, runtime.clock)
 
 
 def _token_row(token: ApiToken) -> TokenRow:

@@ -14,6 +14,7 @@ from entrypoints.console.graph_layout import (
     LayoutSizes,
     layered_layout,
 )
+from entrypoints.console.presentation import shorten
 
 LABEL_CHARS = 20
 """What fits on one line of a node of the standard width."""
@@ -55,7 +56,7 @@ class DrawnNode:
 
     @property
     def short_kind(self) -> str:
-        return _shorten(self.kind.replace("_", " "), LABEL_CHARS + 4)
+        return shorten(self.kind.replace("_", " "), LABEL_CHARS + 4)
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,6 @@ class DrawnGraph:
     edges: tuple[EdgePath, ...]
     width: float
     height: float
-
-
-def _shorten(text: str, limit: int = LABEL_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _nodes(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -164,13 +164,14 @@ def error_summary(error: Any) -> dict[str, str]:
     whole message goes in a title attribute)."""
     if not isinstance(error, Mapping):
         message = "" if error is None else str(error)
-        return {"kind": "error", "message": _cut(message), "full": message}
+        return {"kind": "error", "message": shorten(message, ERROR_CHARS), "full": message}
     kind = str(error.get("kind") or error.get("code") or "error")
     message = str(error.get("message") or "")
-    return {"kind": kind, "message": _cut(message), "full": message}
+    return {"kind": kind, "message": shorten(message, ERROR_CHARS), "full": message}
 
 
-def _cut(text: str, limit: int = ERROR_CHARS) -> str:
+def shorten(text: str, limit: int) -> str:
+    """`text`, cut to `limit` characters with an ellipsis when longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

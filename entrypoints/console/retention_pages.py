@@ -22,8 +22,8 @@ OPTIONAL = {"keep_succeeded_hours"}
 
 
 def _settings(request: Request[Any, Any, Any]) -> RetentionSettings:
-    runtime = request.app.state["runtime"]
-    return RetentionSettings(runtime.storage.retention_policies, runtime.clock)
+    settings: RetentionSettings = request.app.state["runtime"].retention_settings()
+    return settings
 
 
 def _values_of(policy: RetentionPolicy) -> dict[str, str]:

@@ -16,8 +16,8 @@ from entrypoints.api.schemas.retention import RetentionOut, RetentionPut
 
 def retention_settings(request: Request[Any, Any, Any]) -> RetentionSettings:
     """The retention service over the runtime's storage."""
-    runtime = request.app.state["runtime"]
-    return RetentionSettings(runtime.storage.retention_policies, runtime.clock)
+    settings: RetentionSettings = request.app.state["runtime"].retention_settings()
+    return settings
 
 
 class RetentionController(Controller):
